@@ -1,0 +1,1 @@
+"""deliberation: structured release reviews of AI models, in a Jupyter workbook."""

@@ -1,0 +1,439 @@
+"""The review's nouns (DESIGN.md's ``review.json``) and their validation.
+
+A review is plain data: pydantic models with no behaviour beyond checking
+themselves. Field names are a contract shared with pipelines and records; new
+fields may be added, existing ones are never renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .atomic import write_atomic
+from .errors import ReviewInvalid
+
+SCHEMA_ID = "deliberation/review@1"
+
+Identifier = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="A short id: letters, digits, '-', '_' or '.', starting with a letter or digit.",
+    ),
+]
+Number = StrictFloat | StrictInt
+Interval = tuple[Number, Number]
+# An estimate is a [low, high] 90% interval, a single number (a point), or a label of
+# the template's scale, resolved when the review is checked against its template.
+Quantity = Interval | Number | Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",  # "add fields freely": unknown fields survive a round trip
+        populate_by_name=True,
+        allow_inf_nan=False,
+        validate_assignment=True,
+    )
+
+
+def _finite(value: Any, what: str) -> None:
+    numbers = value if isinstance(value, tuple) else (value,)
+    for number in numbers:
+        if isinstance(number, (int, float)) and not math.isfinite(number):
+            raise ValueError(f"{what} must be finite numbers, got {number!r}")
+
+
+def check_quantity(value: Any, *, kind: Literal["likelihood", "impact", "factor"]) -> None:
+    """Raise ValueError unless ``value`` is a well-formed number or interval of its kind.
+
+    Labels (strings) pass here; they are resolved against the template elsewhere.
+    """
+    if isinstance(value, str):
+        return
+    _finite(value, kind)
+    low, high = value if isinstance(value, tuple) else (value, value)
+    if low > high:
+        raise ValueError(f"expected [low, high] with low <= high, got [{low}, {high}]")
+    if kind == "likelihood" and not (0 <= low and high <= 1):
+        raise ValueError(
+            f"expected a probability between 0 and 1, got {_show(value)}",
+        )
+    if kind == "impact" and low <= 0:
+        raise ValueError(
+            f"expected a positive magnitude (harms are entered as positive sizes), got {_show(value)}",
+        )
+    if kind == "factor":
+        if low < 0:
+            raise ValueError(f"expected a factor of 0 or more, got {_show(value)}")
+        if isinstance(value, tuple) and low != high and low <= 0:
+            raise ValueError(
+                f"expected an interval of positive factors (a single 0 removes the item), got {_show(value)}"
+            )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"[{value[0]}, {value[1]}]"
+    return repr(value)
+
+
+class Subject(_Model):
+    name: str = Field(min_length=1)
+    version: str = ""
+
+
+class TemplateRef(_Model):
+    id: Identifier
+    version: str = ""
+    sha256: str = ""
+
+
+class Participant(_Model):
+    id: Identifier
+    name: str = Field(min_length=1)
+    role: str = ""
+
+
+class Item(_Model):
+    id: Identifier
+    kind: Literal["benefit", "harm"]
+    title: str = Field(min_length=1)
+    description: str = ""
+    category: str | None = None
+    references: list[str] = Field(default_factory=list)
+
+
+class Estimate(_Model):
+    item: str
+    participant: str
+    round: int = Field(default=1, ge=1)
+    likelihood: Quantity
+    impact: Quantity
+    rationale: str = ""
+
+    @field_validator("likelihood")
+    @classmethod
+    def _likelihood(cls, value: Any) -> Any:
+        check_quantity(value, kind="likelihood")
+        return value
+
+    @field_validator("impact")
+    @classmethod
+    def _impact(cls, value: Any) -> Any:
+        check_quantity(value, kind="impact")
+        return value
+
+
+MitigationStatus = Literal["proposed", "planned", "in-progress", "done", "rejected"]
+
+
+class Mitigation(_Model):
+    id: Identifier
+    title: str = Field(min_length=1)
+    description: str = ""
+    targets: list[str] = Field(min_length=1)
+    likelihood_factor: Interval | Number = 1
+    impact_factor: Interval | Number = 1
+    owner: str | None = None
+    status: MitigationStatus = "proposed"
+
+    @field_validator("likelihood_factor", "impact_factor")
+    @classmethod
+    def _factor(cls, value: Any) -> Any:
+        check_quantity(value, kind="factor")
+        return value
+
+
+class Variant(_Model):
+    id: Identifier
+    title: str = Field(min_length=1)
+    description: str = ""
+    mitigations: list[str] = Field(default_factory=list)
+
+
+class Signoff(_Model):
+    participant: str
+    at: datetime
+
+
+Outcome = Literal["approve", "approve-with-conditions", "defer", "reject"]
+
+
+class Decision(_Model):
+    outcome: Outcome
+    variant: str | None = None
+    rationale: str = ""
+    conditions: list[str] = Field(default_factory=list)
+    dissent: list[str] = Field(default_factory=list)
+    signoffs: list[Signoff] = Field(default_factory=list)
+
+
+class Thresholds(_Model):
+    extreme_bad: Number
+    extreme_good: Number
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if not self.extreme_bad < self.extreme_good:
+            raise ValueError(
+                f"expected extreme_bad < extreme_good, got {self.extreme_bad} and {self.extreme_good}"
+            )
+        return self
+
+
+class NotApplicable(_Model):
+    """A template category the team considered and set aside, with the reason why."""
+
+    category: str
+    reason: str = Field(min_length=1)
+
+
+class Review(_Model):
+    """One release review: the document ``review.json`` holds."""
+
+    schema_: Literal["deliberation/review@1"] = Field(default=SCHEMA_ID, alias="schema")
+    id: Identifier
+    title: str = Field(min_length=1)
+    subject: Subject
+    template: TemplateRef
+    horizon: str = ""
+    participants: list[Participant] = Field(default_factory=list)
+    items: list[Item] = Field(default_factory=list)
+    estimates: list[Estimate] = Field(default_factory=list)
+    mitigations: list[Mitigation] = Field(default_factory=list)
+    variants: list[Variant] = Field(default_factory=list)
+    decision: Decision | None = None
+    thresholds: Thresholds | None = None
+    not_applicable: list[NotApplicable] = Field(default_factory=list)
+    supersedes: str | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> Review:
+        problems = list(_reference_problems(self))
+        if problems:
+            # pydantic reports a ValueError here under the model's own location; the
+            # message carries the precise field path.
+            raise ValueError(problems[0])
+        return self
+
+    # Convenience views used across the package.
+    def item(self, item_id: str) -> Item:
+        return next(i for i in self.items if i.id == item_id)
+
+    def latest_estimates(self) -> list[Estimate]:
+        """Each participant's estimate of each item from their latest round."""
+        latest: dict[tuple[str, str], Estimate] = {}
+        for estimate in self.estimates:
+            key = (estimate.item, estimate.participant)
+            if key not in latest or estimate.round >= latest[key].round:
+                latest[key] = estimate
+        return list(latest.values())
+
+    def unestimated_items(self) -> list[str]:
+        estimated = {e.item for e in self.estimates}
+        return [i.id for i in self.items if i.id not in estimated]
+
+
+def _duplicates(ids: Iterable[str]) -> list[str]:
+    return [value for value, count in Counter(ids).items() if count > 1]
+
+
+def _reference_problems(review: Review) -> Iterable[str]:
+    for name, values in (
+        ("participants", review.participants),
+        ("items", review.items),
+        ("mitigations", review.mitigations),
+        ("variants", review.variants),
+    ):
+        for duplicate in _duplicates(v.id for v in values):
+            index = [v.id for v in values].index(duplicate)
+            yield f"{name}[{index}].id: id {duplicate!r} is used twice; ids must be unique"
+    items = {i.id for i in review.items}
+    people = {p.id for p in review.participants}
+    mitigations = {m.id for m in review.mitigations}
+    variants = {v.id for v in review.variants}
+    for index, estimate in enumerate(review.estimates):
+        if estimate.item not in items:
+            yield f"estimates[{index}].item: expected one of the items' ids, got {estimate.item!r}"
+        if estimate.participant not in people:
+            yield (
+                f"estimates[{index}].participant: expected one of the participants' ids, "
+                f"got {estimate.participant!r}"
+            )
+    seen: dict[tuple[str, str, int], int] = {}
+    for index, estimate in enumerate(review.estimates):
+        key = (estimate.item, estimate.participant, estimate.round)
+        if key in seen:
+            yield (
+                f"estimates[{index}]: {estimate.participant!r} already estimated {estimate.item!r} "
+                f"in round {estimate.round} (estimates[{seen[key]}]); use a new round"
+            )
+        seen[key] = index
+    for index, mitigation in enumerate(review.mitigations):
+        for position, target in enumerate(mitigation.targets):
+            if target not in items:
+                yield (
+                    f"mitigations[{index}].targets[{position}]: expected one of the items' ids, "
+                    f"got {target!r}"
+                )
+        if mitigation.owner is not None and mitigation.owner not in people:
+            yield (
+                f"mitigations[{index}].owner: expected one of the participants' ids, "
+                f"got {mitigation.owner!r}"
+            )
+    for index, variant in enumerate(review.variants):
+        for position, mitigation_id in enumerate(variant.mitigations):
+            if mitigation_id not in mitigations:
+                yield (
+                    f"variants[{index}].mitigations[{position}]: expected one of the mitigations' "
+                    f"ids, got {mitigation_id!r}"
+                )
+    decision = review.decision
+    if decision is not None:
+        if decision.variant is not None and decision.variant not in variants | {"baseline"}:
+            yield f"decision.variant: expected one of the variants' ids, got {decision.variant!r}"
+        for index, signoff in enumerate(decision.signoffs):
+            if signoff.participant not in people:
+                yield (
+                    f"decision.signoffs[{index}].participant: expected one of the participants' "
+                    f"ids, got {signoff.participant!r}"
+                )
+
+
+# --------------------------------------------------------------------------- I/O
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in {"tuple[float, float]", "str", "float", "int"} or "[" in str(part):
+            # pydantic names union branches in loc; the user never typed these.
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _pick_error(errors: list[Any]) -> Any:
+    """Of a union's failed branches, report the one that got furthest (the user's intent)."""
+    custom = [e for e in errors if e["type"] == "value_error"]
+    return (custom or errors)[0]
+
+
+def describe_validation_error(error: ValidationError, path: Path | str | None) -> ReviewInvalid:
+    """Turn pydantic's error list into our one-line error naming file and field."""
+    errors = error.errors(include_url=False)
+    first = _pick_error(errors)
+    field = _loc(tuple(first["loc"]))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "missing":
+        message = "this field is required"
+    elif first["type"] == "literal_error":
+        message = "expected " + str(first["msg"]).removeprefix("Input should be ")
+        message += f", got {first['input']!r}"
+    elif first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] in {"finite_number"}:
+        message = f"expected a finite number, got {first['input']!r}"
+    if ":" in message and not field and message.split(":", 1)[0].replace(".", "").replace(
+        "[", ""
+    ).replace("]", "").replace("_", "").isalnum():
+        # Cross-reference problems carry their own field path in the message.
+        field, message = (part.strip() for part in message.split(":", 1))
+    distinct = {(_loc(tuple(e["loc"]))) for e in errors}
+    if len(distinct) > 1:
+        message += f" (and {len(distinct) - 1} more problem{'s' if len(distinct) > 2 else ''})"
+    return ReviewInvalid(message, path=path, field=field)
+
+
+def parse_review(data: Any, *, path: Path | str | None = None) -> Review:
+    """Validate plain data (parsed JSON) as a review, raising ReviewInvalid on a mistake."""
+    if not isinstance(data, dict):
+        raise ReviewInvalid(
+            f"expected a JSON object at the top level, got {type(data).__name__}", path=path
+        )
+    schema = data.get("schema")
+    if schema != SCHEMA_ID:
+        raise ReviewInvalid(f"expected {SCHEMA_ID!r}, got {schema!r}", path=path, field="schema")
+    try:
+        return Review.model_validate(data)
+    except ValidationError as error:
+        raise describe_validation_error(error, path) from None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"expected a finite number, got {name}")
+
+
+def load_review(path: Path | str) -> Review:
+    """Read and validate ``review.json`` (labels are resolved later, against the template)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "review.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReviewInvalid("no such file", path=path) from None
+    except UnicodeDecodeError as error:
+        raise ReviewInvalid(f"expected UTF-8 text ({error.reason})", path=path) from None
+    except OSError as error:
+        raise ReviewInvalid(f"cannot read: {error.strerror}", path=path) from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise ReviewInvalid(
+            f"line {error.lineno} column {error.colno}: expected valid JSON ({error.msg})",
+            path=path,
+        ) from None
+    except ValueError as error:
+        raise ReviewInvalid(f"{error} (JSON allows no NaN or Infinity)", path=path) from None
+    return parse_review(data, path=path)
+
+
+def review_to_data(review: Review) -> dict[str, Any]:
+    """The review as plain JSON-ready data, fields in contract order, unset defaults omitted."""
+    data: dict[str, Any] = review.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    data["schema"] = SCHEMA_ID
+    return {"schema": SCHEMA_ID, **{k: v for k, v in data.items() if k != "schema"}}
+
+
+def dumps_review(review: Review) -> str:
+    return json.dumps(review_to_data(review), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_review(review: Review, path: Path | str) -> str:
+    """Write the review atomically; returns the sha256 of the bytes written."""
+    data = dumps_review(review).encode("utf-8")
+    write_atomic(Path(path), data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def review_json_schema() -> dict[str, Any]:
+    """The JSON Schema of review.json, as published by ``deliberation schema``."""
+    schema: dict[str, Any] = Review.model_json_schema(by_alias=True, mode="validation")
+    schema["$id"] = "https://deliberation.invalid/schema/review@1.json"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
