@@ -1,1 +1,72 @@
-"""deliberation: structured release reviews of AI models, in a Jupyter workbook."""
+"""deliberation: structured release reviews of AI models, in a Jupyter workbook.
+
+Users write ``import deliberation as dl``. The public names below load on first
+use (PEP 562), so importing the package stays cheap: pydantic, altair, ipywidgets
+and nbconvert are paid for only by the code that needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    ConcurrentEdit,
+    DeliberationError,
+    RecordError,
+    RecordTampered,
+    ReviewInvalid,
+    TemplateInvalid,
+    TemplateNotFound,
+)
+
+# public name -> module that defines it
+_LAZY = {
+    "Review": "model",
+    "load_review": "model",
+    "save_review": "model",
+    "review_json_schema": "model",
+    "Template": "templates",
+    "load_template": "templates",
+    "list_templates": "templates",
+    "GateResult": "policy",
+    "evaluate_policy": "policy",
+}
+
+__all__ = [
+    "ConcurrentEdit",
+    "DeliberationError",
+    "GateResult",
+    "RecordError",
+    "RecordTampered",
+    "Review",
+    "ReviewInvalid",
+    "Template",
+    "TemplateInvalid",
+    "TemplateNotFound",
+    "evaluate_policy",
+    "list_templates",
+    "load_review",
+    "load_template",
+    "review_json_schema",
+    "save_review",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'deliberation' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from .model import Review, load_review, review_json_schema, save_review
+    from .policy import GateResult, evaluate_policy
+    from .templates import Template, list_templates, load_template

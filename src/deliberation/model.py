@@ -38,7 +38,7 @@ Identifier = Annotated[
         min_length=1,
         max_length=100,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
-        description="A short id: letters, digits, '-', '_' or '.', starting with a letter or digit.",
+        description="A short id: letters, digits, '-', '_' or '.'; starts with a letter or digit.",
     ),
 ]
 Number = StrictFloat | StrictInt
@@ -75,20 +75,22 @@ def check_quantity(value: Any, *, kind: Literal["likelihood", "impact", "factor"
     low, high = value if isinstance(value, tuple) else (value, value)
     if low > high:
         raise ValueError(f"expected [low, high] with low <= high, got [{low}, {high}]")
-    if kind == "likelihood" and not (0 <= low and high <= 1):
+    if kind == "likelihood" and not (low >= 0 and high <= 1):
         raise ValueError(
             f"expected a probability between 0 and 1, got {_show(value)}",
         )
     if kind == "impact" and low <= 0:
         raise ValueError(
-            f"expected a positive magnitude (harms are entered as positive sizes), got {_show(value)}",
+            "expected a positive magnitude (harms are entered as positive sizes), "
+            f"got {_show(value)}",
         )
     if kind == "factor":
         if low < 0:
             raise ValueError(f"expected a factor of 0 or more, got {_show(value)}")
         if isinstance(value, tuple) and low != high and low <= 0:
             raise ValueError(
-                f"expected an interval of positive factors (a single 0 removes the item), got {_show(value)}"
+                "expected an interval of positive factors (a single 0 removes the item), "
+                f"got {_show(value)}"
             )
 
 
@@ -197,7 +199,8 @@ class Thresholds(_Model):
     def _ordered(self) -> Thresholds:
         if not self.extreme_bad < self.extreme_good:
             raise ValueError(
-                f"expected extreme_bad < extreme_good, got {self.extreme_bad} and {self.extreme_good}"
+                "expected extreme_bad < extreme_good, "
+                f"got {self.extreme_bad} and {self.extreme_good}"
             )
         return self
 
@@ -212,7 +215,9 @@ class NotApplicable(_Model):
 class Review(_Model):
     """One release review: the document ``review.json`` holds."""
 
-    schema_: Literal["deliberation/review@1"] = Field(default=SCHEMA_ID, alias="schema")
+    schema_: Literal["deliberation/review@1"] = Field(
+        default="deliberation/review@1", alias="schema"
+    )
     id: Identifier
     title: str = Field(min_length=1)
     subject: Subject
@@ -266,8 +271,9 @@ def _reference_problems(review: Review) -> Iterable[str]:
         ("mitigations", review.mitigations),
         ("variants", review.variants),
     ):
-        for duplicate in _duplicates(v.id for v in values):
-            index = [v.id for v in values].index(duplicate)
+        ids = [v.id for v in values]
+        for duplicate in _duplicates(ids):
+            index = ids.index(duplicate, ids.index(duplicate) + 1)  # the second use
             yield f"{name}[{index}].id: id {duplicate!r} is used twice; ids must be unique"
     items = {i.id for i in review.items}
     people = {p.id for p in review.participants}
@@ -329,8 +335,9 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in {"tuple[float, float]", "str", "float", "int"} or "[" in str(part):
-            # pydantic names union branches in loc; the user never typed these.
+        elif part in {"str", "float", "int", "bool"} or "[" in part or "-" in part:
+            # pydantic names union branches in loc ("float", "constrained-str",
+            # "tuple[...]"); the user never typed these, and our fields have no '-'.
             continue
         else:
             path += f".{part}" if path else str(part)
@@ -340,7 +347,9 @@ def _loc(loc: tuple[int | str, ...]) -> str:
 def _pick_error(errors: list[Any]) -> Any:
     """Of a union's failed branches, report the one that got furthest (the user's intent)."""
     custom = [e for e in errors if e["type"] == "value_error"]
-    return (custom or errors)[0]
+    # A "wrong type" error from a union branch the user did not mean is the least helpful.
+    specific = [e for e in errors if not str(e["type"]).endswith("_type")]
+    return (custom or specific or errors)[0]
 
 
 def describe_validation_error(error: ValidationError, path: Path | str | None) -> ReviewInvalid:
@@ -356,11 +365,18 @@ def describe_validation_error(error: ValidationError, path: Path | str | None) -
         message += f", got {first['input']!r}"
     elif first["type"] == "extra_forbidden":
         message = "unknown field"
-    elif first["type"] in {"finite_number"}:
+    elif first["type"] == "finite_number":
         message = f"expected a finite number, got {first['input']!r}"
-    if ":" in message and not field and message.split(":", 1)[0].replace(".", "").replace(
-        "[", ""
-    ).replace("]", "").replace("_", "").isalnum():
+    if (
+        ":" in message
+        and not field
+        and message.split(":", 1)[0]
+        .replace(".", "")
+        .replace("[", "")
+        .replace("]", "")
+        .replace("_", "")
+        .isalnum()
+    ):
         # Cross-reference problems carry their own field path in the message.
         field, message = (part.strip() for part in message.split(":", 1))
     distinct = {(_loc(tuple(e["loc"]))) for e in errors}
@@ -384,10 +400,6 @@ def parse_review(data: Any, *, path: Path | str | None = None) -> Review:
         raise describe_validation_error(error, path) from None
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"expected a finite number, got {name}")
-
-
 def load_review(path: Path | str) -> Review:
     """Read and validate ``review.json`` (labels are resolved later, against the template)."""
     path = Path(path)
@@ -402,14 +414,15 @@ def load_review(path: Path | str) -> Review:
     except OSError as error:
         raise ReviewInvalid(f"cannot read: {error.strerror}", path=path) from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        # NaN, Infinity and overflowing numbers parse to floats here so that validation
+        # rejects them with the field's path (allow_inf_nan=False), not just a position.
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ReviewInvalid(
-            f"line {error.lineno} column {error.colno}: expected valid JSON ({error.msg})",
+            f"line {error.lineno} column {error.colno}: expected valid JSON "
+            f"({error.msg.removesuffix(' at')})",
             path=path,
         ) from None
-    except ValueError as error:
-        raise ReviewInvalid(f"{error} (JSON allows no NaN or Infinity)", path=path) from None
     return parse_review(data, path=path)
 
 
@@ -421,7 +434,8 @@ def review_to_data(review: Review) -> dict[str, Any]:
 
 
 def dumps_review(review: Review) -> str:
-    return json.dumps(review_to_data(review), indent=2, ensure_ascii=False) + "\n"
+    # allow_nan=False: never write a file that strict JSON readers cannot parse.
+    return json.dumps(review_to_data(review), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def save_review(review: Review, path: Path | str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -43,11 +44,11 @@ class _StrictLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.constructor.ConstructorError(
                 None, None, "aliases (*name) are not allowed in templates", event.start_mark
             )
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if getattr(event, "anchor", None):
             raise yaml.constructor.ConstructorError(
                 None, None, "anchors (&name) are not allowed in templates", event.start_mark
@@ -88,7 +89,7 @@ def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
                 walk(child, (*path, position))
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader, composes only
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return lines
     if root is not None:
@@ -104,8 +105,15 @@ def parse_yaml(text: str, path: Path | str) -> Any:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = error.problem or error.context or "invalid YAML"
         raise TemplateInvalid(f"{where}{problem}", path=path) from None
+    except yaml.reader.ReaderError as error:
+        raise TemplateInvalid(
+            f"character {error.position + 1}: {error.reason} ({error.character!r} is not "
+            "allowed in YAML)",
+            path=path,
+        ) from None
     except yaml.YAMLError as error:
-        raise TemplateInvalid(f"invalid YAML ({error})", path=path) from None
+        detail = " ".join(str(error).split())  # one line, whatever the parser said
+        raise TemplateInvalid(f"invalid YAML ({detail})", path=path) from None
     except RecursionError:
         raise TemplateInvalid("invalid YAML (nested too deeply)", path=path) from None
 
@@ -269,9 +277,7 @@ class Template(_Model):
                 if labels.count(level.label) > 1:
                     raise ValueError(f"{name}[{index}].label: label {level.label!r} is used twice")
         if self.severe not in {level.label for level in self.impact_scale}:
-            raise ValueError(
-                f"severe: expected a label of impact_scale, got {self.severe!r}"
-            )
+            raise ValueError(f"severe: expected a label of impact_scale, got {self.severe!r}")
         ids = [c.id for c in self.categories]
         for index, category in enumerate(self.categories):
             if ids.count(category.id) > 1:
@@ -320,8 +326,14 @@ def _scale_lookup(scale: Iterable[ScaleLevel], label: str) -> tuple[float, float
 
 # --------------------------------------------------------------------------- loading
 
-_ID_LISTS = ("likelihood_scale", "impact_scale", "categories", "clauses",
-             "suggested_mitigations", "policy")
+_ID_LISTS = (
+    "likelihood_scale",
+    "impact_scale",
+    "categories",
+    "clauses",
+    "suggested_mitigations",
+    "policy",
+)
 
 
 def _merge(base: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]:
@@ -357,40 +369,51 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _describe(error: ValidationError, path: Path | str, lines: dict[tuple[Any, ...], int]) -> str:
+def _path_to_loc(field_text: str) -> tuple[str | int, ...]:
+    """``policy[2].at_least`` -> ("policy", 2, "at_least")."""
+    loc: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+", field_text):
+        loc.append(int(part) if part.isdigit() else part)
+    return tuple(loc)
+
+
+def _describe(error: ValidationError, lines: dict[tuple[Any, ...], int]) -> str:
     first = error.errors(include_url=False)[0]
-    # Discriminated unions add the rule name to loc; it is dropped below.
-    loc = tuple(first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
-    if ":" in message and message.split(":", 1)[0].replace("_", "").replace("[", "").replace(
-        "]", ""
-    ).replace(".", "").isalnum():
+    head = message.split(":", 1)[0]
+    if ":" in message and re.fullmatch(r"[a-z_]+(\[\d+\]|\.[a-z_]+)*", head):
+        # A model-level check that names its own field path.
         field_text, message = (part.strip() for part in message.split(":", 1))
     else:
-        clean = tuple(p for p in loc if p not in _RULE_NAMES)
-        field_text = _field_path(clean)
+        # Discriminated unions add the rule's name to loc; it is not a field.
+        field_text = _field_path(tuple(p for p in first["loc"] if p not in _RULE_NAMES))
         if first["type"] == "missing":
             message = "this field is required"
         elif first["type"] == "extra_forbidden":
             message = "unknown field"
         elif first["type"] == "union_tag_invalid":
             message = "expected rule to be one of " + ", ".join(sorted(_RULE_NAMES))
-    best = None
-    probe = tuple(first["loc"])
+    probe = _path_to_loc(field_text)
+    line = None
     while probe:
-        clean = tuple(p for p in probe if p not in _RULE_NAMES)
-        if clean in lines:
-            best = lines[clean]
+        if probe in lines:
+            line = lines[probe]
             break
         probe = probe[:-1]
-    where = f"line {best}: " if best else ""
+    where = f"line {line}: " if line else ""
     return f"{where}{field_text}: {message}" if field_text else f"{where}{message}"
 
 
 _RULE_NAMES = {
-    "categories-considered", "severe-harms-mitigated", "min-participants",
-    "signoffs-from-roles", "all-items-estimated", "decision-recorded",
-    "max-p-extreme-bad", "min-p-extreme-good", "positive-expected-value",
+    "categories-considered",
+    "severe-harms-mitigated",
+    "min-participants",
+    "signoffs-from-roles",
+    "all-items-estimated",
+    "decision-recorded",
+    "max-p-extreme-bad",
+    "min-p-extreme-good",
+    "positive-expected-value",
 }
 
 
@@ -459,7 +482,7 @@ def load_template_file(
     try:
         return Template.model_validate(data)
     except ValidationError as error:
-        raise TemplateInvalid(_describe(error, path, _line_index(text)), path=path) from None
+        raise TemplateInvalid(_describe(error, _line_index(text)), path=path) from None
 
 
 def load_template(template_id: str, *, search: Iterable[Path | str] = ()) -> Template:
@@ -515,20 +538,23 @@ def check_review_against(review: Any, template: Template, path: Path | str | Non
     if review.template.id != template.id:
         raise ReviewInvalid(
             f"expected template {template.id!r}, got {review.template.id!r}",
-            path=path, field="template.id",
+            path=path,
+            field="template.id",
         )
     for index, estimate in enumerate(review.estimates):
         if isinstance(estimate.likelihood, str) and estimate.likelihood not in likelihoods:
             raise ReviewInvalid(
                 f"expected [low, high], a probability or one of {', '.join(likelihoods)}; "
                 f"got {estimate.likelihood!r}",
-                path=path, field=f"estimates[{index}].likelihood",
+                path=path,
+                field=f"estimates[{index}].likelihood",
             )
         if isinstance(estimate.impact, str) and estimate.impact not in impacts:
             raise ReviewInvalid(
                 f"expected [low, high], a number or one of {', '.join(impacts)}; "
                 f"got {estimate.impact!r}",
-                path=path, field=f"estimates[{index}].impact",
+                path=path,
+                field=f"estimates[{index}].impact",
             )
     categories = {c.id: c for c in template.categories}
     for index, item in enumerate(review.items):
@@ -539,17 +565,43 @@ def check_review_against(review: Any, template: Template, path: Path | str | Non
             raise ReviewInvalid(
                 f"expected one of the template's categories ({', '.join(categories)}), "
                 f"got {item.category!r}",
-                path=path, field=f"items[{index}].category",
+                path=path,
+                field=f"items[{index}].category",
             )
         if category.kind != item.kind:
             raise ReviewInvalid(
                 f"category {item.category!r} is a {category.kind} category, but the item is a "
                 f"{item.kind}",
-                path=path, field=f"items[{index}].category",
+                path=path,
+                field=f"items[{index}].category",
             )
     for index, entry in enumerate(review.not_applicable):
         if entry.category not in categories:
             raise ReviewInvalid(
                 f"expected one of the template's categories, got {entry.category!r}",
-                path=path, field=f"not_applicable[{index}].category",
+                path=path,
+                field=f"not_applicable[{index}].category",
             )
+
+
+def open_review(
+    path: Path | str, *, search: Iterable[Path | str] = ()
+) -> tuple[Any, Template, Path]:
+    """Load ``review.json`` (or a folder holding one), find its template, check them together.
+
+    Templates are searched in ``search``, then a ``templates/`` folder beside the review,
+    then $DELIBERATION_TEMPLATES, then the built-in ones.
+    """
+    from .errors import ReviewInvalid
+    from .model import load_review
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "review.json"
+    review = load_review(path)
+    try:
+        template = load_template(review.template.id, search=(*search, path.parent / "templates"))
+    except TemplateNotFound as error:
+        raise ReviewInvalid(error.detail, path=path, field="template.id") from None
+    check_review_against(review, template, path)
+    return review, template, path

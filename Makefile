@@ -1,0 +1,63 @@
+# The README's commands. `make test` and `make lab` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+LAB_DIR := reviews/lab
+
+.PHONY: install lab present test lint unit browser chromium demo bench schema clean
+
+install: $(STAMP)
+
+# Pinned install: constraints.txt fixes every package so a record re-renders identically later.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright never downloads a browser here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Chromium from Debian's packages"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Your own copy of the finished example, so the shipped one stays pristine.
+$(LAB_DIR)/review.json:
+	mkdir -p $(LAB_DIR)
+	cp workbooks/example/review.json $(LAB_DIR)/review.json
+
+lab: $(STAMP) $(LAB_DIR)/review.json
+	cp -n workbooks/release_review.ipynb $(LAB_DIR)/ 2>/dev/null || true
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_DIR)/release_review.ipynb
+
+present: $(STAMP) $(LAB_DIR)/review.json
+	cp -n workbooks/release_review.ipynb $(LAB_DIR)/ 2>/dev/null || true
+	$(BIN)/voila $(LAB_DIR)/release_review.ipynb
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test: $(STAMP) chromium lint
+	$(BIN)/pytest
+
+# The finished text-to-image example, exported headless into a fresh archive.
+DEMO := build/demo
+demo: $(STAMP)
+	rm -rf $(DEMO) && mkdir -p $(DEMO)/review
+	cp workbooks/example/review.json workbooks/release_review.ipynb $(DEMO)/review/
+	$(BIN)/deliberation export $(DEMO)/review --archive $(DEMO)/archive
+	$(BIN)/deliberation verify $(DEMO)/archive
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+# Regenerate committed artifacts (a test checks they are current).
+schema: $(STAMP)
+	$(BIN)/deliberation schema > schema/review.schema.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis reviews

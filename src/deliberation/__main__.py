@@ -1,0 +1,5 @@
+"""``python -m deliberation`` runs the command line."""
+
+from .cli import main
+
+main()

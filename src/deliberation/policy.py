@@ -1,0 +1,255 @@
+"""Policy gates: a template's rules checked mechanically against a review.
+
+Each rule gives ``pass``, ``fail`` or ``warn`` with a message and the clause of the
+standard it enforces. A rule whose condition does not hold gives its ``severity``
+(``fail`` by default, ``warn`` for advisory rules). Rules on probabilities need the
+analysis; without one they are reported as ``fail`` with "needs the analysis", so a
+pipeline can never pass a gate it did not evaluate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
+
+from .model import Review
+from .templates import (
+    ANALYSIS_RULES,
+    AllItemsEstimated,
+    CategoriesConsidered,
+    DecisionRecorded,
+    MinParticipants,
+    SevereHarmsMitigated,
+    SignoffsFromRoles,
+    Template,
+    resolve_impact,
+)
+
+Status = Literal["pass", "fail", "warn"]
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The outcome of one policy rule."""
+
+    id: str
+    rule: str
+    status: Status
+    message: str
+    clause: str
+    clause_text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Summary(Protocol):
+    mean: float
+    p_extreme_bad: float
+    p_extreme_good: float
+
+
+class _Analysis(Protocol):
+    @property
+    def variants(self) -> dict[str, Any]: ...
+
+
+def _outcome(rule: Any, ok: bool, passed: str, failed: str) -> tuple[Status, str]:
+    return ("pass", passed) if ok else (rule.severity, failed)
+
+
+def _names(values: Iterable[str]) -> str:
+    values = list(values)
+    shown = ", ".join(values[:5])
+    return shown + (f" and {len(values) - 5} more" if len(values) > 5 else "")
+
+
+def _categories_considered(
+    rule: CategoriesConsidered, review: Review, template: Template, analysis: _Analysis | None
+) -> tuple[Status, str]:
+    covered = {i.category for i in review.items} | {n.category for n in review.not_applicable}
+    missing = [c.id for c in template.categories if c.id not in covered]
+    return _outcome(
+        rule,
+        not missing,
+        f"all {len(template.categories)} categories considered",
+        f"{len(missing)} categor{'y' if len(missing) == 1 else 'ies'} neither covered by an item "
+        f"nor marked not applicable: {_names(missing)}",
+    )
+
+
+def _severe_harms_mitigated(
+    rule: SevereHarmsMitigated, review: Review, template: Template, analysis: _Analysis | None
+) -> tuple[Status, str]:
+    level = rule.at_least or template.severe
+    floor = template.impact_of(level)[0]
+    severe: list[str] = []
+    for estimate in review.latest_estimates():
+        item = review.item(estimate.item)
+        if item.kind != "harm" or item.id in severe:
+            continue
+        high = resolve_impact(estimate.impact, template)[1]
+        at_or_above = (
+            template.impact_rank(estimate.impact) >= template.impact_rank(level)
+            if isinstance(estimate.impact, str)
+            else high >= floor
+        )
+        if at_or_above:
+            severe.append(item.id)
+    owned = {t for m in review.mitigations if m.owner for t in m.targets}
+    unmitigated = [h for h in severe if h not in owned]
+    return _outcome(
+        rule,
+        not unmitigated,
+        f"{len(severe)} harm{'s' if len(severe) != 1 else ''} at or above {level!r}, "
+        "each with an owned mitigation",
+        f"harms at or above {level!r} without a mitigation that has an owner: "
+        f"{_names(unmitigated)}",
+    )
+
+
+def _min_participants(
+    rule: MinParticipants, review: Review, template: Template, analysis: _Analysis | None
+) -> tuple[Status, str]:
+    count = len({e.participant for e in review.estimates})
+    return _outcome(
+        rule,
+        count >= rule.count,
+        f"estimates from {count} participants (at least {rule.count} required)",
+        f"estimates from {count} participant{'s' if count != 1 else ''}; "
+        f"at least {rule.count} required",
+    )
+
+
+def _signoffs_from_roles(
+    rule: SignoffsFromRoles, review: Review, template: Template, analysis: _Analysis | None
+) -> tuple[Status, str]:
+    roles = {p.id: p.role for p in review.participants}
+    signed = {
+        roles.get(s.participant, "") for s in (review.decision.signoffs if review.decision else [])
+    }
+    missing = [role for role in rule.roles if role not in signed]
+    return _outcome(
+        rule,
+        not missing,
+        f"signed off by {_names(rule.roles)}",
+        f"no sign-off from the role{'s' if len(missing) != 1 else ''} {_names(missing)}",
+    )
+
+
+def _all_items_estimated(
+    rule: AllItemsEstimated, review: Review, template: Template, analysis: _Analysis | None
+) -> tuple[Status, str]:
+    missing = review.unestimated_items()
+    return _outcome(
+        rule,
+        not missing,
+        f"all {len(review.items)} items estimated",
+        f"{len(missing)} item{'s' if len(missing) != 1 else ''} without an estimate: "
+        f"{_names(missing)}",
+    )
+
+
+def _decision_recorded(
+    rule: DecisionRecorded, review: Review, template: Template, analysis: _Analysis | None
+) -> tuple[Status, str]:
+    decision = review.decision
+    ok = decision is not None and bool(decision.rationale.strip())
+    return _outcome(
+        rule,
+        ok,
+        f"decision recorded: {decision.outcome}" if decision else "",
+        "no decision recorded" if decision is None else "the decision has no rationale",
+    )
+
+
+def _chosen(review: Review, analysis: _Analysis) -> tuple[str, Any] | None:
+    variant = review.decision.variant if review.decision and review.decision.variant else None
+    if variant is None and len(analysis.variants) == 1:
+        variant = next(iter(analysis.variants))
+    if variant is None or variant not in analysis.variants:
+        return None
+    return variant, analysis.variants[variant]
+
+
+def _probability_rule(
+    metric: Callable[[Any], float], compare: Callable[[float, float], bool], phrase: str
+) -> Callable[..., tuple[Status, str]]:
+    def check(
+        rule: Any, review: Review, template: Template, analysis: _Analysis | None
+    ) -> tuple[Status, str]:
+        if analysis is None:
+            return "fail", "needs the analysis: run `deliberation check` (it simulates) or pass one"
+        chosen = _chosen(review, analysis)
+        if chosen is None:
+            return rule.severity, "no variant chosen in the decision to hold to this rule"
+        variant, summary = chosen
+        value = metric(summary)
+        limit = getattr(rule, "value", 0.0)
+        text = f"{variant}: {phrase} {_format(value, rule)}"
+        limit_text = f" (limit {_format(limit, rule)})" if hasattr(rule, "value") else ""
+        return _outcome(rule, compare(value, limit), text + limit_text, text + limit_text)
+
+    return check
+
+
+def _format(value: float, rule: Any) -> str:
+    if rule.rule == "positive-expected-value":
+        return f"{value:,.0f}"
+    return f"{value:.2%}"
+
+
+_CHECKS: dict[str, Callable[..., tuple[Status, str]]] = {
+    "categories-considered": _categories_considered,
+    "severe-harms-mitigated": _severe_harms_mitigated,
+    "min-participants": _min_participants,
+    "signoffs-from-roles": _signoffs_from_roles,
+    "all-items-estimated": _all_items_estimated,
+    "decision-recorded": _decision_recorded,
+    "max-p-extreme-bad": _probability_rule(
+        lambda s: float(s.p_extreme_bad),
+        lambda v, lim: v <= lim,
+        "P(extremely bad) =",
+    ),
+    "min-p-extreme-good": _probability_rule(
+        lambda s: float(s.p_extreme_good),
+        lambda v, lim: v >= lim,
+        "P(extremely good) =",
+    ),
+    "positive-expected-value": _probability_rule(
+        lambda s: float(s.mean),
+        lambda v, _: v > 0,
+        "mean net value =",
+    ),
+}
+
+
+def evaluate_policy(
+    review: Review, template: Template, analysis: _Analysis | None = None
+) -> list[GateResult]:
+    """Every rule of the template's policy, in the template's order."""
+    results = []
+    for rule in template.policy:
+        status, message = _CHECKS[rule.rule](rule, review, template, analysis)
+        results.append(
+            GateResult(
+                id=rule.id,
+                rule=rule.rule,
+                status=status,
+                message=message,
+                clause=rule.clause,
+                clause_text=template.clause_text(rule.clause),
+            )
+        )
+    return results
+
+
+def needs_analysis(template: Template) -> bool:
+    """Whether any rule of the template needs the simulation to be evaluated."""
+    return any(rule.rule in ANALYSIS_RULES for rule in template.policy)
+
+
+def passed(results: Iterable[GateResult]) -> bool:
+    """True when no gate failed (warnings do not block a release)."""
+    return all(result.status != "fail" for result in results)

@@ -1,0 +1,83 @@
+"""Regenerate the named bad-input fixtures from tests/data/good/minimal.json.
+
+Run: .venv/bin/python tests/data/bad/_make.py  (the fixtures are committed; the
+expected errors live in expected.json and are written by hand, not by this script).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+BASE = json.loads((HERE.parent / "good" / "minimal.json").read_text())
+
+
+def edit(change: Callable[[dict[str, Any]], None]) -> str:
+    data = copy.deepcopy(BASE)
+    change(data)
+    return json.dumps(data, indent=2) + "\n"
+
+
+def setitem(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+FIXTURES: dict[str, str] = {
+    "likelihood-above-one.json": edit(setitem(["estimates", 1, "likelihood"], [0.5, 1.2])),
+    "likelihood-negative.json": edit(setitem(["estimates", 2, "likelihood"], -0.1)),
+    "interval-reversed.json": edit(setitem(["estimates", 0, "likelihood"], [0.9, 0.6])),
+    "impact-not-positive.json": edit(setitem(["estimates", 0, "impact"], [0, 100])),
+    "impact-huge-is-infinite.json": edit(setitem(["estimates", 2, "impact"], 1e300)).replace(
+        "1e+300", "1e400"
+    ),
+    "nan-likelihood.json": edit(setitem(["estimates", 2, "likelihood"], 0.5)).replace(
+        '"likelihood": 0.5', '"likelihood": NaN'
+    ),
+    "infinity-impact.json": edit(setitem(["estimates", 2, "impact"], 7)).replace(
+        '"impact": 7', '"impact": Infinity'
+    ),
+    "duplicate-item-id.json": edit(setitem(["items", 1, "id"], "tutoring")),
+    "duplicate-participant-id.json": edit(setitem(["participants", 1, "id"], "ana")),
+    "estimate-unknown-item.json": edit(setitem(["estimates", 0, "item"], "tutorin")),
+    "estimate-unknown-participant.json": edit(setitem(["estimates", 2, "participant"], "carl")),
+    "estimate-same-round-twice.json": edit(setitem(["estimates", 2, "participant"], "ana")),
+    "mitigation-unknown-target.json": edit(setitem(["mitigations", 0, "targets"], ["spam"])),
+    "mitigation-unknown-owner.json": edit(setitem(["mitigations", 0, "owner"], "zoe")),
+    "factor-negative.json": edit(setitem(["mitigations", 0, "likelihood_factor"], [-0.5, 0.5])),
+    "variant-unknown-mitigation.json": edit(
+        setitem(["variants", 1, "mitigations"], ["abuse-monitoring", "kyc"])
+    ),
+    "decision-unknown-variant.json": edit(setitem(["decision", "variant"], "closed")),
+    "signoff-unknown-participant.json": edit(
+        setitem(["decision", "signoffs", 0, "participant"], "root")
+    ),
+    "kind-not-in-enum.json": edit(setitem(["items", 1, "kind"], "risk")),
+    "outcome-not-in-enum.json": edit(setitem(["decision", "outcome"], "ship-it")),
+    "likelihood-unknown-label.json": edit(setitem(["estimates", 2, "likelihood"], "probably")),
+    "impact-unknown-label.json": edit(setitem(["estimates", 2, "impact"], "huge")),
+    "category-unknown.json": edit(setitem(["items", 0, "category"], "astrology")),
+    "thresholds-reversed.json": edit(
+        setitem(["thresholds"], {"extreme_bad": 5000, "extreme_good": -5000})
+    ),
+    "missing-title.json": edit(lambda data: data.pop("title")),
+    "wrong-schema.json": edit(setitem(["schema"], "deliberation/review@2")),
+    "template-unknown.json": edit(setitem(["template", "id"], "no-such-template")),
+    "category-wrong-kind.json": edit(setitem(["items", 0, "category"], "misuse")),
+    "not-an-object.json": "[1, 2, 3]\n",
+    "invalid-json.json": edit(lambda data: None)[:200] + "\n",
+}
+
+if __name__ == "__main__":
+    for name, text in FIXTURES.items():
+        (HERE / name).write_text(text)
+    print(f"wrote {len(FIXTURES)} fixtures")

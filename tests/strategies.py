@@ -1,0 +1,124 @@
+"""Hypothesis strategies for the test suite, in one place.
+
+Reviews are generated structurally valid (references resolve, intervals ordered)
+so tests exercise behaviour, not only the validator's first complaint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from deliberation.model import Review, parse_review
+
+ids = st.from_regex(r"[a-z][a-z0-9\-]{0,12}", fullmatch=True)
+text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+names = text.filter(lambda s: s.strip() != "")
+
+
+@st.composite
+def probability_intervals(draw: Any) -> Any:
+    low = draw(st.floats(0, 1, allow_nan=False))
+    high = draw(st.floats(low, 1, allow_nan=False))
+    return draw(st.sampled_from([[low, high], low, "likely", "rare"]))
+
+
+@st.composite
+def impact_intervals(draw: Any) -> Any:
+    low = draw(st.floats(0.01, 1e6, allow_nan=False))
+    high = draw(st.floats(low, 1e7, allow_nan=False))
+    return draw(st.sampled_from([[low, high], low, "major", "minor"]))
+
+
+@st.composite
+def factors(draw: Any) -> Any:
+    low = draw(st.floats(0.01, 1.5, allow_nan=False))
+    high = draw(st.floats(low, 2, allow_nan=False))
+    return draw(st.sampled_from([[low, high], low, 0, 1]))
+
+
+@st.composite
+def review_data(draw: Any) -> dict[str, Any]:
+    """Plain data of a valid review (labels from the built-in scales)."""
+    people = draw(st.lists(ids, min_size=1, max_size=4, unique=True))
+    item_ids = draw(st.lists(ids, min_size=1, max_size=6, unique=True))
+    mitigation_ids = draw(st.lists(ids, max_size=3, unique=True))
+    variant_ids = draw(st.lists(ids, max_size=3, unique=True))
+    estimates = []
+    for item in item_ids:
+        for person in draw(st.lists(st.sampled_from(people), unique=True)):
+            for round_number in range(1, draw(st.integers(1, 2)) + 1):
+                estimate: dict[str, Any] = {
+                    "item": item,
+                    "participant": person,
+                    "likelihood": draw(probability_intervals()),
+                    "impact": draw(impact_intervals()),
+                }
+                if round_number > 1 or draw(st.booleans()):
+                    estimate["round"] = round_number
+                if draw(st.booleans()):
+                    estimate["rationale"] = draw(text)
+                estimates.append(estimate)
+    data: dict[str, Any] = {
+        "schema": "deliberation/review@1",
+        "id": draw(ids),
+        "title": draw(names),
+        "subject": {"name": draw(names), "version": draw(text)},
+        "template": {"id": "test-minimal", "version": "1"},
+        "participants": [
+            {"id": p, "name": draw(names), "role": draw(st.sampled_from(["safety", "legal", ""]))}
+            for p in people
+        ],
+        "items": [
+            {
+                "id": i,
+                "kind": draw(st.sampled_from(["benefit", "harm"])),
+                "title": draw(names),
+                "description": draw(text),
+            }
+            for i in item_ids
+        ],
+        "estimates": estimates,
+        "mitigations": [
+            {
+                "id": m,
+                "title": draw(names),
+                "targets": draw(st.lists(st.sampled_from(item_ids), min_size=1, unique=True)),
+                "likelihood_factor": draw(factors()),
+                "impact_factor": draw(factors()),
+                "owner": draw(st.sampled_from([None, *people])),
+                "status": draw(st.sampled_from(["proposed", "planned", "done"])),
+            }
+            for m in mitigation_ids
+        ],
+        "variants": [
+            {
+                "id": v,
+                "title": draw(names),
+                "mitigations": draw(st.lists(st.sampled_from(mitigation_ids), unique=True))
+                if mitigation_ids
+                else [],
+            }
+            for v in variant_ids
+        ],
+    }
+    if draw(st.booleans()):
+        data["decision"] = {
+            "outcome": draw(
+                st.sampled_from(["approve", "approve-with-conditions", "defer", "reject"])
+            ),
+            "variant": draw(st.sampled_from([None, *variant_ids])),
+            "rationale": draw(text),
+            "conditions": draw(st.lists(text, max_size=2)),
+            "dissent": draw(st.lists(text, max_size=2)),
+            "signoffs": [
+                {"participant": p, "at": "2026-11-28T10:00:00Z"}
+                for p in draw(st.lists(st.sampled_from(people), unique=True))
+            ],
+        }
+    return data
+
+
+def reviews() -> st.SearchStrategy[Review]:
+    return review_data().map(parse_review)
