@@ -193,3 +193,38 @@ def test_mutated_templates_give_a_template_or_our_error(
     else:
         return
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (
+            'references: ["MAP 1.1"]',
+            'references: ["MAP 9.9"]',
+            "categories[0].references[0]: expected one of the clauses' ids, got 'MAP 9.9'",
+        ),
+        (
+            'rule: categories-considered, clause: "MAP 1.1"',
+            'rule: categories-considered, clause: "MAP 7.7"',
+            "policy[0].clause: expected one of the clauses' ids, got 'MAP 7.7'",
+        ),
+    ],
+)
+def test_template_cross_references_are_checked(
+    tmp_path: Path, before: str, after: str, expected: str
+) -> None:
+    assert before in BASE
+    path = write(tmp_path, "t.yaml", BASE.replace(before, after))
+    with pytest.raises(TemplateInvalid) as caught:
+        load_template_file(path)
+    assert str(caught.value).endswith(expected)
+
+
+def test_suggested_mitigation_factors_are_checked(tmp_path: Path) -> None:
+    text = BASE + (
+        "suggested_mitigations:\n"
+        "  - {id: filter, title: Filter, categories: [misuse], likelihood_factor: [5, -1]}\n"
+    )
+    path = write(tmp_path, "t.yaml", text)
+    with pytest.raises(TemplateInvalid, match=r"likelihood_factor: .*low <= high"):
+        load_template_file(path)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import TemplateInvalid, TemplateNotFound
 from .model import Identifier, Interval, Thresholds, check_quantity
@@ -146,6 +146,12 @@ class SuggestedMitigation(_Model):
     categories: list[str] = Field(default_factory=list)
     likelihood_factor: Interval | float = 1
     impact_factor: Interval | float = 1
+
+    @field_validator("likelihood_factor", "impact_factor")
+    @classmethod
+    def _factor(cls, value: Any) -> Any:
+        check_quantity(value, kind="factor")
+        return value
 
 
 class Clause(_Model):
@@ -282,10 +288,30 @@ class Template(_Model):
         for index, category in enumerate(self.categories):
             if ids.count(category.id) > 1:
                 raise ValueError(f"categories[{index}].id: id {category.id!r} is used twice")
+        clause_ids = {c.id for c in self.clauses}
+        category_ids = set(ids)
+        for index, category in enumerate(self.categories):
+            for position, reference in enumerate(category.references):
+                if reference not in clause_ids:
+                    raise ValueError(
+                        f"categories[{index}].references[{position}]: expected one of the "
+                        f"clauses' ids, got {reference!r}"
+                    )
+        for index, mitigation in enumerate(self.suggested_mitigations):
+            for position, category_id in enumerate(mitigation.categories):
+                if category_id not in category_ids:
+                    raise ValueError(
+                        f"suggested_mitigations[{index}].categories[{position}]: expected one "
+                        f"of the categories' ids, got {category_id!r}"
+                    )
         rule_ids = [r.id for r in self.policy]
         for index, rule in enumerate(self.policy):
             if rule_ids.count(rule.id) > 1:
                 raise ValueError(f"policy[{index}].id: id {rule.id!r} is used twice")
+            if rule.clause and rule.clause not in clause_ids:
+                raise ValueError(
+                    f"policy[{index}].clause: expected one of the clauses' ids, got {rule.clause!r}"
+                )
             at_least = getattr(rule, "at_least", None)
             if at_least is not None and at_least not in {lv.label for lv in self.impact_scale}:
                 raise ValueError(
@@ -310,9 +336,13 @@ class Template(_Model):
         return next((c.text for c in self.clauses if c.id == clause_id), "")
 
     def sha256(self) -> str:
-        """Hash of the resolved template's canonical JSON: what the review was held to."""
+        """Hash of the resolved template's canonical JSON: what the review was held to.
+
+        Fields left at their defaults are left out, so adding an optional field to the
+        template format does not change the hash of every existing template.
+        """
         canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            self.model_dump(mode="json", exclude_defaults=True), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
