@@ -31,6 +31,7 @@ _LAZY = {
     "list_templates": "templates",
     "GateResult": "policy",
     "evaluate_policy": "policy",
+    "Workbook": "workbook",
 }
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Template",
     "TemplateInvalid",
     "TemplateNotFound",
+    "Workbook",
     "evaluate_policy",
     "list_templates",
     "load_review",
@@ -70,3 +72,4 @@ if TYPE_CHECKING:
     from .model import Review, load_review, review_json_schema, save_review
     from .policy import GateResult, evaluate_policy
     from .templates import Template, list_templates, load_template
+    from .workbook import Workbook
