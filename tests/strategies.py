@@ -122,3 +122,92 @@ def review_data(draw: Any) -> dict[str, Any]:
 
 def reviews() -> st.SearchStrategy[Review]:
     return review_data().map(parse_review)
+
+
+# --------------------------------------------------------------------------- analysis
+# Builders and strategies for the simulation and analysis tests (estimates, simulate,
+# analysis, charts, report): small reviews written in code against test-minimal.
+
+
+def review_from(
+    items: list[tuple[str, str]],
+    estimates: list[tuple[str, str, Any, Any]],
+    *,
+    mitigations: list[dict[str, Any]] | None = None,
+    variants: list[tuple[str, list[str]]] | None = None,
+    thresholds: tuple[float, float] | None = None,
+    decision_variant: str | None = None,
+) -> Review:
+    """A review from terse rows: items (id, kind), estimates (item, participant,
+    likelihood, impact), mitigations as dicts, variants (id, mitigation ids)."""
+    people = sorted({participant for _, participant, _, _ in estimates}) or ["ana"]
+    data: dict[str, Any] = {
+        "schema": "deliberation/review@1",
+        "id": "built",
+        "title": "A review built in code",
+        "subject": {"name": "model"},
+        "template": {"id": "test-minimal", "version": "1"},
+        "participants": [{"id": p, "name": p.title()} for p in people],
+        "items": [{"id": i, "kind": kind, "title": f"Item {i}"} for i, kind in items],
+        "estimates": [
+            {"item": i, "participant": p, "likelihood": likelihood, "impact": impact}
+            for i, p, likelihood, impact in estimates
+        ],
+        "mitigations": [
+            {"title": f"Mitigation {m['id']}", **m} for m in (mitigations or [])
+        ],
+        "variants": [
+            {"id": v, "title": f"Variant {v}", "mitigations": ms} for v, ms in (variants or [])
+        ],
+    }
+    if thresholds is not None:
+        data["thresholds"] = {"extreme_bad": thresholds[0], "extreme_good": thresholds[1]}
+    if decision_variant is not None:
+        data["decision"] = {"outcome": "approve", "variant": decision_variant}
+    return parse_review(data)
+
+
+@st.composite
+def numeric_likelihoods(draw: Any) -> Any:
+    """A likelihood as a point or a [low, high] interval, 0 and 1 included."""
+    low = draw(st.sampled_from([0.0, 1.0, 0.5]) | st.floats(0, 1, allow_nan=False))
+    high = draw(st.floats(low, 1, allow_nan=False))
+    return draw(st.sampled_from([low, [low, high], [low, high]]))
+
+
+@st.composite
+def numeric_impacts(draw: Any) -> Any:
+    low = draw(st.floats(0.1, 1e5, allow_nan=False))
+    high = draw(st.floats(low, low * 1e3, allow_nan=False))
+    return draw(st.sampled_from([low, [low, high], [low, high]]))
+
+
+@st.composite
+def analysis_reviews(draw: Any, *, max_items: int = 6) -> Review:
+    """Reviews with numeric estimates, several participants, mitigations and variants."""
+    item_ids = draw(st.lists(ids, min_size=1, max_size=max_items, unique=True))
+    people = draw(st.lists(ids, min_size=1, max_size=3, unique=True))
+    kinds = [draw(st.sampled_from(["benefit", "harm"])) for _ in item_ids]
+    estimates = []
+    for item in item_ids:
+        for person in draw(st.lists(st.sampled_from(people), max_size=3, unique=True)):
+            estimates.append((item, person, draw(numeric_likelihoods()), draw(numeric_impacts())))
+    mitigation_ids = draw(st.lists(ids, max_size=3, unique=True))
+    mitigations = [
+        {
+            "id": m,
+            "targets": draw(st.lists(st.sampled_from(item_ids), min_size=1, unique=True)),
+            "likelihood_factor": draw(factors()),
+            "impact_factor": draw(factors()),
+        }
+        for m in mitigation_ids
+    ]
+    variant_ids = draw(st.lists(ids, max_size=3, unique=True))
+    variants = [
+        (v, draw(st.lists(st.sampled_from(mitigation_ids), unique=True)) if mitigation_ids else [])
+        for v in variant_ids
+    ]
+    return review_from(
+        list(zip(item_ids, kinds, strict=True)), estimates,
+        mitigations=mitigations, variants=variants,
+    )

@@ -106,3 +106,19 @@ def test_schema_matches_the_committed_file() -> None:
     schema = json.loads(result.stdout)
     assert schema["properties"]["schema"]["const"] == "deliberation/review@1"
     assert {"id", "title", "subject", "template"} <= set(schema["required"])
+
+
+def test_check_runs_the_probability_gates_on_the_example(tmp_path: Path) -> None:
+    """The example's chosen API variant passes the 1% tail gate; open weights would not."""
+    example = ROOT / "workbooks" / "example" / "review.json"
+    passed = run("check", str(example))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    tail_line = next(line for line in passed.stdout.splitlines() if "P(extremely bad)" in line)
+    assert tail_line.startswith("PASS  extreme-bad-at-most-1pct: api-preview-provenance:")
+    data = json.loads(example.read_text())
+    data["decision"]["variant"] = "open-weights"
+    (tmp_path / "review.json").write_text(json.dumps(data))
+    failed = run("check", str(tmp_path / "review.json"))
+    assert failed.returncode == 1
+    tail_line = next(line for line in failed.stdout.splitlines() if "P(extremely bad)" in line)
+    assert tail_line.startswith("FAIL  extreme-bad-at-most-1pct: open-weights:")

@@ -188,8 +188,134 @@ def check(
 
 
 @main.command()
+@click.argument("review_path", metavar="REVIEW", type=click.Path(path_type=Path))
+@click.option("--samples", default=20_000, show_default=True, type=click.IntRange(min=100),
+              help="Monte Carlo samples.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Random seed (the same review and seed give the same numbers).")
+@click.option("--pool", type=click.Choice(["linear", "geometric"]), default="linear",
+              show_default=True,
+              help="How participants are pooled: draw one per sample (linear), or the "
+                   "geometric mean of their odds and impacts (geometric).")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@TEMPLATES_OPTION
+@user_errors
+def report(*, review_path: Path, samples: int, seed: int, pool: str, as_json: bool,
+           template_dirs: tuple[Path, ...]) -> None:
+    """The analysis per variant: tails, comparisons, sensitivity, disagreement."""
+    from .analysis import analyze
+    from .report import ProgressBar, format_report
+
+    review, template, _ = load_checked(review_path, template_dirs)
+    analysis = analyze(review, template, samples=samples, seed=seed,
+                       pool="geometric" if pool == "geometric" else "linear",
+                       progress=ProgressBar(sys.stderr))
+    if as_json:
+        click.echo(json.dumps(analysis.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_report(analysis, review), nl=False)
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON Schema of review.json."""
     from .model import review_json_schema
 
     click.echo(json.dumps(review_json_schema(), indent=2, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------- records
+# export, render, verify, diff: the decision record (record.py, archive.py, diff.py).
+
+
+@main.command()
+@click.argument("review_dir", metavar="REVIEW_DIR", type=click.Path(path_type=Path))
+@click.option("--archive", "archive_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The archive folder the record is published into (created if new).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--samples", default=20_000, show_default=True, type=click.IntRange(min=100),
+              help="Monte Carlo samples.")
+@click.option("--pdf", is_flag=True, help="Also print record.pdf with headless Chromium.")
+@TEMPLATES_OPTION
+@user_errors
+def export(*, review_dir: Path, archive_dir: Path, seed: int, samples: int, pdf: bool,
+           template_dirs: tuple[Path, ...]) -> None:
+    """Execute the workbook headless and publish a write-once record into the archive."""
+    from .record import export as export_record
+
+    def progress(message: str) -> None:
+        click.echo(message, err=True)
+
+    exported = export_record(review_dir, archive_dir, seed=seed, samples=samples, pdf=pdf,
+                             template_dirs=template_dirs, progress=progress)
+    published = exported.published
+    click.echo(f"record {published.name} published in {exported.seconds:.1f} s")
+    click.echo(f"record.html: {exported.html}")
+    click.echo(f"HEAD: {published.head}")
+    click.echo("keep the HEAD elsewhere (a ticket, minutes): `deliberation verify "
+               f"{archive_dir} --anchor {published.head}` proves the archive unchanged since")
+
+
+@main.command("render")
+@click.argument("record_json", metavar="RECORD", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the HTML (default: record.html beside record.json).")
+@user_errors
+def render_command(record_json: Path, output: Path | None) -> None:
+    """Rebuild record.html from record.json, byte for byte, without a kernel."""
+    from .record import render_record_file
+
+    click.echo(f"wrote {render_record_file(record_json, output)}")
+
+
+@main.command()
+@click.argument("path", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--anchor", default=None, metavar="HASH",
+              help="A HEAD printed at export time: fails if the chain no longer contains it.")
+@user_errors
+def verify(path: Path, anchor: str | None) -> None:
+    """Check an archive (or one record folder): exit 0 intact, 1 tampered."""
+    from .archive import verify_archive
+    from .errors import RecordTampered
+    from .record import RECORD_JSON, verify_record
+
+    try:
+        if (path / RECORD_JSON).is_file():
+            notes = verify_record(path, anchor=anchor)
+            summary = f"ok: record {path.name} intact"
+        else:
+            verified = verify_archive(path, anchor=anchor)
+            notes = verified.notes
+            summary = (f"ok: {len(verified.entries)} record"
+                       f"{'s' if len(verified.entries) != 1 else ''} intact, HEAD {verified.head}")
+            if anchor:
+                summary += f", anchor {anchor[:16]}… found in the chain"
+    except RecordTampered as error:
+        click.echo(f"TAMPERED: {error}", err=True)
+        sys.exit(1)
+    for note in notes:
+        click.echo(f"note: {note}")
+    click.echo(summary)
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Random seed for a review's analysis (records use their stored one).")
+@click.option("--samples", default=20_000, show_default=True, type=click.IntRange(min=100))
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@TEMPLATES_OPTION
+@user_errors
+def diff_command(*, old: Path, new: Path, seed: int, samples: int, as_json: bool,
+                 template_dirs: tuple[Path, ...]) -> None:
+    """What changed between two reviews or records: items, estimates, tails, decision."""
+    from .diff import diff_reviews, format_diff, load_side
+
+    result = diff_reviews(
+        load_side(old, samples=samples, seed=seed, template_dirs=template_dirs),
+        load_side(new, samples=samples, seed=seed, template_dirs=template_dirs),
+    )
+    click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if as_json
+               else format_diff(result))

@@ -65,3 +65,162 @@ def page(browser: Any) -> Iterator[Any]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS
+
+
+# --------------------------------------------------------------------------- servers
+# JupyterLab and Voila on a free local port, each in its own temp root holding a copy
+# of the workbook next to a small review (the workbook tests' fixtures).
+
+import json  # noqa: E402 - the server fixtures below are an addition to this module
+import secrets  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+WORKBOOK = REPO / "workbooks" / "release_review.ipynb"
+WORKBOOK_REVIEW = REPO / "tests" / "data" / "workbook" / "review.json"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running JupyterLab or Voila: where it listens and what it serves."""
+
+    url: str
+    token: str
+    root: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def review(self) -> Path:
+        return self.root / "review.json"
+
+    def review_data(self) -> dict[str, Any]:
+        return json.loads(self.review.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path,
+                   timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    pytest.fail(f"server did not answer {url} in {timeout}s:\n"
+                f"{log.read_text(errors='replace')[-3000:]}")
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path,
+                   timeout: float = 60) -> None:
+    """Voila answers its pages by running the notebook, so readiness is an open port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.25)
+    pytest.fail(f"nothing listens on port {port} after {timeout}s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def _isolated_env(home: Path) -> dict[str, str]:
+    """Keep the servers' settings, runtime files and kernels' IPython dirs out of $HOME."""
+    env = dict(os.environ)
+    settings = home / "lab-settings"
+    notification = settings / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True, exist_ok=True)
+    # No "would you like news?" toast over the notebook: this machine is offline anyway.
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
+    tracker = settings / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True, exist_ok=True)
+    # Every cell stays in the page (no virtual scrolling), so a test finds every step.
+    (tracker / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"}), encoding="utf-8")
+    env.update({
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "lab-workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / "ipython"),
+        "DELIBERATION_RECORD": "",
+    })
+    return env
+
+
+@pytest.fixture
+def review_dir(tmp_path: Path) -> Path:
+    """A review folder as ``deliberation new`` makes it: the workbook next to review.json."""
+    root = tmp_path / "review"
+    root.mkdir()
+    shutil.copyfile(WORKBOOK, root / "release_review.ipynb")
+    shutil.copyfile(WORKBOOK_REVIEW, root / "review.json")
+    return root
+
+
+@pytest.fixture
+def lab(review_dir: Path, tmp_path: Path) -> Iterator[Server]:
+    """JupyterLab serving ``review_dir`` on a free port, behind a random token."""
+    port, token = free_port(), secrets.token_hex(16)
+    log = tmp_path / "lab.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "jupyter-lab"), "--no-browser", "--allow-root", f"--port={port}",
+             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={review_dir}", "--ServerApp.port_retries=0"],
+            cwd=review_dir, stdout=out, stderr=subprocess.STDOUT, env=_isolated_env(tmp_path),
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{url}/api/status?token={token}", process, log)
+        yield Server(url, token, review_dir, process, log)
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+def voila(review_dir: Path, tmp_path: Path) -> Iterator[Server]:
+    """Voila serving the workbook as a code-free page, as ``make present`` does."""
+    port, token = free_port(), secrets.token_hex(16)
+    log = tmp_path / "voila.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "voila"), str(review_dir / "release_review.ipynb"), "--no-browser",
+             f"--port={port}", "--Voila.ip=127.0.0.1", f"--token={token}",
+             "--Voila.port_retries=0", "--show_tracebacks=True"],
+            # Started elsewhere, as `make present` does from the repository: the kernel
+            # still runs next to the notebook, where review.json is.
+            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=_isolated_env(tmp_path),
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_port(port, process, log)
+        yield Server(url, token, review_dir, process, log)
+    finally:
+        _stop(process)

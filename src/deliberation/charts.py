@@ -1,0 +1,367 @@
+"""Charts of an analysis (altair), drawn from its summaries, never from raw samples.
+
+Every function takes an :class:`~deliberation.analysis.Analysis` or its JSON (as
+stored in ``record.json``) and the review, so a record re-renders its charts without
+re-running anything; specs stay small (tens of kB). altair is imported inside the
+functions, so ``import deliberation`` stays cheap. Colours are the Okabe-Ito palette,
+which stays distinguishable with the common colour-vision deficiencies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .analysis import Analysis
+
+OKABE_ITO = (
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+)
+BAD_COLOUR, GOOD_COLOUR = "#D55E00", "#009E73"
+BEFORE_COLOUR, AFTER_COLOUR = "#999999", "#0072B2"
+WIDTH = 560
+
+
+def _analysis(analysis: Analysis | dict[str, Any]) -> Analysis:
+    return analysis if isinstance(analysis, Analysis) else Analysis.from_json(analysis)
+
+
+def _alt() -> Any:
+    import altair as alt
+
+    return alt
+
+
+def _palette(count: int) -> list[str]:
+    return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(count)]
+
+
+def _finish(chart: Any) -> Any:
+    return chart.configure_axis(labelFontSize=11, titleFontSize=12).configure_title(
+        fontSize=14, anchor="start"
+    ).configure_view(strokeWidth=0)
+
+
+def net_value_chart(analysis: Analysis | dict[str, Any], review: Any = None) -> Any:
+    """The distribution of net value per variant (binned), with the thresholds marked."""
+    alt = _alt()
+    result = _analysis(analysis)
+    rows = []
+    for name, summary in result.variants.items():
+        edges, fractions = summary.histogram.edges, summary.histogram.fractions
+        for start, end, fraction in zip(edges[:-1], edges[1:], fractions, strict=True):
+            rows.append({
+                "variant": summary.title, "start": start, "end": end, "middle": (start + end) / 2,
+                "percent": fraction * 100, "id": name,
+            })
+    names = [s.title for s in result.variants.values()]
+    colour = alt.Color("variant:N", scale=alt.Scale(domain=names, range=_palette(len(names))),
+                       legend=alt.Legend(title="Variant", orient="top"))
+    lines = alt.Chart(alt.Data(values=rows)).mark_line(interpolate="step", strokeWidth=2).encode(
+        x=alt.X("middle:Q", title="Net value (benefits minus harms)"),
+        y=alt.Y("percent:Q", title="Share of samples (%)"),
+        color=colour,
+        tooltip=[
+            alt.Tooltip("variant:N", title="Variant"),
+            alt.Tooltip("start:Q", title="From", format=",.0f"),
+            alt.Tooltip("end:Q", title="To", format=",.0f"),
+            alt.Tooltip("percent:Q", title="Share (%)", format=".2f"),
+        ],
+    )
+    thresholds = [
+        {"value": result.extreme_bad, "label": f"extremely bad ≤ {result.extreme_bad:,.0f}",
+         "kind": "bad"},
+        {"value": result.extreme_good, "label": f"extremely good ≥ {result.extreme_good:,.0f}",
+         "kind": "good"},
+    ]
+    threshold_colour = alt.Color(
+        "kind:N", scale=alt.Scale(domain=["bad", "good"], range=[BAD_COLOUR, GOOD_COLOUR]),
+        legend=None,
+    )
+    rules = alt.Chart(alt.Data(values=thresholds)).mark_rule(strokeDash=[6, 4], size=2).encode(
+        x="value:Q", color=threshold_colour, tooltip=[alt.Tooltip("label:N", title="Threshold")],
+    )
+    labels = alt.layer(*(
+        alt.Chart(alt.Data(values=[threshold])).mark_text(
+            align="right" if threshold["kind"] == "bad" else "left",
+            dx=-4 if threshold["kind"] == "bad" else 4, baseline="top", fontSize=11,
+        ).encode(x="value:Q", y=alt.value(4), text="label:N", color=threshold_colour)
+        for threshold in thresholds
+    ))
+    chart = alt.layer(lines, rules, labels).resolve_scale(color="independent").properties(
+        title="Net value per variant", width=WIDTH, height=260,
+    )
+    return _finish(chart)
+
+
+def tails_chart(analysis: Analysis | dict[str, Any], review: Any = None) -> Any:
+    """P(extremely good) against P(extremely bad) per variant, ± one standard error."""
+    alt = _alt()
+    result = _analysis(analysis)
+    rows = [
+        {
+            "variant": s.title, "bad": s.p_extreme_bad * 100, "good": s.p_extreme_good * 100,
+            "bad_low": max(0.0, s.p_extreme_bad - s.p_extreme_bad_se) * 100,
+            "bad_high": min(1.0, s.p_extreme_bad + s.p_extreme_bad_se) * 100,
+            "good_low": max(0.0, s.p_extreme_good - s.p_extreme_good_se) * 100,
+            "good_high": min(1.0, s.p_extreme_good + s.p_extreme_good_se) * 100,
+            "mean": s.mean,
+        }
+        for s in result.variants.values()
+    ]
+    names = [s.title for s in result.variants.values()]
+    colour = alt.Color("variant:N", scale=alt.Scale(domain=names, range=_palette(len(names))),
+                       legend=alt.Legend(title="Variant", orient="right"))
+    base = alt.Chart(alt.Data(values=rows))
+    tooltip = [
+        alt.Tooltip("variant:N", title="Variant"),
+        alt.Tooltip("bad:Q", title="P(extremely bad) %", format=".2f"),
+        alt.Tooltip("good:Q", title="P(extremely good) %", format=".1f"),
+        alt.Tooltip("mean:Q", title="Mean net value", format=",.0f"),
+    ]
+    x = alt.X("bad:Q", title="P(extremely bad outcome), %  (left is safer)")
+    y = alt.Y("good:Q", title="P(extremely good outcome), %  (up is better)")
+    points = base.mark_point(filled=True, size=120).encode(x=x, y=y, color=colour, tooltip=tooltip)
+    x_errors = base.mark_rule(strokeWidth=2).encode(x="bad_low:Q", x2="bad_high:Q", y="good:Q",
+                                                   color=colour)
+    y_errors = base.mark_rule(strokeWidth=2).encode(x="bad:Q", y="good_low:Q", y2="good_high:Q",
+                                                   color=colour)
+    labels = base.mark_text(align="left", dx=8, dy=-8, fontSize=11).encode(
+        x="bad:Q", y="good:Q", text="variant:N", color=colour,
+    )
+    chart = alt.layer(x_errors, y_errors, points, labels).properties(
+        title="Chance of an extremely good against an extremely bad outcome (± 1 s.e.)",
+        width=WIDTH * 0.8, height=300,
+    )
+    return _finish(chart)
+
+
+def risk_matrix(
+    analysis: Analysis | dict[str, Any], review: Any = None, *, variant: str | None = None
+) -> Any:
+    """Harms by how likely and how large, before (no mitigations) and after ``variant``'s."""
+    alt = _alt()
+    result = _analysis(analysis)
+    variant = variant or result.chosen
+    title = result.variants[variant].title
+    rows, moves = [], []
+    for item in result.items:
+        if item.kind != "harm":
+            continue
+        before, after = item.baseline, item.variants[variant]
+        for stage, effect in (("before mitigation", before), (f"with {title}", after)):
+            if effect.mean_impact_if_happens is None or effect.p_happens <= 0:
+                continue
+            rows.append({
+                "item": item.title, "stage": stage, "likelihood": effect.p_happens,
+                "impact": effect.mean_impact_if_happens,
+                "expected": -effect.mean_contribution,
+            })
+        if (after.mean_impact_if_happens and before.mean_impact_if_happens
+                and after.p_happens > 0 and before.p_happens > 0):
+            moves.append({
+                "item": item.title, "x": before.p_happens, "x2": after.p_happens,
+                "y": before.mean_impact_if_happens, "y2": after.mean_impact_if_happens,
+            })
+    stages = ["before mitigation", f"with {title}"]
+    colour = alt.Color("stage:N", scale=alt.Scale(domain=stages,
+                       range=[BEFORE_COLOUR, AFTER_COLOUR]), legend=alt.Legend(title=None,
+                       orient="top"))
+    x = alt.X("likelihood:Q", title="Chance it happens (log scale)",
+              scale=alt.Scale(type="log"), axis=alt.Axis(format="%"))
+    y = alt.Y("impact:Q", title="Impact if it happens (log scale)", scale=alt.Scale(type="log"))
+    arrows = alt.Chart(alt.Data(values=moves)).mark_rule(color=AFTER_COLOUR, opacity=0.5).encode(
+        x=alt.X("x:Q", scale=alt.Scale(type="log")), x2="x2:Q",
+        y=alt.Y("y:Q", scale=alt.Scale(type="log")), y2="y2:Q",
+    )
+    points = alt.Chart(alt.Data(values=rows)).mark_point(filled=True, size=90).encode(
+        x=x, y=y, color=colour, shape=alt.Shape("stage:N", legend=None),
+        tooltip=[
+            alt.Tooltip("item:N", title="Harm"), alt.Tooltip("stage:N", title="When"),
+            alt.Tooltip("likelihood:Q", title="Chance", format=".2%"),
+            alt.Tooltip("impact:Q", title="Impact if it happens", format=",.0f"),
+            alt.Tooltip("expected:Q", title="Expected harm", format=",.0f"),
+        ],
+    )
+    labels = alt.Chart(alt.Data(values=[r for r in rows if r["stage"] == stages[0]])).mark_text(
+        align="left", dx=7, fontSize=10, color="#444444",
+    ).encode(x=x, y=y, text="item:N")
+    chart = alt.layer(arrows, points, labels).properties(
+        title=f"Risk matrix: harms before mitigation and with {title}", width=WIDTH, height=320,
+    )
+    return _finish(chart)
+
+
+def tornado_chart(
+    analysis: Analysis | dict[str, Any], review: Any = None, *, top: int = 12
+) -> Any:
+    """The estimates that move the chosen variant's mean most across their 90% interval."""
+    alt = _alt()
+    result = _analysis(analysis)
+    base = result.variants[result.chosen].mean
+    entries = result.sensitivity[:top]
+    rows = []
+    for entry in entries:
+        label = f"{entry.title}: {entry.quantity}"
+        flags = ", ".join(
+            (["flips preferred variant"] if entry.flips_preferred else [])
+            + [f"flips gate {g}" for g in entry.flips_gates]
+        ) or "none"
+        for end, value, mean in (("low", entry.low, entry.mean_low),
+                                 ("high", entry.high, entry.mean_high)):
+            rows.append({
+                "estimate": label, "end": f"at its {end} end", "start": base, "mean": mean,
+                "value": value,
+                "flags": flags, "rank": entry.rank_mean,
+            })
+    order = [f"{e.title}: {e.quantity}" for e in entries]
+    colour = alt.Color("end:N", scale=alt.Scale(domain=["at its low end", "at its high end"],
+                       range=[OKABE_ITO[1], OKABE_ITO[0]]), legend=alt.Legend(title=None,
+                       orient="top"))
+    bars = alt.Chart(alt.Data(values=rows)).mark_bar(height=14).encode(
+        y=alt.Y("estimate:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("start:Q", title=f"Mean net value of {result.variants[result.chosen].title}",
+                scale=alt.Scale(zero=False)),
+        x2="mean:Q", color=colour,
+        tooltip=[
+            alt.Tooltip("estimate:N", title="Estimate"), alt.Tooltip("end:N", title="Moved to"),
+            alt.Tooltip("value:Q", title="Value", format=",.3~g"),
+            alt.Tooltip("mean:Q", title="Mean net value", format=",.0f"),
+            alt.Tooltip("flags:N", title="Flips"),
+        ],
+    )
+    rule = alt.Chart(alt.Data(values=[{"base": base}])).mark_rule(color="#000000").encode(
+        x="base:Q"
+    )
+    chart = alt.layer(bars, rule).properties(
+        title="Sensitivity: which estimate moves the result", width=WIDTH,
+        height=max(80, 24 * len(order)),
+    )
+    return _finish(chart)
+
+
+def disagreement_chart(
+    analysis: Analysis | dict[str, Any], review: Any = None, *, top: int = 8
+) -> Any:
+    """Each participant's 90% interval per item, for the items they disagree on most."""
+    alt = _alt()
+    result = _analysis(analysis)
+    entries = [d for d in result.disagreement if len(d.participants) > 1][:top] or \
+        result.disagreement[:top]
+    rows: dict[str, list[dict[str, Any]]] = {"likelihood": [], "impact": []}
+    for entry in entries:
+        for p in entry.participants:
+            rows["likelihood"].append({
+                "item": entry.title, "participant": p.participant, "low": p.likelihood[0],
+                "high": p.likelihood[1], "median": p.likelihood_median,
+            })
+            rows["impact"].append({
+                "item": entry.title, "participant": p.participant, "low": p.impact[0],
+                "high": p.impact[1], "median": p.impact_median,
+            })
+    participants = sorted({r["participant"] for r in rows["impact"]})
+    colour = alt.Color("participant:N", scale=alt.Scale(domain=participants,
+                       range=_palette(len(participants))), legend=alt.Legend(
+                       title="Participant", orient="top"))
+    order = [e.title for e in entries]
+    panels = []
+    for quantity, scale, axis_format in (("likelihood", alt.Scale(domain=[0, 1]), "%"),
+                                         ("impact", alt.Scale(type="log"), "~s")):
+        tooltip = [
+            alt.Tooltip("item:N", title="Item"), alt.Tooltip("participant:N", title="Participant"),
+            alt.Tooltip("low:Q", title="5th percentile", format=axis_format),
+            alt.Tooltip("high:Q", title="95th percentile", format=axis_format),
+        ]
+        y = alt.Y("participant:N", title=None, axis=alt.Axis(labels=False, ticks=False))
+        base = alt.Chart(alt.Data(values=rows[quantity]))
+        layer = alt.layer(
+            base.mark_rule(strokeWidth=3).encode(
+                x=alt.X("low:Q", scale=scale, title=f"{quantity.capitalize()} (90% interval)",
+                        axis=alt.Axis(format=axis_format)),
+                x2="high:Q", y=y, color=colour, tooltip=tooltip,
+            ),
+            base.mark_point(filled=True, size=40).encode(
+                x=alt.X("median:Q", scale=scale), y=y, color=colour, tooltip=tooltip,
+            ),
+        ).properties(width=WIDTH / 2 - 20, height=14 * max(1, len(participants)))
+        panels.append(layer.facet(row=alt.Row("item:N", sort=order, title=None,
+                                              header=alt.Header(labelAngle=0,
+                                                                labelAlign="left"))))
+    chart = alt.hconcat(*panels).properties(
+        title="Disagreement: each participant's estimate (discuss the top items first)"
+    )
+    return _finish(chart)
+
+
+def mitigation_chart(analysis: Analysis | dict[str, Any], review: Any = None) -> Any:
+    """What each mitigation buys on its own: change in mean and in P(extremely bad)."""
+    alt = _alt()
+    result = _analysis(analysis)
+    rows: list[dict[str, Any]] = []
+    titles = [effect.title for effect in result.mitigation_effects]
+    for effect in result.mitigation_effects:
+        d = effect.difference
+        unique = titles.count(effect.title) == 1
+        rows.append({
+            "mitigation": effect.title if unique else f"{effect.title} ({effect.mitigation})",
+            "mean": d.mean,
+            "mean_low": d.mean - d.mean_se, "mean_high": d.mean + d.mean_se,
+            "bad": d.p_extreme_bad_change * 100,
+            "bad_low": (d.p_extreme_bad_change - d.p_extreme_bad_change_se) * 100,
+            "bad_high": (d.p_extreme_bad_change + d.p_extreme_bad_change_se) * 100,
+            "in": ", ".join(effect.variants) or "no variant",
+        })
+    order = [r["mitigation"] for r in sorted(rows, key=lambda r: -r["mean"])]
+    y = alt.Y("mitigation:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
+    tooltip = [
+        alt.Tooltip("mitigation:N", title="Mitigation"),
+        alt.Tooltip("mean:Q", title="Change in mean", format="+,.0f"),
+        alt.Tooltip("bad:Q", title="Change in P(extremely bad), points", format="+.2f"),
+        alt.Tooltip("in:N", title="In variants"),
+    ]
+    base = alt.Chart(alt.Data(values=rows))
+    mean_panel = alt.layer(
+        base.mark_bar(color=OKABE_ITO[0], height=14).encode(
+            y=y, x=alt.X("mean:Q", title="Change in mean net value"), tooltip=tooltip),
+        base.mark_rule(color="#000000").encode(y=y, x="mean_low:Q", x2="mean_high:Q"),
+    ).properties(width=WIDTH / 2 - 20, height=max(60, 24 * len(rows)))
+    bad_panel = alt.layer(
+        base.mark_bar(color=BAD_COLOUR, height=14).encode(
+            y=alt.Y("mitigation:N", sort=order, title=None, axis=None),
+            x=alt.X("bad:Q", title="Change in P(extremely bad), points"), tooltip=tooltip),
+        base.mark_rule(color="#000000").encode(
+            y=alt.Y("mitigation:N", sort=order, axis=None), x="bad_low:Q", x2="bad_high:Q"),
+    ).properties(width=WIDTH / 2 - 20, height=max(60, 24 * len(rows)))
+    chart = alt.hconcat(mean_panel, bad_panel).properties(
+        title="What each mitigation buys on its own (against no mitigations, ± 1 s.e.)"
+    )
+    return _finish(chart)
+
+
+def all_charts(analysis: Analysis | dict[str, Any], review: Any = None) -> dict[str, Any]:
+    """Every chart of the analysis, by name (those with nothing to show are left out)."""
+    result = _analysis(analysis)
+    charts = {
+        "net_value": net_value_chart(result, review),
+        "tails": tails_chart(result, review),
+    }
+    if any(item.kind == "harm" for item in result.items):
+        charts["risk_matrix"] = risk_matrix(result, review)
+    if result.sensitivity:
+        charts["tornado"] = tornado_chart(result, review)
+    if result.disagreement:
+        charts["disagreement"] = disagreement_chart(result, review)
+    if result.mitigation_effects:
+        charts["mitigations"] = mitigation_chart(result, review)
+    return charts
+
+
+def to_svg(chart: Any) -> str:
+    """Render a chart to SVG with vl-convert (no browser, no network)."""
+    import vl_convert as vlc
+
+    spec = chart.to_dict() if hasattr(chart, "to_dict") else chart
+    version = spec.get("$schema", "").rsplit("/v", 1)[-1].removesuffix(".json")
+    major_minor = ".".join(version.split(".")[:2]) if version else None
+    svg: str = vlc.vegalite_to_svg(spec, vl_version=major_minor, allowed_base_urls=[])
+    return svg
+

@@ -1,0 +1,441 @@
+"""Form fields bound to a review session: parse what was typed, show mistakes at the field.
+
+A bound field never clamps or drops what the user typed. The text is parsed and
+validated through the review model; a valid value is saved, an invalid one stays
+in the field, styled as invalid, with a plain-words message under it, and the
+review keeps its last valid value.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import ipywidgets as widgets
+
+from .errors import ConcurrentEdit, DeliberationError
+from .model import check_quantity
+from .session import ReviewSession, user_message
+from .templates import Template
+
+QuantityKind = Literal["likelihood", "impact", "factor"]
+
+STYLE = """
+<style>
+.dl-step { font-size: 14px; max-width: 1180px; }
+.dl-step .widget-html-content { line-height: 1.45; }
+.dl-step .widget-html-content h4 { margin: 10px 0 4px 0; font-size: 15px; }
+.dl-step .chart-alt { display: none; }
+.dl-step figure.chart { margin: 6px 0; border: 1px solid #e3e3e3; border-radius: 6px;
+  padding: 8px 12px; }
+.dl-step .chart-title { font-weight: 600; margin-bottom: 4px; }
+.dl-step details summary { cursor: pointer; color: #345; }
+.dl-step h3.dl-heading { margin: 4px 0 2px 0; font-size: 18px; }
+.dl-step .dl-lead { color: #555; margin: 0 0 8px 0; }
+.dl-field-error { color: #b3261e; font-size: 12.5px; line-height: 1.3; min-height: 0; }
+.dl-field-error:empty { display: none; }
+.dl-invalid input, .dl-invalid textarea, .dl-invalid select,
+input.dl-invalid, textarea.dl-invalid {
+  border-color: #b3261e !important; background: #fdecea !important; }
+.dl-hint { color: #666; font-size: 12.5px; }
+.dl-card { border: 1px solid #ddd; border-radius: 6px; padding: 6px 10px; margin: 4px 0;
+  background: #fcfcfc; }
+.dl-questions { background: #f3f6fb; border-left: 3px solid #5477b3; padding: 6px 10px;
+  font-size: 13px; color: #333; }
+.dl-questions ul { margin: 4px 0 4px 18px; padding: 0; }
+.dl-status { font-size: 12.5px; color: #2e7d32; }
+.dl-status.dl-conflict { color: #b3261e; font-weight: 600; }
+.dl-table { border-collapse: collapse; font-size: 13.5px; margin: 4px 0; }
+.dl-table th, .dl-table td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px;
+  text-align: right; }
+.dl-table th:first-child, .dl-table td:first-child { text-align: left; }
+.dl-table th { background: #f5f5f5; font-weight: 600; }
+.dl-pass { color: #2e7d32; font-weight: 600; white-space: nowrap; }
+.dl-fail { color: #b3261e; font-weight: 600; white-space: nowrap; }
+.dl-warn { color: #a15c00; font-weight: 600; white-space: nowrap; }
+.dl-badge { display: inline-block; border-radius: 9px; padding: 0 7px; font-size: 12px;
+  color: white; }
+.dl-badge-benefit { background: #2e7d32; }
+.dl-badge-harm { background: #b3261e; }
+.dl-muted { color: #888; }
+</style>
+"""
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?%?"
+_INTERVAL = re.compile(
+    rf"^\[?\s*({_NUMBER})\s*(?:to|–|—|\.\.|,|\s-\s|-)\s*({_NUMBER})\s*\]?$", re.IGNORECASE
+)
+_SINGLE = re.compile(rf"^({_NUMBER})$")
+
+
+def _number(text: str, kind: QuantityKind) -> float | int:
+    percent = text.endswith("%")
+    if percent:
+        if kind != "likelihood":
+            raise ValueError(f"a percentage only makes sense for a likelihood, got {text!r}")
+        value: float | int = float(text[:-1]) / 100
+    elif re.fullmatch(r"[-+]?\d+", text):
+        value = int(text)
+    else:
+        value = float(text)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _examples(kind: QuantityKind) -> str:
+    return {
+        "likelihood": "'0.05 to 0.2' (90% sure between), '10%' or a label",
+        "impact": "'50 to 2000' (90% sure between), '300' or a label",
+        "factor": "'0.3 to 0.6' (90% sure between) or '0.5'",
+    }[kind]
+
+
+def parse_quantity(text: str, kind: QuantityKind, labels: Sequence[str] = ()) -> Any:
+    """What a user typed as a likelihood, impact or factor, as review.json stores it.
+
+    ``'0.05 to 0.2'``, ``'[0.05, 0.2]'`` and ``'5% to 20%'`` are 90% intervals, a single
+    number is a point, and a label of the template's scale (any case) is kept as
+    the label. Returns None for empty text. Raises ValueError, in plain words.
+    """
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    by_lower = {label.lower(): label for label in labels}
+    if cleaned.lower() in by_lower:
+        return by_lower[cleaned.lower()]
+    match = _INTERVAL.match(cleaned)
+    value: Any
+    if match:
+        value = (_number(match.group(1), kind), _number(match.group(2), kind))
+        if value[0] == value[1]:
+            value = value[0]
+    elif _SINGLE.match(cleaned):
+        value = _number(cleaned, kind)
+    else:
+        hint = f"; labels: {', '.join(labels)}" if labels else ""
+        raise ValueError(f"cannot read {cleaned!r}: expected {_examples(kind)}{hint}")
+    check_quantity(value, kind=kind)
+    return value
+
+
+def format_number(value: float | int) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def format_quantity(value: Any) -> str:
+    """The text a field shows for a stored quantity; parse_quantity reads it back unchanged."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return f"{format_number(value[0])} to {format_number(value[1])}"
+    return format_number(value)
+
+
+def quantity_from_json(value: Any) -> Any:
+    """review.json lists are the model's tuples."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def split_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def split_commas(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;\n]", text) if part.strip()]
+
+
+def slug(title: str, taken: Sequence[str], fallback: str) -> str:
+    """A readable, unique id from a title: "Deepfakes of X" gives "deepfakes-of-x"."""
+    base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60].strip("-") or fallback
+    candidate, counter = base, 2
+    while candidate in taken:
+        candidate = f"{base}-{counter}"
+        counter += 1
+    return candidate
+
+
+def labels_of(template: Template, kind: QuantityKind) -> list[str]:
+    if kind == "likelihood":
+        return [level.label for level in template.likelihood_scale]
+    if kind == "impact":
+        return [level.label for level in template.impact_scale]
+    return []
+
+
+def escape(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# --------------------------------------------------------------------------- widgets
+
+Reader = Callable[[dict[str, Any]], Any]
+Writer = Callable[[dict[str, Any], Any], None]
+
+
+class BoundField:
+    """One input bound to one place in the review.
+
+    ``read(data)`` gives the widget value for the review's data; ``write(data, value)``
+    changes the data (raising ValueError in plain words when the value is wrong).
+    """
+
+    def __init__(
+        self,
+        session: ReviewSession,
+        widget: Any,
+        *,
+        read: Reader,
+        write: Writer,
+        css: str,
+        status: StatusBar | None = None,
+    ) -> None:
+        self.session = session
+        self.widget = widget
+        self.read = read
+        self.write = write
+        self.status = status
+        self.error = widgets.HTML(value="")
+        self.error.add_class("dl-field-error")
+        self.error.add_class(f"{css}-error")
+        widget.add_class(css)
+        self.box = widgets.VBox([widget, self.error], layout=widgets.Layout(margin="0 0 2px 0"))
+        self.box.add_class("dl-field")
+        self.invalid = False
+        self._syncing = False
+        self._editing = False
+        widget.observe(self._changed, names="value")
+
+    def _changed(self, change: dict[str, Any]) -> None:
+        if self._syncing:
+            return
+        value = change["new"]
+        # While its own edit is applied, this field keeps what was typed (a trailing
+        # newline or comma mid-typing must not be normalised away under the cursor).
+        self._editing = True
+        try:
+            self.session.edit(lambda data: self.write(data, value))
+        except ConcurrentEdit as error:
+            self.show_error(None)
+            if self.status is not None:
+                self.status.show_conflict(error)
+        except (DeliberationError, ValueError) as error:
+            self.show_error(user_message(error))
+        else:
+            self.show_error(None)
+            if self.status is not None:
+                self.status.refresh()
+        finally:
+            self._editing = False
+
+    def show_error(self, message: str | None) -> None:
+        self.invalid = message is not None
+        if message is None:
+            self.error.value = ""
+            self.widget.remove_class("dl-invalid")
+        else:
+            self.error.value = f"<div>{escape(message)}</div>"
+            self.widget.add_class("dl-invalid")
+
+    def relabel(self, options: list[tuple[str, Any]]) -> None:
+        """New labels for a choice's options; the chosen values stay and nothing is saved."""
+        self._syncing = True
+        try:
+            value = self.widget.value
+            self.widget.options = options
+            self.widget.value = value
+        finally:
+            self._syncing = False
+
+    def sync(self, data: dict[str, Any]) -> None:
+        """Show the model's value, unless the field holds an invalid entry being corrected."""
+        if self.invalid or self._editing:
+            return
+        value = self.read(data)
+        if self.widget.value != value:
+            self._syncing = True
+            try:
+                self.widget.value = value
+            finally:
+                self._syncing = False
+
+
+class StatusBar:
+    """One line under each step: saved when and where, or the conflict and what to do."""
+
+    def __init__(self, session: ReviewSession) -> None:
+        self.session = session
+        self.text = widgets.HTML(value="")
+        self.text.add_class("dl-status")
+        self.reload_button = widgets.Button(description="Reload", icon="refresh",
+                                            layout=widgets.Layout(width="auto", display="none"))
+        self.reload_button.add_class("dl-reload")
+        self.copy_button = widgets.Button(description="Save as a copy", icon="copy",
+                                          layout=widgets.Layout(width="auto", display="none"))
+        self.copy_button.add_class("dl-save-copy")
+        self.reload_button.on_click(lambda _: self._reload())
+        self.copy_button.on_click(lambda _: self._copy())
+        self.box = widgets.HBox([self.text, self.reload_button, self.copy_button],
+                                layout=widgets.Layout(align_items="center"))
+        self.box.add_class("dl-statusbar")
+        self.refresh()
+
+    def refresh(self) -> None:
+        session = self.session
+        if session.conflict is not None:
+            self.show_conflict(session.conflict)
+            return
+        self.text.remove_class("dl-conflict")
+        self.reload_button.layout.display = "none"
+        self.copy_button.layout.display = "none"
+        when = session.saved_at.astimezone().strftime("%H:%M:%S") if session.saved_at else None
+        saved = f"saved at {when}" if when else "loaded"
+        self.text.value = (f"✓ {escape(session.path.name)} {saved}: every change is saved "
+                           "as you type")
+
+    def show_conflict(self, error: ConcurrentEdit) -> None:
+        self.text.add_class("dl-conflict")
+        self.text.value = f"⚠ {escape(error.detail)}. Your last change is not saved."
+        self.reload_button.layout.display = None
+        self.copy_button.layout.display = None
+
+    def _reload(self) -> None:
+        try:
+            self.session.reload()
+        except DeliberationError as error:
+            self.text.value = f"⚠ {escape(error)}"
+
+    def _copy(self) -> None:
+        try:
+            self.session.save_copy()
+        except DeliberationError as error:
+            self.text.value = f"⚠ {escape(error)}"
+
+
+def text(description: str, *, placeholder: str = "", width: str = "420px",
+         continuous: bool = True, area: bool = False) -> Any:
+    cls = widgets.Textarea if area else widgets.Text
+    return cls(
+        description=description,
+        placeholder=placeholder,
+        continuous_update=continuous,
+        style={"description_width": "110px"},
+        layout=widgets.Layout(width=width, height="64px" if area else None),
+    )
+
+
+def heading(title: str, lead: str = "") -> Any:
+    lead_html = f'<p class="dl-lead">{escape(lead)}</p>' if lead else ""
+    return widgets.HTML(value=f'<h3 class="dl-heading">{escape(title)}</h3>{lead_html}')
+
+
+def style() -> Any:
+    return widgets.HTML(value=STYLE)
+
+
+class Step:
+    """One agenda step: a heading, a body built from the review, a status line.
+
+    The body is rebuilt when the review's structure (what ``signature`` returns)
+    changes, e.g. an item is added; otherwise its fields only re-read their values,
+    so typing is never interrupted.
+    """
+
+    name = "step"
+    title = ""
+    lead = ""
+
+    def __init__(self, session: ReviewSession) -> None:
+        self.session = session
+        self.status = StatusBar(session)
+        self.fields: list[BoundField] = []
+        self.body = widgets.VBox()
+        self.root = widgets.VBox([style(), heading(self.title, self.lead), self.body,
+                                  self.status.box])
+        self.root.add_class("dl-step")
+        self.root.add_class(f"dl-step-{self.name}")
+        self._signature: Any = object()
+        session.subscribe(self.on_change)
+        self.on_change(session)
+
+    def signature(self, data: dict[str, Any]) -> Any:
+        return None
+
+    def build(self, data: dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def after_change(self, data: dict[str, Any]) -> None:
+        """Update read-only parts (tables, hints) after any change."""
+
+    def on_change(self, session: ReviewSession) -> None:
+        data = session.snapshot()
+        signature = self.signature(data)
+        if signature != self._signature:
+            self._signature = signature
+            self.fields = []
+            self.body.children = self.build(data)
+        else:
+            for field in self.fields:
+                field.sync(data)
+        self.after_change(data)
+        self.status.refresh()
+
+    def bind(self, widget: Any, *, read: Reader, write: Writer, css: str) -> Any:
+        """Bind ``widget`` to the review and return the box to place in the layout."""
+        field = BoundField(self.session, widget, read=read, write=write, css=css,
+                           status=self.status)
+        field.sync(self.session.snapshot())
+        self.fields.append(field)
+        return field.box
+
+    def button(self, description: str, css: str, action: Callable[[], None], *,
+               icon: str = "", style: str = "", error: Any = None) -> Any:
+        """A button whose action edits the review; problems show in ``error`` (an HTML)."""
+        button = widgets.Button(description=description, icon=icon, button_style=style,
+                                layout=widgets.Layout(width="auto"))
+        button.add_class(css)
+
+        def clicked(_: Any) -> None:
+            try:
+                action()
+            except ConcurrentEdit as problem:
+                self.status.show_conflict(problem)
+            except (DeliberationError, ValueError) as problem:
+                if error is not None:
+                    error.value = f"<div>{escape(user_message(problem))}</div>"
+            else:
+                if error is not None:
+                    error.value = ""
+
+        button.on_click(clicked)
+        return button
+
+    def edit(self, change: Callable[[dict[str, Any]], None]) -> None:
+        self.session.edit(change)
+
+
+def error_line(css: str) -> Any:
+    line = widgets.HTML(value="")
+    line.add_class("dl-field-error")
+    line.add_class(css)
+    return line
+
+
+def find(entries: list[dict[str, Any]], entry_id: str, key: str = "id") -> dict[str, Any]:
+    for entry in entries:
+        if entry.get(key) == entry_id:
+            return entry
+    raise ValueError(f"{entry_id!r} was removed meanwhile")
+
+
+def required(value: str, what: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{what} cannot be empty")
+    return value

@@ -1,0 +1,499 @@
+"""Decision records: export a review, write record.json, render record.html from it.
+
+``record.html`` is a pure function of ``record.json``: :func:`render_record` builds
+a notebook whose cells display the static step fragments of :mod:`.render`, and
+converts it with nbconvert through our template (``record_template/``). Export
+produces ``record.html`` by that same function, from the very bytes it writes as
+``record.json``, so ``deliberation render record.json`` rebuilds it byte for byte
+without a kernel. The created time is read from ``record.json``, never the clock.
+
+Export also executes the review's workbook headless (nbclient) with
+``DELIBERATION_RECORD=1``, where every widget displays the same static fragments;
+the executed notebook is kept in the record as ``review.ipynb``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import render
+from .archive import Published, Slot, find_archive, publish, record_name, verify_archive
+from .errors import DeliberationError, RecordError, RecordTampered, ReviewInvalid
+from .model import Review, load_review, parse_review, review_to_data
+from .templates import Template, check_review_against, load_template
+
+RECORD_SCHEMA = "deliberation/record@1"
+RECORD_JSON = "record.json"
+RECORD_HTML = "record.html"
+NOTEBOOK = "review.ipynb"
+PDF = "record.pdf"
+TEMPLATE_DIR = Path(__file__).parent / "record_template"
+VERSIONED = ("deliberation", "numpy", "pandas", "pydantic", "jinja2", "nbconvert", "nbclient",
+             "nbformat", "ipykernel", "ipywidgets", "altair")
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    """The default progress reporter: says nothing."""
+
+
+# --------------------------------------------------------------------------- record.json
+
+
+def package_versions() -> dict[str, str]:
+    """The versions of Python and of the packages that made the numbers and the page."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def build_record(
+    *,
+    review: Review,
+    template: Template,
+    analysis_json: Mapping[str, Any],
+    gate_results_json: Sequence[Mapping[str, Any]],
+    seed: int,
+    samples: int,
+    created: str,
+    slot: Slot | None = None,
+    versions: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Everything a record shows, as plain JSON-ready data."""
+    return {
+        "schema": RECORD_SCHEMA,
+        "record": slot.name if slot else None,
+        "seq": slot.seq if slot else None,
+        "created": created,
+        "supersedes": slot.supersedes if slot else None,
+        "review": review_to_data(review),
+        "template": {
+            "id": template.id,
+            "version": template.version,
+            "sha256": template.sha256(),
+            "definition": template.model_dump(mode="json"),
+        },
+        "seed": seed,
+        "samples": samples,
+        "analysis": dict(analysis_json),
+        "policy": {
+            "passed": all(g.get("status") != "fail" for g in gate_results_json),
+            "gates": [dict(g) for g in gate_results_json],
+        },
+        "versions": dict(versions if versions is not None else package_versions()),
+    }
+
+
+def dumps_record(record: Mapping[str, Any]) -> bytes:
+    """record.json's bytes: sorted keys, two-space indent, UTF-8, no NaN."""
+    text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def load_record(path: Path | str) -> dict[str, Any]:
+    """Read record.json (or the record.json of a record folder)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RECORD_JSON
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise RecordError("no such file", path=path) from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise RecordError(f"expected a record.json document ({error})", path=path) from None
+    if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
+        raise RecordError(f"expected {RECORD_SCHEMA!r}", path=path, field="schema")
+    return data
+
+
+def is_record(path: Path) -> bool:
+    """Whether ``path`` is a record.json or a record folder (rather than a review)."""
+    if path.is_dir():
+        return (path / RECORD_JSON).is_file()
+    if path.suffix != ".json":
+        return False
+    try:
+        head = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(head, dict) and head.get("schema") == RECORD_SCHEMA
+
+
+# --------------------------------------------------------------------------- record.html
+
+
+def _record_parts(record: Mapping[str, Any]) -> tuple[Review, Template]:
+    try:
+        review = parse_review(record["review"], path=RECORD_JSON)
+        template = Template.model_validate(record["template"]["definition"])
+    except (KeyError, TypeError) as error:
+        raise RecordError(f"expected the field {error}", path=RECORD_JSON) from None
+    except ValueError as error:  # pydantic's ValidationError for the template
+        raise RecordError(f"template.definition: {error}", path=RECORD_JSON) from None
+    return review, template
+
+
+def record_fragments(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The record's sections in reading order: decision first, provenance last."""
+    review, template = _record_parts(record)
+    analysis: Mapping[str, Any] = record.get("analysis") or {}
+    gates: Sequence[Mapping[str, Any]] = (record.get("policy") or {}).get("gates", [])
+    name = record.get("record") or ""
+    return [
+        ("masthead", render.render_masthead(review, record_name=name, created=record["created"],
+                                            supersedes=record.get("supersedes"))),
+        ("decision", render.render_decision(review, gates, analysis, template=template)),
+        ("policy", render.render_policy(gates)),
+        ("tradeoffs", render.render_tradeoffs(review, analysis, template=template)),
+        ("register", render.render_register(review, template)),
+        ("mitigations", render.render_mitigations(review)),
+        ("setup", render.render_setup(review, template)),
+        ("provenance", render.render_provenance(
+            record_name=name, created=record["created"], supersedes=record.get("supersedes"),
+            template={k: record["template"].get(k, "") for k in ("id", "version", "sha256")},
+            seed=record.get("seed"), samples=record.get("samples"),
+            versions=record.get("versions") or {},
+            record_sha256=hashlib.sha256(dumps_record(record)).hexdigest(),
+        )),
+    ]
+
+
+def record_notebook(record: Mapping[str, Any]) -> Any:
+    """The notebook nbconvert turns into record.html: one output-only cell per section."""
+    nbformat: Any = importlib.import_module("nbformat")
+
+    review, _ = _record_parts(record)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["deliberation"] = {
+        "title": f"Decision record: {review.title}",
+        "generator": str((record.get("versions") or {}).get("deliberation", "")),
+    }
+    for index, (step, html) in enumerate(record_fragments(record)):
+        cell = nbformat.v4.new_code_cell(source="", metadata={"deliberation": {"step": step}})
+        cell["id"] = f"record-{index}"  # fixed ids: the notebook is a pure function too
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html})]
+        notebook.cells.append(cell)
+    return notebook
+
+
+@cache
+def _exporter() -> Any:
+    from nbconvert.exporters import TemplateExporter
+
+    class RecordExporter(TemplateExporter):
+        """nbconvert with our template only: no lab theme, no require.js, no MathJax."""
+
+        export_from_notebook = "Decision record"
+        output_mimetype = "text/html"
+        file_extension = ".html"
+
+    exporter: Any = RecordExporter
+    return exporter(
+        extra_template_basedirs=[str(TEMPLATE_DIR.parent)],
+        template_name=TEMPLATE_DIR.name,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+
+
+def render_record(record: Mapping[str, Any]) -> str:
+    """record.html from record.json's data: the same data always gives the same bytes."""
+    body, _ = _exporter().from_notebook_node(record_notebook(record))
+    return str(body)
+
+
+def render_record_file(path: Path | str, output: Path | str | None = None) -> Path:
+    """``deliberation render``: write record.html beside record.json (or to ``output``)."""
+    path = Path(path)
+    source = path / RECORD_JSON if path.is_dir() else path
+    if output is None and find_archive(source.parent) is not None:
+        raise RecordError("this record is in an archive, where files are written once; "
+                          "give -o FILE to write the HTML elsewhere", path=source)
+    html = render_record(load_record(source)).encode("utf-8")
+    target = Path(output) if output is not None else source.with_name(RECORD_HTML)
+    from .atomic import write_atomic
+
+    write_atomic(target, html)
+    return target
+
+
+# --------------------------------------------------------------------------- export
+
+
+def load_for_export(review_dir: Path, template_dirs: Sequence[Path] = ()) -> tuple[Review,
+                                                                                  Template, Path]:
+    """The review and its template, checked against each other."""
+    from .errors import TemplateNotFound
+
+    path = review_dir / "review.json" if review_dir.is_dir() else review_dir
+    review = load_review(path)
+    try:
+        template = load_template(review.template.id,
+                                 search=(*template_dirs, path.parent / "templates"))
+    except TemplateNotFound as error:
+        raise ReviewInvalid(error.detail, path=path, field="template.id") from None
+    check_review_against(review, template, path)
+    return review, template, path
+
+
+def shipped_workbook() -> Path:
+    shipped = Path(__file__).parent / "_workbooks" / "release_review.ipynb"
+    if shipped.is_file():
+        return shipped
+    return Path(__file__).resolve().parents[2] / "workbooks" / "release_review.ipynb"
+
+
+def find_workbook(review_folder: Path) -> Path:
+    """The review folder's workbook, else the one deliberation ships."""
+    notebooks = sorted(p for p in review_folder.glob("*.ipynb") if not p.name.startswith("."))
+    preferred = [p for p in notebooks if p.name == "release_review.ipynb"]
+    if preferred or len(notebooks) == 1:
+        return (preferred or notebooks)[0]
+    if len(notebooks) > 1:
+        raise RecordError(
+            "expected one workbook (.ipynb) in the review folder, found "
+            + ", ".join(p.name for p in notebooks), path=review_folder,
+        )
+    workbook = shipped_workbook()
+    if not workbook.is_file():
+        raise RecordError("no workbook in the review folder, and none shipped",
+                          path=review_folder)
+    return workbook
+
+
+def execute_workbook(
+    notebook_path: Path,
+    review_folder: Path,
+    *,
+    seed: int,
+    samples: int,
+    timeout: int = 600,
+    progress: Progress = _quiet,
+) -> bytes:
+    """Run the workbook headless in record mode in the review folder; the executed notebook."""
+    nbformat: Any = importlib.import_module("nbformat")
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    try:
+        notebook = nbformat.read(notebook_path, as_version=4)
+    except (OSError, ValueError) as error:
+        raise RecordError(f"expected a Jupyter notebook ({error})", path=notebook_path) from None
+    code_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
+    done = started = 0
+
+    def starting(cell: Any, cell_index: int) -> None:
+        nonlocal started
+        if cell.cell_type == "code":
+            started += 1
+
+    def executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
+        nonlocal done
+        done += 1
+        step = cell.get("metadata", {}).get("deliberation", {}).get("step") or (
+            cell.source.strip().splitlines() or [""])[0][:50]
+        progress(f"  [{done}/{code_cells}] {step}")
+
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
+        resources={"metadata": {"path": str(review_folder)}}, on_cell_executed=executed,
+        on_cell_start=starting,
+    )
+    env = {
+        **os.environ,
+        "DELIBERATION_RECORD": "1",
+        "DELIBERATION_SEED": str(seed),
+        "DELIBERATION_SAMPLES": str(samples),
+        "DELIBERATION_REVIEW": str(review_folder / "review.json"),
+    }
+    try:
+        # The kernel's own log (a warning about its local TCP transport) is noise on a
+        # terminal; what a cell prints or raises comes back through the messages.
+        client.execute(env=env, stderr=subprocess.DEVNULL)
+    except CellExecutionError as error:
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip().splitlines()
+        raise RecordError(
+            f"the workbook failed in record mode, in cell {started} of {code_cells}: "
+            f"{lines[-1] if lines else 'error'}", path=notebook_path) from None
+    except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as error:
+        raise RecordError(f"the workbook could not be executed: {error}",
+                          path=notebook_path) from None
+    return str(nbformat.writes(notebook)).encode("utf-8") + b"\n"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What an export published: the record folder, its record.html and the new HEAD."""
+
+    published: Published
+    html: Path
+    seconds: float
+
+    @property
+    def path(self) -> Path:
+        return self.published.path
+
+    @property
+    def head(self) -> str:
+        return self.published.head
+
+
+def export(
+    review_dir: Path | str,
+    archive: Path | str,
+    *,
+    seed: int = 0,
+    samples: int = 20_000,
+    pdf: bool = False,
+    template_dirs: Sequence[Path] = (),
+    progress: Progress = _quiet,
+    clock: Callable[[], str] = utc_now,
+    timeout: int = 600,
+) -> Exported:
+    """Execute the review's workbook, then publish record.html, record.json and review.ipynb."""
+    import time
+
+    from .analysis import analyze
+    from .policy import evaluate_policy
+
+    started = time.perf_counter()
+    review_dir = Path(review_dir)
+    review, template, review_path = load_for_export(review_dir, template_dirs)
+    progress(f"analysing {review.id}: {samples:,} samples, seed {seed}")
+    analysis = analyze(review, template, samples=samples, seed=seed)
+    analysis_json = analysis.to_json()
+    gates_json = [gate.to_json() for gate in evaluate_policy(review, template, analysis)]
+    workbook = find_workbook(review_path.parent)
+    progress(f"executing the workbook {workbook.name} headless (record mode)")
+    notebook = execute_workbook(workbook, review_path.parent, seed=seed, samples=samples,
+                                timeout=timeout, progress=progress)
+    versions = package_versions()
+
+    def build(slot: Slot) -> dict[str, bytes]:
+        progress(f"rendering record {slot.name}")
+        record = build_record(
+            review=review, template=template, analysis_json=analysis_json,
+            gate_results_json=gates_json, seed=seed, samples=samples, created=slot.created,
+            slot=slot, versions=versions,
+        )
+        record_bytes = dumps_record(record)
+        # Rendered from the bytes written, exactly as `deliberation render` will.
+        html = render_record(json.loads(record_bytes)).encode("utf-8")
+        files = {RECORD_HTML: html, RECORD_JSON: record_bytes, NOTEBOOK: notebook}
+        if pdf:
+            progress("printing record.pdf with headless Chromium")
+            files[PDF] = print_pdf(html)
+        return files
+
+    published = publish(archive, review_id=review.id, subject=review.subject.name,
+                        created=clock(), build=build)
+    return Exported(published, published.path / RECORD_HTML, time.perf_counter() - started)
+
+
+def chromium() -> str | None:
+    found = os.environ.get("DELIBERATION_CHROMIUM") or shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def print_pdf(html: bytes, *, timeout: int = 120) -> bytes:
+    """The same page as a PDF, printed by headless Chromium (its print stylesheet applies)."""
+    browser = chromium()
+    if browser is None:
+        raise RecordError("--pdf needs Chromium (apt-get install chromium), which is not "
+                          "installed", field="--pdf")
+    with tempfile.TemporaryDirectory(prefix="deliberation-pdf-") as folder:
+        page = Path(folder) / RECORD_HTML
+        page.write_bytes(html)
+        target = Path(folder) / PDF
+        command = [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--no-pdf-header-footer", f"--user-data-dir={Path(folder) / 'profile'}",
+            f"--print-to-pdf={target}", page.as_uri(),
+        ]
+        try:
+            subprocess.run(command, check=True, capture_output=True, timeout=timeout)  # noqa: S603
+        except (OSError, subprocess.SubprocessError) as error:
+            raise RecordError(f"Chromium could not print the record: {error}",
+                              field="--pdf") from None
+        if not target.is_file():
+            raise RecordError("Chromium printed no PDF", field="--pdf")
+        return target.read_bytes()
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def verify_record(folder: Path | str, *, anchor: str | None = None) -> list[str]:
+    """Check one record folder: its archive's hashes and chain when it sits in one, and that
+    record.html re-renders from record.json. Returns notes; raises RecordTampered."""
+    folder = Path(folder)
+    notes: list[str] = []
+    archive = find_archive(folder)
+    if archive is not None:
+        verified = verify_archive(archive, anchor=anchor)
+        name = record_name(folder)
+        if name not in {e.record for e in verified.entries}:
+            raise RecordTampered(f"record {name}: not in the archive's manifest", path=folder)
+        notes += verified.notes
+        notes.append(f"{name}: hashes match the manifest of {archive}, chain intact")
+    elif anchor is not None:
+        raise RecordError("--anchor needs the archive (this record folder is not in one)",
+                          path=folder, field="--anchor")
+    else:
+        notes.append("not inside an archive: no manifest to check the hashes against")
+    try:
+        record = load_record(folder / RECORD_JSON)
+        review_id = _record_parts(record)[0].id
+    except DeliberationError as error:
+        raise RecordTampered(f"record.json is not a valid record: {error.detail}",
+                             path=folder) from None
+    expected = record.get("record")
+    if archive is not None and expected != record_name(folder):
+        raise RecordTampered(f"record.json names record {expected!r}, the folder is "
+                             f"{record_name(folder)!r}", path=folder)
+    if not record_name(folder).endswith(review_id):
+        notes.append(f"the folder name does not end with the review id {review_id!r}")
+    made_with = str((record.get("versions") or {}).get("deliberation", ""))
+    current = package_versions().get("deliberation", "")
+    if made_with and made_with != current:
+        notes.append(f"rendered by deliberation {made_with}, this is {current}: "
+                     "record.html not re-rendered for comparison")
+        return notes
+    try:
+        html = (folder / RECORD_HTML).read_bytes()
+    except FileNotFoundError:
+        raise RecordTampered("record.html is missing", path=folder) from None
+    if html != render_record(record).encode("utf-8"):
+        raise RecordTampered("record.html does not match what record.json renders to "
+                             "(one of them was edited)", path=folder)
+    notes.append("record.html re-renders byte for byte from record.json")
+    return notes
+

@@ -1,0 +1,381 @@
+"""Static HTML of each workbook step: what the record shows, and the workbook in record mode.
+
+Each ``render_*`` function is pure: plain data in, an HTML fragment out, every
+user-entered string escaped (jinja2 with autoescape; the SVG charts are built with
+markupsafe, in :mod:`.figures`). The fragments carry no script, no event handler and no external
+reference, so they can be pasted into a page with a strict Content-Security-Policy.
+Numbers come from the analysis as JSON (``Analysis.to_json()``) and gate results
+as JSON (``GateResult.to_json()``), so a record re-renders from ``record.json``
+alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from .figures import contributions, contributions_chart, histogram_chart, range_chart, tails_chart
+from .readout import (
+    join_words,
+    number,
+    percent,
+    percentage_points,
+    plural,
+    points,
+    quantity,
+    signed_points,
+    when,
+)
+
+if TYPE_CHECKING:
+    from .model import Review
+    from .templates import Template
+
+# The step functions, plus the formatting (readout) and charts (figures) they use,
+# re-exported so the workbook's live views can show exactly what the record shows.
+__all__ = [
+    "OUTCOME_TEXT",
+    "chosen_variant",
+    "contributions_chart",
+    "escape_text",
+    "histogram_chart",
+    "percent",
+    "percentage_points",
+    "points",
+    "quantity",
+    "range_chart",
+    "reference_variant",
+    "render_decision",
+    "render_estimates",
+    "render_masthead",
+    "render_mitigations",
+    "render_policy",
+    "render_provenance",
+    "render_register",
+    "render_setup",
+    "render_tradeoffs",
+    "signed_points",
+    "summary_sentences",
+    "tails_chart",
+    "thresholds_of",
+    "when",
+]
+
+PARTIALS = Path(__file__).parent / "record_template" / "partials"
+
+OUTCOME_TEXT = {
+    "approve": "Approved",
+    "approve-with-conditions": "Approved with conditions",
+    "defer": "Deferred",
+    "reject": "Rejected",
+}
+_OUTCOME_SENTENCE = {
+    "approve": "approved the release",
+    "approve-with-conditions": "approved the release, with conditions",
+    "defer": "deferred the decision",
+    "reject": "rejected the release",
+}
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PARTIALS),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    environment.filters.update(
+        percent=percent, points=points, quantity=quantity, signed_points=signed_points, when=when,
+        percentage_points=percentage_points,
+    )
+    return environment
+
+
+def _render(name: str, **context: Any) -> str:
+    return _environment().get_template(name).render(**context)
+
+
+# --------------------------------------------------------------------------- views
+
+
+def _people(review: Review) -> dict[str, str]:
+    return {
+        p.id: f"{p.name} ({p.role})" if p.role else p.name for p in review.participants
+    }
+
+
+def _variant_titles(review: Review, analysis_json: Mapping[str, Any] | None) -> dict[str, str]:
+    titles = {v.id: v.title for v in review.variants}
+    for variant_id in (analysis_json or {}).get("variants", {}):
+        titles.setdefault(variant_id, "No mitigations" if variant_id == "baseline" else variant_id)
+    return titles
+
+
+def thresholds_of(
+    review: Review, template: Template | None, analysis_json: Mapping[str, Any] | None
+) -> tuple[float, float] | None:
+    """The extreme thresholds the numbers were computed against."""
+    stored = analysis_json or {}
+    if isinstance(stored.get("extreme_bad"), int | float) and isinstance(
+        stored.get("extreme_good"), int | float
+    ):
+        return float(stored["extreme_bad"]), float(stored["extreme_good"])
+    source = review.thresholds or (template.thresholds if template is not None else None)
+    if source is None:
+        return None
+    return float(source.extreme_bad), float(source.extreme_good)
+
+
+def reference_variant(review: Review, analysis_json: Mapping[str, Any] | None) -> str | None:
+    """The option the others are compared with: the first without mitigations."""
+    variants = (analysis_json or {}).get("variants", {})
+    for variant in review.variants:
+        if not variant.mitigations and variant.id in variants:
+            return variant.id
+    return "baseline" if "baseline" in variants else None
+
+
+def chosen_variant(review: Review, analysis_json: Mapping[str, Any] | None) -> str | None:
+    variants = (analysis_json or {}).get("variants", {})
+    decision = review.decision
+    if decision is not None and decision.variant:
+        return decision.variant
+    if len(variants) == 1:
+        return str(next(iter(variants)))
+    return None
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def render_setup(review: Review, template: Template) -> str:
+    """Step 1, set-up: the subject, the horizon, who took part, the template and standard."""
+    return _render("setup.html.j2", review=review, template=template,
+                   thresholds=thresholds_of(review, template, None))
+
+
+def render_register(review: Review, template: Template | None = None, *,
+                    kind: str | None = None) -> str:
+    """Steps 2 to 4: benefits and harms (or only ``kind``), each with every estimate."""
+    people = _people(review)
+    estimates: dict[str, list[Any]] = {}
+    for estimate in sorted(review.estimates, key=lambda e: (e.participant, e.round)):
+        estimates.setdefault(estimate.item, []).append(estimate)
+    latest = {(e.item, e.participant): e.round for e in review.latest_estimates()}
+    categories = {c.id: c.title for c in template.categories} if template is not None else {}
+    groups = [
+        (heading, [i for i in review.items if i.kind == group])
+        for heading, group in (("Benefits", "benefit"), ("Harms", "harm"))
+        if kind in (None, group)
+    ]
+    return _render(
+        "register.html.j2", review=review, groups=groups, estimates=estimates, people=people,
+        latest=latest, categories=categories, unestimated=review.unestimated_items(),
+    )
+
+
+def render_estimates(review: Review, template: Template | None = None) -> str:
+    """Step 4 at a glance: items by participants, each cell the latest estimate."""
+    latest = {(e.item, e.participant): e for e in review.latest_estimates()}
+    return _render("estimates.html.j2", review=review, latest=latest)
+
+
+def render_mitigations(review: Review) -> str:
+    """Step 5: mitigations with owners and status, and the release options built from them."""
+    titles = {m.id: m.title for m in review.mitigations}
+    items = {i.id: i.title for i in review.items}
+    return _render("mitigations.html.j2", review=review, people=_people(review),
+                   titles=titles, items=items)
+
+
+def render_tradeoffs(
+    review: Review, analysis_json: Mapping[str, Any], *, template: Template | None = None
+) -> str:
+    """Step 6: the numbers per option, what the chosen mitigations changed, and the charts."""
+    variants: Mapping[str, Any] = analysis_json.get("variants", {})
+    titles = _variant_titles(review, analysis_json)
+    thresholds = thresholds_of(review, template, analysis_json)
+    chosen = chosen_variant(review, analysis_json)
+    reference = reference_variant(review, analysis_json)
+    change = None
+    if chosen in variants and reference in variants and chosen != reference:
+        change = _change(review, variants, str(chosen), str(reference), titles)
+    charts = [
+        tails_chart(variants, titles, chosen),
+        range_chart(variants, titles, chosen, thresholds),
+    ] if variants else []
+    if variants and all(isinstance(v.get("histogram"), Mapping) for v in variants.values()):
+        charts.append(histogram_chart(variants, titles, chosen, thresholds))
+    drivers = contributions(analysis_json, chosen)
+    if drivers:
+        charts.append(contributions_chart(drivers, titles.get(str(chosen), "")))
+    effects = [
+        {
+            "title": effect.get("title", effect.get("mitigation", "")),
+            "bad": percentage_points(number(effect["difference"], "p_extreme_bad_change")),
+            "good": percentage_points(number(effect["difference"], "p_extreme_good_change")),
+            "mean": signed_points(number(effect["difference"], "mean")),
+        }
+        for effect in analysis_json.get("mitigation_effects", [])
+        if isinstance(effect, Mapping) and isinstance(effect.get("difference"), Mapping)
+    ]
+    return _render(
+        "tradeoffs.html.j2", variants=variants, titles=titles, chosen=chosen,
+        thresholds=thresholds, change=change, charts=charts, effects=effects,
+        samples=analysis_json.get("samples"), seed=analysis_json.get("seed"),
+        unit=(template.value_unit if template is not None else "value points"),
+    )
+
+
+def _change(review: Review, variants: Mapping[str, Any], chosen: str, reference: str,
+            titles: Mapping[str, str]) -> dict[str, Any]:
+    by_id = {v.id: v for v in review.variants}
+    mitigation_titles = {m.id: m.title for m in review.mitigations}
+    chosen_set = by_id[chosen].mitigations if chosen in by_id else []
+    reference_set = by_id[reference].mitigations if reference in by_id else []
+    added = [mitigation_titles.get(m, m) for m in chosen_set if m not in reference_set]
+    new, old = variants[chosen], variants[reference]
+    return {
+        "chosen": titles[chosen], "reference": titles[reference], "added": added,
+        "rows": [
+            ("P(extremely bad)", percent(old.get("p_extreme_bad")),
+             percent(new.get("p_extreme_bad")),
+             percentage_points(number(new, "p_extreme_bad") - number(old, "p_extreme_bad"))),
+            ("P(extremely good)", percent(old.get("p_extreme_good")),
+             percent(new.get("p_extreme_good")),
+             percentage_points(number(new, "p_extreme_good") - number(old, "p_extreme_good"))),
+            ("Mean net value", points(old.get("mean")), points(new.get("mean")),
+             signed_points(number(new, "mean") - number(old, "mean"))),
+        ],
+    }
+
+
+def render_policy(gate_results_json: Sequence[Mapping[str, Any]]) -> str:
+    """Step 7: each policy gate, its result and the clause of the standard it enforces."""
+    counts = {status: sum(g.get("status") == status for g in gate_results_json)
+              for status in ("pass", "warn", "fail")}
+    return _render("policy.html.j2", gates=gate_results_json, counts=counts)
+
+
+def render_decision(
+    review: Review,
+    gate_results_json: Sequence[Mapping[str, Any]],
+    analysis_json: Mapping[str, Any] | None,
+    *,
+    template: Template | None = None,
+) -> str:
+    """Step 8: a plain-language summary, then the decision with conditions, dissent, sign-offs."""
+    people = _people(review)
+    titles = _variant_titles(review, analysis_json)
+    decision = review.decision
+    signoffs = [
+        (people.get(s.participant, s.participant), when(s.at.isoformat()))
+        for s in (decision.signoffs if decision else [])
+    ]
+    return _render(
+        "decision.html.j2", review=review, decision=decision,
+        outcome=OUTCOME_TEXT.get(decision.outcome, decision.outcome) if decision else None,
+        variant_title=titles.get(decision.variant, decision.variant)
+        if decision and decision.variant else None,
+        summary=summary_sentences(review, gate_results_json, analysis_json, template=template),
+        signoffs=signoffs,
+    )
+
+
+def summary_sentences(
+    review: Review,
+    gate_results_json: Sequence[Mapping[str, Any]],
+    analysis_json: Mapping[str, Any] | None,
+    *,
+    template: Template | None = None,
+) -> list[str]:
+    """The decision in a few sentences a non-specialist can read in a minute."""
+    subject = review.subject.name + (f" {review.subject.version}" if review.subject.version
+                                     else "")
+    decision = review.decision
+    titles = _variant_titles(review, analysis_json)
+    sentences: list[str] = []
+    if decision is None:
+        sentences.append(f"The review of {subject} has not recorded a decision yet.")
+    else:
+        text = f"The review of {subject} {_OUTCOME_SENTENCE[decision.outcome]}"
+        if decision.variant:
+            text += f", choosing the option “{titles.get(decision.variant, decision.variant)}”"
+        sentences.append(text + ".")
+    variants = (analysis_json or {}).get("variants", {})
+    chosen = chosen_variant(review, analysis_json)
+    thresholds = thresholds_of(review, template, analysis_json)
+    horizon = f" within {review.horizon}" if review.horizon else ""
+    if chosen in variants:
+        summary = variants[chosen]
+        what = "this option" if decision is not None and decision.variant else "the release"
+        text = (
+            f"Pooling the participants' estimates, {what} has a "
+            f"{percent(summary.get('p_extreme_bad'))} chance of an extremely bad outcome and a "
+            f"{percent(summary.get('p_extreme_good'))} chance of an extremely good one{horizon}"
+        )
+        if thresholds is not None:
+            text += (f" (a net value at or below {points(thresholds[0])}, or at or above "
+                     f"{signed_points(thresholds[1])}, on the template's value scale)")
+        sentences.append(text + ".")
+        reference = reference_variant(review, analysis_json)
+        if reference in variants and reference != chosen:
+            other = variants[reference]
+            sentences.append(
+                f"Without its mitigations (the option “{titles[str(reference)]}”) these chances "
+                f"would be {percent(other.get('p_extreme_bad'))} and "
+                f"{percent(other.get('p_extreme_good'))}."
+            )
+    if gate_results_json:
+        failed = [str(g.get("id")) for g in gate_results_json if g.get("status") == "fail"]
+        warned = [str(g.get("id")) for g in gate_results_json if g.get("status") == "warn"]
+        passed = len(gate_results_json) - len(failed) - len(warned)
+        text = f"{passed} of {plural(len(gate_results_json), 'policy check')} passed"
+        if failed:
+            text += f"; {len(failed)} failed ({join_words(failed)})"
+        if warned:
+            text += f"; {len(warned)} gave a warning ({join_words(warned)})"
+        sentences.append(text + ".")
+    if decision is not None:
+        parts = []
+        if decision.conditions:
+            parts.append(f"carries {plural(len(decision.conditions), 'condition')}")
+        parts.append(
+            f"records {plural(len(decision.dissent), 'dissenting view')}"
+            if decision.dissent else "records no dissent"
+        )
+        people = _people(review)
+        names = [people.get(s.participant, s.participant) for s in decision.signoffs]
+        sentences.append("The decision " + join_words(parts) + ", and " + (
+            f"was signed off by {join_words(names)}." if names else "has no sign-off yet."
+        ))
+    return sentences
+
+
+def render_masthead(review: Review, *, record_name: str, created: str,
+                    supersedes: Mapping[str, Any] | None = None) -> str:
+    """The record's title block: what was reviewed, when, and the outcome at a glance."""
+    decision = review.decision
+    return _render("masthead.html.j2", review=review, record_name=record_name, created=created,
+                   supersedes=supersedes,
+                   outcome=OUTCOME_TEXT.get(decision.outcome) if decision else None)
+
+
+def render_provenance(*, record_name: str, created: str, supersedes: Mapping[str, Any] | None,
+                      template: Mapping[str, Any], seed: Any, samples: Any,
+                      versions: Mapping[str, str], record_sha256: str) -> str:
+    """How the record was made: template hash, seed, package versions, the record's hash."""
+    return _render("provenance.html.j2", record_name=record_name, created=created,
+                   supersedes=supersedes, template=template, seed=seed, samples=samples,
+                   versions=sorted(versions.items()), record_sha256=record_sha256)
+
+
+def escape_text(value: Any) -> Markup:
+    """Escape anything for HTML (re-exported for the workbook's own small fragments)."""
+    return escape(value)

@@ -1,0 +1,752 @@
+"""Monte Carlo simulation of a review's net value, every variant from one set of draws.
+
+Per sample, each estimated item happens with its drawn likelihood (one uniform draw
+per item per sample, shared by all variants) and then adds its drawn impact if it is a
+benefit and subtracts it if it is a harm. A variant's mitigations multiply the
+likelihood (clipped to [0, 1]) and the impact of the items they target, by factors
+drawn once per mitigation per sample (one mitigation's uncertain efficacy is shared by
+everything it targets).
+
+Random streams are keyed by what they are for, not by position: each item draws from
+its own stream, derived from the seed and a hash of the item's id, and each mitigation
+from one keyed by its id. A stream is read one row of uniforms per sample, so
+reordering items, or editing one item, changes no other item's draws, and the chunk
+size changes no number at all. Normals come from those uniforms by Box-Muller.
+
+Work proceeds in chunks of samples so memory stays bounded whatever the size of the
+review: only the per-variant net values (float32, one per sample) are kept whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .estimates import ItemModel, Pool, factor_parameters, item_models, pooled_interval
+from .templates import Template
+
+ProgressCallback = Callable[[int, int], None]
+Floats = npt.NDArray[np.float32]
+Bools = npt.NDArray[np.bool_]
+Factor = Floats | np.float32
+
+BASELINE = "baseline"
+# Item-samples held in memory per chunk: a few dozen bytes each (draws, contributions,
+# masks and swings kept for the tallies), so tens of MB whatever the size of the review
+# (benchmarks/README.md has the measured peak).
+CHUNK_ITEM_SAMPLES = 1 << 21
+MIN_CHUNK = 1024
+
+_ITEM, _MITIGATION = 0, 1
+SWINGS: tuple[tuple[Literal["likelihood", "impact"], Literal["low", "high"]], ...] = (
+    ("likelihood", "low"), ("likelihood", "high"), ("impact", "low"), ("impact", "high"),
+)
+
+
+def _key_hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def _stream(entropy: int, namespace: int, name: str, purpose: int) -> np.random.Generator:
+    sequence = np.random.SeedSequence(entropy, spawn_key=(namespace, _key_hash(name), purpose))
+    return np.random.Generator(np.random.PCG64(sequence))
+
+
+@dataclass
+class ItemTally:
+    """Sums over samples for one item under one mitigation set (unsigned contributions)."""
+
+    happened: int = 0
+    contribution: float = 0.0
+    happened_bad: dict[int, int] = field(default_factory=dict)
+    contribution_bad: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass
+class SwingTally:
+    """One (item, quantity, end) swing: the pooled estimate replaced by the end's value."""
+
+    item: str
+    quantity: Literal["likelihood", "impact"]
+    end: Literal["low", "high"]
+    value: float
+    mean_shift: dict[int, float] = field(default_factory=dict)  # per mitigation set: sum of change
+    extreme_bad: dict[int, int] = field(default_factory=dict)
+    extreme_good: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class Simulation:
+    """The draws' summaries: net value per variant (kept whole) and per-item tallies.
+
+    ``sets`` are the distinct mitigation sets simulated (set 0 is always no mitigation);
+    ``variant_sets`` maps each reported variant, ``mitigation_sets`` each mitigation on
+    its own, to its set.
+    """
+
+    samples: int
+    pool: Pool
+    extreme_bad: float
+    extreme_good: float
+    variants: list[str]
+    variant_titles: dict[str, str]
+    sets: list[frozenset[str]]
+    variant_sets: dict[str, int]
+    mitigation_sets: dict[str, int]
+    net: Floats  # shape (len(sets), samples)
+    items: list[ItemModel]
+    unestimated: list[str]
+    tallies: dict[str, dict[frozenset[str], ItemTally]]
+    item_keys: dict[str, list[frozenset[str]]]  # per item: the key of each set
+    swings: list[SwingTally]
+    chunk: int
+
+    def net_of(self, variant: str) -> Floats:
+        row: Floats = self.net[self.variant_sets[variant]]
+        return row
+
+
+def thresholds_of(review: Any, template: Template) -> tuple[float, float]:
+    """(extreme_bad, extreme_good): the review's own thresholds, else the template's."""
+    thresholds = review.thresholds if review.thresholds is not None else template.thresholds
+    return float(thresholds.extreme_bad), float(thresholds.extreme_good)
+
+
+def _variants(review: Any) -> list[tuple[str, str, frozenset[str]]]:
+    if not review.variants:
+        return [(BASELINE, "Baseline (no mitigations)", frozenset())]
+    return [(v.id, v.title, frozenset(v.mitigations)) for v in review.variants]
+
+
+# (likelihood factor, impact factor, impact after factor, happened, contribution)
+_Keyed = tuple[Factor | None, Factor | None, Factor, Bools, Floats]
+
+
+class _ItemDraws:
+    """One item's draws for one chunk, and its contribution under each mitigation key.
+
+    ``by_key[key]`` holds (likelihood factor, impact factor, impact after the factor,
+    happened, contribution) for the item's mitigation key (frozenset() is no
+    mitigation); ``swung[(swing, key)]`` the signed change in contribution a swing
+    makes and its sum. None of it depends on other items, so it can be cached.
+    """
+
+    __slots__ = ("by_key", "impact", "likelihood", "sums", "swung", "uniform")
+
+    def __init__(self, uniform: Floats, likelihood: Factor, impact: Factor) -> None:
+        # uniform: the happen/not draw, in [0, 1 - 2**-24]; the item happens if it is
+        # below the likelihood, so a probability is resolved to within 2**-24.
+        self.uniform = uniform
+        self.likelihood = likelihood
+        self.impact = impact
+        self.by_key: dict[frozenset[str], _Keyed] = {}
+        self.sums: dict[frozenset[str], tuple[int, float]] = {}  # happened, contribution
+        # (swing, key) -> (samples it changes, signed change there, sum of the change)
+        # (None for every sample when most change)
+        self.swung: dict[
+            tuple[int, frozenset[str]], tuple[npt.NDArray[np.intp] | None, Floats, float]
+        ] = {}
+
+
+class DrawCache:
+    """Keeps each item's draws between runs, so recomputing after an edit redraws only
+    what the edit changed (the widgets' case). Only single-chunk runs are cached, and
+    each run drops what it did not use, so it holds one review's worth at most.
+    """
+
+    def __init__(self) -> None:
+        self.items: dict[Any, _ItemDraws] = {}
+        self.factors: dict[Any, tuple[Factor, Factor]] = {}
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.factors)
+
+
+def _expit_inplace(values: Floats) -> Floats:
+    with np.errstate(over="ignore"):
+        np.negative(values, out=values)
+        np.exp(values, out=values)
+    values += np.float32(1)
+    np.reciprocal(values, out=values)
+    return values
+
+
+class _Arena:
+    """Hands out rows of a few large blocks instead of thousands of small arrays.
+
+    A fresh array per item per chunk made glibc map, fault and unmap pages on nearly
+    every allocation, which cost as much as the arithmetic. Blocks go back to a small
+    shared pool when a run ends (unless a cache still refers to their rows), so the
+    next run (the next edit in the workbook) writes into memory that is already mapped.
+    The pool holds memory, never numbers: results do not depend on it.
+    """
+
+    ROWS = 64
+    POOL_BYTES = 96 << 20
+    _pool: ClassVar[dict[tuple[str, tuple[int, ...]], list[npt.NDArray[Any]]]] = {}
+    _pooled_bytes: ClassVar[int] = 0
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.owned: list[npt.NDArray[Any]] = []
+        self.blocks: dict[np.dtype[Any], tuple[npt.NDArray[Any], int]] = {}
+        self.uniforms = self._block(np.float64, (size * 4,))
+        self.wide = self._block(np.float64, (size,))
+        self.radius = self._block(np.float32, (size,))
+        self.wide32 = self._block(np.float32, (size,))
+        self.mask = self._block(np.bool_, (size,))
+        self.index = self._block(np.intp, (size,))
+
+    def _block(self, dtype: type[Any], shape: tuple[int, ...]) -> npt.NDArray[Any]:
+        key = (np.dtype(dtype).str, shape)
+        with self._lock:
+            free = self._pool.get(key)
+            block = free.pop() if free else None
+            if block is not None:
+                _Arena._pooled_bytes -= block.nbytes
+        if block is None:
+            block = np.empty(shape, dtype)
+        self.owned.append(block)
+        return block
+
+    def take(self, dtype: type[Any]) -> npt.NDArray[Any]:
+        kind = np.dtype(dtype)
+        block, used = self.blocks.get(kind, (None, self.ROWS))
+        if block is None or used == self.ROWS:
+            block, used = self._block(dtype, (self.ROWS, self.size)), 0
+        self.blocks[kind] = (block, used + 1)
+        row: npt.NDArray[Any] = block[used]
+        return row
+
+    def release(self) -> None:
+        """Give the blocks back to the pool: call only when no row is referred to."""
+        with self._lock:
+            for block in self.owned:
+                if _Arena._pooled_bytes + block.nbytes > self.POOL_BYTES:
+                    break
+                key = (block.dtype.str, block.shape)
+                self._pool.setdefault(key, []).append(block)
+                _Arena._pooled_bytes += block.nbytes
+        self.owned = []
+        self.blocks = {}
+
+
+class _ItemSampler:
+    """Draws one item's likelihood, happen/not uniform and impact, chunk after chunk."""
+
+    def __init__(self, model: ItemModel, entropy: int) -> None:
+        self.model = model
+        components = model.components
+        self.count = len(components)
+        self.likelihood_mu = np.array([c.likelihood_mu for c in components], np.float32)
+        self.likelihood_sigma = np.array([c.likelihood_sigma for c in components], np.float32)
+        self.impact_mu = np.array([c.impact_mu for c in components], np.float32)
+        self.impact_sigma = np.array([c.impact_sigma for c in components], np.float32)
+        # Points are used exactly (not through exp/expit), so a point likelihood gives
+        # exactly a Bernoulli of that probability.
+        self.likelihood_points = (
+            np.array([c.likelihood[0] for c in components], np.float32)
+            if all(c.likelihood_sigma == 0 for c in components) else None
+        )
+        self.impact_points = (
+            np.array([c.impact[0] for c in components], np.float32)
+            if all(c.impact_sigma == 0 for c in components) else None
+        )
+        self.entropy = entropy
+        self.stream: np.random.Generator | None = None
+
+    def draw(self, size: int, arena: _Arena) -> _ItemDraws:
+        if self.stream is None:
+            # Created on first use: an item served from the cache never pays for it.
+            self.stream = _stream(self.entropy, _ITEM, self.model.id, 0)
+        # One row of uniforms per sample (sample-major, so any chunking of the samples
+        # reads the same numbers): the happen/not draw, the participant pick when there
+        # are several, and two uniforms that Box-Muller turns into the two standard
+        # normals of the likelihood and the impact.
+        normals = self.likelihood_points is None or self.impact_points is None
+        columns = 1 + (self.count > 1) + 2 * normals
+        uniforms = arena.uniforms[: size * columns].reshape(size, columns)
+        self.stream.random(out=uniforms)
+        # float32 is plenty for the happen/not draw, but rounding could make it 1.0, and
+        # "u < 1" must hold for a certain item to happen: cap it just below 1.
+        happen = arena.take(np.float32)
+        np.copyto(happen, uniforms[:, 0], casting="same_kind")
+        np.minimum(happen, _BELOW_ONE, out=happen)
+        index = None
+        if self.count > 1:
+            index = arena.index
+            np.multiply(uniforms[:, 1], self.count, out=index, casting="unsafe")
+            np.minimum(index, self.count - 1, out=index)
+        first = second = None
+        if normals:
+            first, second = _box_muller(
+                uniforms[:, columns - 2], uniforms[:, columns - 1], arena
+            )
+        likelihood = self._quantity(
+            index, self.likelihood_points, self.likelihood_mu, self.likelihood_sigma,
+            first, arena=arena, logistic=True,
+        )
+        impact = self._quantity(
+            index, self.impact_points, self.impact_mu, self.impact_sigma, second, arena=arena,
+            logistic=False,
+        )
+        return _ItemDraws(happen, likelihood, impact)
+
+    @staticmethod
+    def _quantity(
+        index: npt.NDArray[np.intp] | None,
+        points: Floats | None,
+        mu: Floats,
+        sigma: Floats,
+        normal: Floats | None,
+        *,
+        arena: _Arena,
+        logistic: bool,
+    ) -> Factor:
+        if points is not None:
+            if index is None:
+                point: np.float32 = points[0]
+                return point
+            picked_points: Floats = np.take(
+                points, index, out=arena.take(np.float32), mode="wrap"
+            )
+            return picked_points
+        if normal is None:
+            raise ValueError("an interval estimate needs its normal draws")
+        if index is None:
+            normal *= sigma[0]
+            normal += mu[0]
+        else:
+            # indices are in range by construction; "wrap" skips numpy's bounds checks
+            picked = np.take(sigma, index, out=arena.radius, mode="wrap")
+            normal *= picked
+            np.take(mu, index, out=picked, mode="wrap")
+            normal += picked
+        if logistic:
+            return _expit_inplace(normal)
+        with np.errstate(over="ignore"):
+            return np.exp(normal, out=normal)
+
+
+_BELOW_ONE = np.nextafter(np.float32(1), np.float32(0))
+
+
+def _box_muller(
+    radius_uniform: npt.NDArray[np.float64],
+    angle_uniform: npt.NDArray[np.float64],
+    arena: _Arena,
+) -> tuple[Floats, Floats]:
+    """Two independent standard normals per pair of uniforms (Box-Muller).
+
+    Cheaper than drawing normals one by one: the radius is taken from a float64
+    uniform (its tail reaches 8.6 standard deviations), the trigonometry runs in
+    float32, where numpy vectorises it.
+    """
+    # 1 - u is in (0, 1] in float64 and stays above 0 in float32 (u itself could round
+    # up to 1.0 in float32), so the log is finite.
+    np.subtract(1.0, radius_uniform, out=arena.wide)
+    radius = arena.radius
+    np.copyto(radius, arena.wide, casting="same_kind")
+    np.log(radius, out=radius)
+    radius *= np.float32(-2)
+    np.sqrt(radius, out=radius)
+    first, second = arena.take(np.float32), arena.take(np.float32)
+    np.multiply(angle_uniform, 2 * np.pi, out=second, casting="same_kind", dtype=np.float32)
+    np.cos(second, out=first)
+    np.sin(second, out=second)
+    first *= radius
+    second *= radius
+    return first, second
+
+
+class _MitigationSampler:
+    """Draws one mitigation's likelihood and impact factors, one pair per sample."""
+
+    def __init__(self, mitigation: Any, entropy: int) -> None:
+        self.likelihood = factor_parameters(mitigation.likelihood_factor)
+        self.impact = factor_parameters(mitigation.impact_factor)
+        self.stream = _stream(entropy, _MITIGATION, mitigation.id, 0)
+
+    @staticmethod
+    def _factor(parameters: tuple[float, float], normal: Floats) -> Factor:
+        mu, sigma = parameters
+        if sigma == 0:
+            return np.float32(math.exp(mu) if math.isfinite(mu) else 0.0)
+        normal *= np.float32(sigma)
+        normal += np.float32(mu)
+        return np.exp(normal, out=normal)
+
+    def draw(self, size: int, arena: _Arena) -> tuple[Factor, Factor]:
+        if self.likelihood[1] == 0 and self.impact[1] == 0:
+            return self._factor(self.likelihood, _NO_NORMAL), self._factor(self.impact, _NO_NORMAL)
+        uniforms = arena.uniforms[: size * 2].reshape(size, 2)
+        self.stream.random(out=uniforms)
+        first, second = _box_muller(uniforms[:, 0], uniforms[:, 1], arena)
+        return self._factor(self.likelihood, first), self._factor(self.impact, second)
+
+
+_NO_NORMAL: Floats = np.empty(0, np.float32)
+
+
+def _product(factors: Sequence[Factor]) -> Factor | None:
+    if not factors:
+        return None
+    result = factors[0]
+    for factor in factors[1:]:
+        result = result * factor
+    return result
+
+
+def simulate(
+    review: Any,
+    template: Template,
+    *,
+    samples: int = 20_000,
+    rng: np.random.Generator,
+    pool: Pool = "linear",
+    progress: ProgressCallback | None = None,
+    sensitivity: bool = True,
+    chunk: int | None = None,
+    cache: DrawCache | None = None,
+) -> Simulation:
+    """Simulate every variant of ``review`` (and each mitigation on its own) from one set
+    of draws.
+
+    ``rng`` supplies one 64-bit root from which every stream is derived; pass
+    ``np.random.default_rng(seed)`` and record the seed. ``progress(done, total)`` is
+    called after each chunk with the samples done so far. ``chunk`` overrides the
+    number of samples per chunk (it changes memory use, never the numbers). A
+    ``cache`` reuses unchanged items' draws from the previous run with it.
+    """
+    if samples < 2:
+        raise ValueError(f"samples: expected at least 2, got {samples}")
+    entropy = int(rng.integers(0, 2**63))
+    extreme_bad, extreme_good = thresholds_of(review, template)
+    models = item_models(review, template, pool=pool)
+    variants = _variants(review)
+    mitigations = {m.id: m for m in review.mitigations}
+
+    sets: list[frozenset[str]] = [frozenset()]
+    variant_sets: dict[str, int] = {}
+    for variant_id, _, mitigation_ids in variants:
+        if mitigation_ids not in sets:
+            sets.append(mitigation_ids)
+        variant_sets[variant_id] = sets.index(mitigation_ids)
+    mitigation_sets: dict[str, int] = {}
+    for mitigation_id in mitigations:
+        alone = frozenset({mitigation_id})
+        if alone not in sets:
+            sets.append(alone)
+        mitigation_sets[mitigation_id] = sets.index(alone)
+
+    item_keys = {
+        model.id: [
+            frozenset(m for m in mitigation_set if model.id in mitigations[m].targets)
+            for mitigation_set in sets
+        ]
+        for model in models
+    }
+    swings: list[SwingTally] = []
+    swing_values: dict[str, list[float]] = {}
+    if sensitivity:
+        for model in models:
+            ends = {q: pooled_interval(model, q) for q in ("likelihood", "impact")}
+            values = []
+            for quantity, end in SWINGS:
+                value = ends[quantity][0 if end == "low" else 1]
+                values.append(value)
+                swings.append(SwingTally(model.id, quantity, end, value))
+            swing_values[model.id] = values
+
+    if chunk is None:
+        chunk = max(MIN_CHUNK, CHUNK_ITEM_SAMPLES // max(1, len(models)))
+    chunk = min(chunk, samples)
+    if chunk < samples:
+        cache = None  # only whole runs are cached; a chunked run is too big to keep
+    plan = _Plan(
+        entropy=entropy, samples=samples, models=models, item_keys=item_keys,
+        mitigations={m: mitigations[m] for m in sorted(set().union(*sets))},
+        reported_sets=sorted(set(variant_sets.values())), swing_values=swing_values,
+        extreme_bad=extreme_bad, extreme_good=extreme_good, cache=cache,
+    )
+    tallies = {model.id: {key: ItemTally() for key in item_keys[model.id]} for model in models}
+    net = np.empty((len(sets), samples), np.float32)
+    done = 0
+    while done < samples:
+        size = min(chunk, samples - done)
+        plan.run_chunk(size, net[:, done:done + size], tallies, swings)
+        done += size
+        if progress is not None:
+            progress(done, samples)
+    if cache is not None:
+        cache.items = plan.used_items
+        cache.factors = plan.used_factors
+
+    return Simulation(
+        samples=samples, pool=pool, extreme_bad=extreme_bad, extreme_good=extreme_good,
+        variants=[v[0] for v in variants], variant_titles={v[0]: v[1] for v in variants},
+        sets=sets, variant_sets=variant_sets, mitigation_sets=mitigation_sets, net=net,
+        items=models, unestimated=review.unestimated_items(), tallies=tallies,
+        item_keys=item_keys, swings=swings, chunk=chunk,
+    )
+
+
+class _Plan:
+    """The fixed parts of one run, and the chunk loop over them."""
+
+    def __init__(
+        self,
+        *,
+        entropy: int,
+        samples: int,
+        models: list[ItemModel],
+        item_keys: dict[str, list[frozenset[str]]],
+        mitigations: dict[str, Any],
+        reported_sets: list[int],
+        swing_values: dict[str, list[float]],
+        extreme_bad: float,
+        extreme_good: float,
+        cache: DrawCache | None,
+    ) -> None:
+        self.entropy = entropy
+        self.samples = samples
+        # Summed in id order, so the order items were listed in changes no rounding.
+        self.models = sorted(models, key=lambda model: model.id)
+        self.item_keys = item_keys
+        self.reported_sets = reported_sets
+        self.swing_values = swing_values
+        self.extreme_bad = np.float32(extreme_bad)
+        self.extreme_good = np.float32(extreme_good)
+        self.cache = cache
+        self.used_items: dict[Any, _ItemDraws] = {}
+        self.used_factors: dict[Any, tuple[Factor, Factor]] = {}
+        self.mitigation_parameters = {
+            m_id: (factor_parameters(m.likelihood_factor), factor_parameters(m.impact_factor))
+            for m_id, m in mitigations.items()
+        }
+        self.mitigation_samplers = {
+            m_id: _MitigationSampler(m, entropy) for m_id, m in mitigations.items()
+        }
+        self.item_samplers = {model.id: _ItemSampler(model, entropy) for model in models}
+
+    def _factors(self, size: int, arena: _Arena) -> dict[str, tuple[Factor, Factor]]:
+        factors = {}
+        for m_id, sampler in self.mitigation_samplers.items():
+            cache_key = (self.entropy, self.samples, m_id, self.mitigation_parameters[m_id])
+            drawn = self.cache.factors.get(cache_key) if self.cache is not None else None
+            if drawn is None:
+                drawn = sampler.draw(size, arena)
+            self.used_factors[cache_key] = drawn
+            factors[m_id] = drawn
+        return factors
+
+    def _item(
+        self,
+        model: ItemModel,
+        size: int,
+        factors: dict[str, tuple[Factor, Factor]],
+        arena: _Arena,
+    ) -> _ItemDraws:
+        keys = sorted(set(self.item_keys[model.id]), key=sorted)
+        cache_key = (
+            self.entropy, self.samples, model,
+            tuple((tuple(sorted(k)), tuple(self.mitigation_parameters[m] for m in sorted(k)))
+                  for k in keys),
+            tuple(self.swing_values.get(model.id, ())), tuple(self.reported_sets),
+        )
+        if self.cache is not None and cache_key in self.cache.items:
+            draws = self.cache.items[cache_key]
+            self.used_items[cache_key] = draws
+            return draws
+        draws = self.item_samplers[model.id].draw(size, arena)
+        happened = np.less(draws.uniform, draws.likelihood, out=arena.take(np.bool_))
+        contribution = np.multiply(draws.impact, happened, out=arena.take(np.float32))
+        draws.by_key[frozenset()] = (None, None, draws.impact, happened, contribution)
+        for key in keys:
+            if key in draws.by_key:
+                continue
+            likelihood_factor = _product([factors[m][0] for m in sorted(key)])
+            impact_factor = _product([factors[m][1] for m in sorted(key)])
+            # u < p * f is the same event as u < min(p * f, 1), since u < 1.
+            key_happened = happened
+            if likelihood_factor is not None:
+                scaled = np.multiply(draws.likelihood, likelihood_factor, out=arena.radius)
+                key_happened = np.less(draws.uniform, scaled, out=arena.take(np.bool_))
+            key_impact: Factor = draws.impact
+            if impact_factor is not None:
+                key_impact = np.multiply(draws.impact, impact_factor, out=arena.take(np.float32))
+            key_contribution = np.multiply(key_impact, key_happened, out=arena.take(np.float32))
+            draws.by_key[key] = (
+                likelihood_factor, impact_factor, key_impact, key_happened, key_contribution,
+            )
+        self._swing(model, draws, arena)
+        if self.cache is not None:
+            self.used_items[cache_key] = draws
+        return draws
+
+    def _swing(self, model: ItemModel, draws: _ItemDraws, arena: _Arena) -> None:
+        values = self.swing_values.get(model.id)
+        if values is None:
+            return
+        sign = np.float32(model.sign)
+        keys = {self.item_keys[model.id][index] for index in self.reported_sets}
+        for swing, ((quantity, _), value) in enumerate(zip(SWINGS, values, strict=True)):
+            for key in keys:
+                likelihood_factor, impact_factor, key_impact, key_happened, key_contribution = (
+                    draws.by_key[key]
+                )
+                difference = arena.wide32
+                if quantity == "likelihood":
+                    swung_likelihood: Factor = np.float32(value)
+                    if likelihood_factor is not None:
+                        swung_likelihood = np.multiply(
+                            likelihood_factor, swung_likelihood, out=arena.radius
+                        )
+                    swung_happened = np.less(draws.uniform, swung_likelihood, out=arena.mask)
+                    np.multiply(key_impact, swung_happened, out=difference)
+                else:
+                    swung_impact: Factor = np.float32(value)
+                    if impact_factor is not None:
+                        swung_impact = np.multiply(impact_factor, swung_impact, out=arena.radius)
+                    np.multiply(swung_impact, key_happened, out=difference)
+                difference -= key_contribution
+                difference *= sign
+                # Kept sparse when it pays: a swing changes only the samples where the
+                # item happens (impact) or would happen at one likelihood and not the other.
+                nonzero = np.flatnonzero(difference)
+                if len(nonzero) * 4 < len(difference):
+                    changed: npt.NDArray[np.intp] | None = nonzero
+                    change: Floats = difference[nonzero]
+                else:
+                    changed, change = None, arena.take(np.float32)
+                    np.copyto(change, difference)
+                draws.swung[(swing, key)] = (
+                    changed, change, float(change.sum(dtype=np.float64)),
+                )
+
+    def run_chunk(
+        self,
+        size: int,
+        net: Floats,
+        tallies: dict[str, dict[frozenset[str], ItemTally]],
+        swings: list[SwingTally],
+    ) -> None:
+        arena = _Arena(size)
+        try:
+            self._run_chunk(size, net, tallies, swings, arena)
+        finally:
+            if self.cache is None:
+                arena.release()
+
+    def _run_chunk(
+        self,
+        size: int,
+        net: Floats,
+        tallies: dict[str, dict[frozenset[str], ItemTally]],
+        swings: list[SwingTally],
+        arena: _Arena,
+    ) -> None:
+        factors = self._factors(size, arena)
+        base = np.zeros(size, np.float32)
+        deltas = np.zeros((len(net), size), np.float32)
+        chunk_draws = []
+        for model in self.models:
+            draws = self._item(model, size, factors, arena)
+            chunk_draws.append(draws)
+            contribution = draws.by_key[frozenset()][4]
+            positive = model.sign > 0
+            if positive:
+                base += contribution
+            else:
+                base -= contribution
+            differences: dict[frozenset[str], Floats] = {}
+            for set_index, key in enumerate(self.item_keys[model.id]):
+                if not key:
+                    continue
+                if key not in differences:
+                    differences[key] = np.subtract(
+                        draws.by_key[key][4], contribution, out=arena.take(np.float32)
+                    )
+                if positive:
+                    deltas[set_index] += differences[key]
+                else:
+                    deltas[set_index] -= differences[key]
+        np.add(base, deltas, out=net)
+
+        # Conditional on the bad tail: gather the (usually few) extremely bad samples
+        # instead of masking every sample once per item and set.
+        bad_samples = [np.flatnonzero(row <= self.extreme_bad) for row in net]
+        for model, draws in zip(self.models, chunk_draws, strict=True):
+            item_tallies = tallies[model.id]
+            for key, (_, _, _, happened, contribution) in draws.by_key.items():
+                tally = item_tallies.get(key)
+                if tally is None:
+                    continue
+                if key not in draws.sums:  # item-local, so a cached item keeps them
+                    draws.sums[key] = (
+                        int(np.count_nonzero(happened)),
+                        float(contribution.sum(dtype=np.float64)),
+                    )
+                happened_count, contribution_sum = draws.sums[key]
+                tally.happened += happened_count
+                tally.contribution += contribution_sum
+            for set_index, key in enumerate(self.item_keys[model.id]):
+                _, _, _, happened, contribution = draws.by_key[key]
+                tally = item_tallies[key]
+                rows = bad_samples[set_index]
+                tally.happened_bad[set_index] = tally.happened_bad.get(set_index, 0) + int(
+                    np.count_nonzero(happened[rows])
+                )
+                tally.contribution_bad[set_index] = tally.contribution_bad.get(
+                    set_index, 0.0
+                ) + float(contribution[rows].sum(dtype=np.float64))
+        if swings:
+            self._tally_swings(net, chunk_draws, swings)
+
+    def _tally_swings(
+        self, net: Floats, chunk_draws: list[_ItemDraws], swings: list[SwingTally]
+    ) -> None:
+        bad, good = self.extreme_bad, self.extreme_good
+        moved = np.empty(net.shape[1], np.float32)
+        mask = np.empty(net.shape[1], np.bool_)
+        bad_counts = {i: int(np.count_nonzero(net[i] <= bad)) for i in self.reported_sets}
+        good_counts = {i: int(np.count_nonzero(net[i] >= good)) for i in self.reported_sets}
+        first_swing: dict[str, int] = {}
+        for position, tally in enumerate(swings):
+            first_swing.setdefault(tally.item, position)
+        for model, draws in zip(self.models, chunk_draws, strict=True):
+            keys = self.item_keys[model.id]
+            for swing in range(len(SWINGS)):
+                tally = swings[first_swing[model.id] + swing]
+                for set_index in self.reported_sets:
+                    changed, values, shift = draws.swung[(swing, keys[set_index])]
+                    tally.mean_shift[set_index] = tally.mean_shift.get(set_index, 0.0) + shift
+                    if changed is None:
+                        np.add(net[set_index], values, out=moved)
+                        extreme_bad = int(np.count_nonzero(np.less_equal(moved, bad, out=mask)))
+                        extreme_good = int(
+                            np.count_nonzero(np.greater_equal(moved, good, out=mask))
+                        )
+                    else:
+                        before = net[set_index][changed]
+                        after = before + values
+                        extreme_bad = (
+                            bad_counts[set_index] - int(np.count_nonzero(before <= bad))
+                            + int(np.count_nonzero(after <= bad))
+                        )
+                        extreme_good = (
+                            good_counts[set_index] - int(np.count_nonzero(before >= good))
+                            + int(np.count_nonzero(after >= good))
+                        )
+                    tally.extreme_bad[set_index] = tally.extreme_bad.get(set_index, 0) + extreme_bad
+                    tally.extreme_good[set_index] = (
+                        tally.extreme_good.get(set_index, 0) + extreme_good
+                    )

@@ -1,0 +1,82 @@
+"""Every chart renders to SVG from an analysis or its JSON, small and readable."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deliberation import charts
+from deliberation.analysis import Analysis, analyze
+from deliberation.templates import load_template_file
+
+from .test_analysis import TEMPLATE_FILE, three_variants
+
+CHARTS: list[Callable[..., Any]] = [
+    charts.net_value_chart, charts.tails_chart, charts.risk_matrix, charts.tornado_chart,
+    charts.disagreement_chart, charts.mitigation_chart,
+]
+
+
+@pytest.fixture(scope="module")
+def analysis() -> Analysis:
+    return analyze(three_variants(), load_template_file(TEMPLATE_FILE), samples=20_000, seed=3)
+
+
+@pytest.mark.parametrize("chart", CHARTS, ids=lambda c: c.__name__)
+def test_each_chart_renders_to_svg(analysis: Analysis, chart: Callable[..., Any]) -> None:
+    svg = charts.to_svg(chart(analysis, three_variants()))
+    assert svg.lstrip().startswith("<svg")
+    assert "</svg>" in svg
+    assert "NaN" not in svg
+
+
+def test_specs_are_small_and_carry_no_samples(analysis: Analysis) -> None:
+    sizes = {name: len(json.dumps(c.to_dict())) for name, c in charts.all_charts(analysis).items()}
+    assert set(sizes) == {"net_value", "tails", "risk_matrix", "tornado", "disagreement",
+                          "mitigations"}
+    assert max(sizes.values()) < 50_000, sizes
+    net = charts.net_value_chart(analysis).to_dict()
+    rows = sum(len(layer.get("data", {}).get("values", [])) for layer in net["layer"])
+    assert rows <= 3 * 60 + 10  # bins per variant, not 20,000 samples
+
+
+def test_charts_from_json_equal_charts_from_the_analysis(analysis: Analysis) -> None:
+    data = json.loads(json.dumps(analysis.to_json()))
+    for chart in CHARTS:
+        assert chart(data, None).to_dict() == chart(analysis, None).to_dict()
+
+
+def test_titles_tooltips_and_palette(analysis: Analysis) -> None:
+    spec = json.dumps(charts.net_value_chart(analysis).to_dict())
+    assert "Net value per variant" in spec
+    assert "tooltip" in spec
+    assert charts.OKABE_ITO[0] in spec
+    assert "extremely bad" in spec
+    assert "extremely good" in spec
+
+
+def test_thresholds_are_drawn_at_their_values(analysis: Analysis) -> None:
+    svg = charts.to_svg(charts.net_value_chart(analysis))
+    assert "extremely bad ≤ -5,000" in svg
+    assert "extremely good ≥ 5,000" in svg
+
+
+def test_risk_matrix_shows_harms_before_and_after(analysis: Analysis) -> None:
+    spec = charts.risk_matrix(analysis, variant="api").to_dict()
+    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    stages = {row["stage"] for row in points["data"]["values"]}
+    assert stages == {"before mitigation", "with Variant api"}
+    assert {row["item"] for row in points["data"]["values"]} == {"Item fakes"}
+
+
+def test_importing_charts_does_not_import_altair() -> None:
+    code = "import sys, deliberation.charts, deliberation.analysis; print('altair' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).parent)
+    assert result.stdout.strip() == "False"
