@@ -5,7 +5,7 @@ Each ``main()`` prints what it measures and returns a list of :class:`Budget` re
 missed, so ``make bench`` can gate a release on performance too.
 
     .venv/bin/python benchmarks/run.py            # everything
-    .venv/bin/python benchmarks/run.py memory     # only bench_*memory*.py
+    .venv/bin/python benchmarks/run.py memory import   # only bench_*memory*, bench_*import*
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from _common import Budget  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    pattern = argv[0] if argv else ""
+    patterns = argv or [""]
     results: list[Budget] = []
     for path in sorted(HERE.glob("bench_*.py")):
-        if pattern not in path.stem:
+        if not any(pattern in path.stem for pattern in patterns):
             continue
         spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec is not None

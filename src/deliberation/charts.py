@@ -18,6 +18,7 @@ OKABE_ITO = (
 )
 BAD_COLOUR, GOOD_COLOUR = "#D55E00", "#009E73"
 BEFORE_COLOUR, AFTER_COLOUR = "#999999", "#0072B2"
+THRESHOLD_COLOUR = "#444444"
 WIDTH = 560
 
 
@@ -55,7 +56,7 @@ def net_value_chart(analysis: Analysis | dict[str, Any], review: Any = None) -> 
             })
     names = [s.title for s in result.variants.values()]
     colour = alt.Color("variant:N", scale=alt.Scale(domain=names, range=_palette(len(names))),
-                       legend=alt.Legend(title="Variant", orient="top"))
+                       legend=alt.Legend(title="Variant", orient="top", labelLimit=400))
     lines = alt.Chart(alt.Data(values=rows)).mark_line(interpolate="step", strokeWidth=2).encode(
         x=alt.X("middle:Q", title="Net value (benefits minus harms)"),
         y=alt.Y("percent:Q", title="Share of samples (%)"),
@@ -73,8 +74,9 @@ def net_value_chart(analysis: Analysis | dict[str, Any], review: Any = None) -> 
         {"value": result.extreme_good, "label": f"extremely good ≥ {result.extreme_good:,.0f}",
          "kind": "good"},
     ]
+    # dark grey, not the palette's vermillion and green: those colour variants here
     threshold_colour = alt.Color(
-        "kind:N", scale=alt.Scale(domain=["bad", "good"], range=[BAD_COLOUR, GOOD_COLOUR]),
+        "kind:N", scale=alt.Scale(domain=["bad", "good"], range=[THRESHOLD_COLOUR] * 2),
         legend=None,
     )
     rules = alt.Chart(alt.Data(values=thresholds)).mark_rule(strokeDash=[6, 4], size=2).encode(
@@ -110,7 +112,7 @@ def tails_chart(analysis: Analysis | dict[str, Any], review: Any = None) -> Any:
     ]
     names = [s.title for s in result.variants.values()]
     colour = alt.Color("variant:N", scale=alt.Scale(domain=names, range=_palette(len(names))),
-                       legend=alt.Legend(title="Variant", orient="right"))
+                       legend=alt.Legend(title="Variant", orient="right", labelLimit=300))
     base = alt.Chart(alt.Data(values=rows))
     tooltip = [
         alt.Tooltip("variant:N", title="Variant"),
@@ -165,7 +167,7 @@ def risk_matrix(
     stages = ["before mitigation", f"with {title}"]
     colour = alt.Color("stage:N", scale=alt.Scale(domain=stages,
                        range=[BEFORE_COLOUR, AFTER_COLOUR]), legend=alt.Legend(title=None,
-                       orient="top"))
+                       orient="top", labelLimit=400))
     x = alt.X("likelihood:Q", title="Chance it happens (log scale)",
               scale=alt.Scale(type="log"), axis=alt.Axis(format="%"))
     y = alt.Y("impact:Q", title="Impact if it happens (log scale)", scale=alt.Scale(type="log"))
@@ -201,7 +203,7 @@ def tornado_chart(
     entries = result.sensitivity[:top]
     rows = []
     for entry in entries:
-        label = f"{entry.title}: {entry.quantity}"
+        label = _tornado_label(entry)
         flags = ", ".join(
             (["flips preferred variant"] if entry.flips_preferred else [])
             + [f"flips gate {g}" for g in entry.flips_gates]
@@ -213,7 +215,7 @@ def tornado_chart(
                 "value": value,
                 "flags": flags, "rank": entry.rank_mean,
             })
-    order = [f"{e.title}: {e.quantity}" for e in entries]
+    order = [_tornado_label(e) for e in entries]
     colour = alt.Color("end:N", scale=alt.Scale(domain=["at its low end", "at its high end"],
                        range=[OKABE_ITO[1], OKABE_ITO[0]]), legend=alt.Legend(title=None,
                        orient="top"))
@@ -233,10 +235,22 @@ def tornado_chart(
         x="base:Q"
     )
     chart = alt.layer(bars, rule).properties(
-        title="Sensitivity: which estimate moves the result", width=WIDTH,
+        title=alt.TitleParams(
+            "Sensitivity: which estimate moves the result",
+            subtitle=["Each estimate moved to the 5th and the 95th percentile of its pooled "
+                      "range, on the same draws; * would change the preferred variant or a "
+                      "probability gate"],
+        ),
+        width=WIDTH,
         height=max(80, 24 * len(order)),
     )
     return _finish(chart)
+
+
+def _tornado_label(entry: Any) -> str:
+    # the quantity first, so a long title is what gets cut, not what moved
+    flag = "* " if entry.flips_preferred or entry.flips_gates else ""
+    return f"{flag}{entry.quantity}: {entry.title}"
 
 
 def disagreement_chart(
@@ -263,7 +277,7 @@ def disagreement_chart(
                        range=_palette(len(participants))), legend=alt.Legend(
                        title="Participant", orient="top"))
     order = [e.title for e in entries]
-    panels = []
+    panels: list[Any] = []
     for quantity, scale, axis_format in (("likelihood", alt.Scale(domain=[0, 1]), "%"),
                                          ("impact", alt.Scale(type="log"), "~s")):
         tooltip = [
@@ -283,9 +297,11 @@ def disagreement_chart(
                 x=alt.X("median:Q", scale=scale), y=y, color=colour, tooltip=tooltip,
             ),
         ).properties(width=WIDTH / 2 - 20, height=14 * max(1, len(participants)))
+        # the items are named once, left of the first panel
+        header = (alt.Header(labelAngle=0, labelAlign="left", labelLimit=260) if not panels
+                  else alt.Header(labels=False))
         panels.append(layer.facet(row=alt.Row("item:N", sort=order, title=None,
-                                              header=alt.Header(labelAngle=0,
-                                                                labelAlign="left"))))
+                                              header=header)))
     chart = alt.hconcat(*panels).properties(
         title="Disagreement: each participant's estimate (discuss the top items first)"
     )

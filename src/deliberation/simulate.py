@@ -683,7 +683,9 @@ class _Plan:
 
         # Conditional on the bad tail: gather the (usually few) extremely bad samples
         # instead of masking every sample once per item and set.
-        bad_samples = [np.flatnonzero(row <= self.extreme_bad) for row in net]
+        # Only the variants and the no-mitigation baseline are reported per item.
+        tally_sets = sorted({0, *self.reported_sets})
+        bad_samples = {i: np.flatnonzero(net[i] <= self.extreme_bad) for i in tally_sets}
         for model, draws in zip(self.models, chunk_draws, strict=True):
             item_tallies = tallies[model.id]
             for key, (_, _, _, happened, contribution) in draws.by_key.items():
@@ -698,7 +700,9 @@ class _Plan:
                 happened_count, contribution_sum = draws.sums[key]
                 tally.happened += happened_count
                 tally.contribution += contribution_sum
-            for set_index, key in enumerate(self.item_keys[model.id]):
+            keys = self.item_keys[model.id]
+            for set_index in tally_sets:
+                key = keys[set_index]
                 _, _, _, happened, contribution = draws.by_key[key]
                 tally = item_tallies[key]
                 rows = bad_samples[set_index]
