@@ -29,29 +29,55 @@ _LAZY = {
     "Template": "templates",
     "load_template": "templates",
     "list_templates": "templates",
+    "open_review": "templates",
     "GateResult": "policy",
     "evaluate_policy": "policy",
+    "Analysis": "analysis",
+    "VariantSummary": "analysis",
+    "analyze": "analysis",
+    "DrawCache": "simulate",
+    "Simulation": "simulate",
+    "simulate": "simulate",
+    "format_report": "report",
+    "export": "record",
+    "render_record": "record",
+    "load_record": "record",
+    "verify_archive": "archive",
+    "diff_reviews": "diff",
     "Workbook": "workbook",
 }
 
 __all__ = [
+    "Analysis",
     "ConcurrentEdit",
     "DeliberationError",
+    "DrawCache",
     "GateResult",
     "RecordError",
     "RecordTampered",
     "Review",
     "ReviewInvalid",
+    "Simulation",
     "Template",
     "TemplateInvalid",
     "TemplateNotFound",
+    "VariantSummary",
     "Workbook",
+    "analyze",
+    "diff_reviews",
     "evaluate_policy",
+    "export",
+    "format_report",
     "list_templates",
+    "load_record",
     "load_review",
     "load_template",
+    "open_review",
+    "render_record",
     "review_json_schema",
     "save_review",
+    "simulate",
+    "verify_archive",
 ]
 
 
@@ -69,7 +95,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .analysis import Analysis, VariantSummary, analyze
+    from .archive import verify_archive
+    from .diff import diff_reviews
     from .model import Review, load_review, review_json_schema, save_review
     from .policy import GateResult, evaluate_policy
-    from .templates import Template, list_templates, load_template
+    from .record import export, load_record, render_record
+    from .report import format_report
+    from .simulate import DrawCache, Simulation, simulate
+    from .templates import Template, list_templates, load_template, open_review
     from .workbook import Workbook

@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import math
 import statistics
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import numpy as np
@@ -46,12 +47,12 @@ from .estimates import (
     lognormal_mean,
     lognormal_parameters,
 )
+from .policy import analysis_rule_holds
 from .simulate import BASELINE, DrawCache, ProgressCallback, Simulation, simulate
-from .templates import Template
+from .templates import ANALYSIS_RULES, Template
 
 QUANTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 HISTOGRAM_BINS = 60
-GATE_RULES = ("max-p-extreme-bad", "min-p-extreme-good", "positive-expected-value")
 
 
 class _Data(BaseModel):
@@ -345,19 +346,16 @@ def _item_effect(simulation: Simulation, item: str, set_index: int, sign: float,
 
 
 def _gates(template: Template) -> list[tuple[str, str, float | None]]:
-    gates: list[tuple[str, str, float | None]] = []
-    for rule in template.policy:
-        if rule.rule in GATE_RULES:
-            gates.append((rule.id, rule.rule, getattr(rule, "value", None)))
-    return gates
+    return [
+        (rule.id, rule.rule, getattr(rule, "value", None))
+        for rule in template.policy
+        if rule.rule in ANALYSIS_RULES
+    ]
 
 
 def _passes(kind: str, value: float | None, mean: float, p_bad: float, p_good: float) -> bool:
-    if kind == "max-p-extreme-bad":
-        return p_bad <= (value or 0.0)
-    if kind == "min-p-extreme-good":
-        return p_good >= (value or 0.0)
-    return mean > 0
+    summary = SimpleNamespace(mean=mean, p_extreme_bad=p_bad, p_extreme_good=p_good)
+    return analysis_rule_holds(kind, value, summary)
 
 
 def _preferred(means: dict[str, float]) -> str:

@@ -31,6 +31,11 @@ from .atomic import write_atomic
 from .errors import ReviewInvalid
 
 SCHEMA_ID = "deliberation/review@1"
+# Bounds that keep the simulation's float32 arithmetic finite: 1e15 value points is
+# eight orders of magnitude above the built-in "catastrophic" level, and a mitigation
+# that multiplies a likelihood or impact by more than 1000 is a typo, not a model.
+MAX_IMPACT = 1e15
+MAX_FACTOR = 1e3
 
 Identifier = Annotated[
     str,
@@ -84,6 +89,13 @@ def check_quantity(value: Any, *, kind: Literal["likelihood", "impact", "factor"
             "expected a positive magnitude (harms are entered as positive sizes), "
             f"got {_show(value)}",
         )
+    if kind == "impact" and high > MAX_IMPACT:
+        raise ValueError(
+            f"expected an impact of at most {MAX_IMPACT:.0e} (larger values overflow the "
+            f"simulation's float32 sums), got {_show(value)}"
+        )
+    if kind == "factor" and high > MAX_FACTOR:
+        raise ValueError(f"expected a factor of at most {MAX_FACTOR:g}, got {_show(value)}")
     if kind == "factor":
         if low < 0:
             raise ValueError(f"expected a factor of 0 or more, got {_show(value)}")

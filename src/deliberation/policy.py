@@ -173,25 +173,43 @@ def _chosen(review: Review, analysis: _Analysis) -> tuple[str, Any] | None:
     return variant, analysis.variants[variant]
 
 
-def _probability_rule(
-    metric: Callable[[Any], float], compare: Callable[[float, float], bool], phrase: str
-) -> Callable[..., tuple[Status, str]]:
-    def check(
-        rule: Any, review: Review, template: Template, analysis: _Analysis | None
-    ) -> tuple[Status, str]:
-        if analysis is None:
-            return "fail", "needs the analysis: run `deliberation check` (it simulates) or pass one"
-        chosen = _chosen(review, analysis)
-        if chosen is None:
-            return rule.severity, "no variant chosen in the decision to hold to this rule"
-        variant, summary = chosen
-        value = metric(summary)
-        limit = getattr(rule, "value", 0.0)
-        text = f"{variant}: {phrase} {_format(value, rule)}"
-        limit_text = f" (limit {_format(limit, rule)})" if hasattr(rule, "value") else ""
-        return _outcome(rule, compare(value, limit), text + limit_text, text + limit_text)
+# What each analysis rule reads from a variant's summary, and how it is phrased.
+_METRICS: dict[str, tuple[str, str]] = {
+    "max-p-extreme-bad": ("p_extreme_bad", "P(extremely bad) ="),
+    "min-p-extreme-good": ("p_extreme_good", "P(extremely good) ="),
+    "positive-expected-value": ("mean", "mean net value ="),
+}
 
-    return check
+
+def analysis_rule_holds(kind: str, limit: float | None, summary: Any) -> bool:
+    """Whether a variant's summary meets an analysis rule (the one place this is decided).
+
+    ``summary`` needs ``mean``, ``p_extreme_bad`` and ``p_extreme_good``; the analysis
+    also calls this with swung values to find estimates that would flip a gate.
+    """
+    value = float(getattr(summary, _METRICS[kind][0]))
+    if kind == "max-p-extreme-bad":
+        return value <= (limit or 0.0)
+    if kind == "min-p-extreme-good":
+        return value >= (limit or 0.0)
+    return value > 0
+
+
+def _analysis_rule(
+    rule: Any, review: Review, template: Template, analysis: _Analysis | None
+) -> tuple[Status, str]:
+    if analysis is None:
+        return "fail", "needs the analysis: run `deliberation check` (it simulates) or pass one"
+    chosen = _chosen(review, analysis)
+    if chosen is None:
+        return rule.severity, "no variant chosen in the decision to hold to this rule"
+    variant, summary = chosen
+    field, phrase = _METRICS[rule.rule]
+    limit = getattr(rule, "value", None)
+    text = f"{variant}: {phrase} {_format(float(getattr(summary, field)), rule)}"
+    if limit is not None:
+        text += f" (limit {_format(limit, rule)})"
+    return _outcome(rule, analysis_rule_holds(rule.rule, limit, summary), text, text)
 
 
 def _format(value: float, rule: Any) -> str:
@@ -207,21 +225,7 @@ _CHECKS: dict[str, Callable[..., tuple[Status, str]]] = {
     "signoffs-from-roles": _signoffs_from_roles,
     "all-items-estimated": _all_items_estimated,
     "decision-recorded": _decision_recorded,
-    "max-p-extreme-bad": _probability_rule(
-        lambda s: float(s.p_extreme_bad),
-        lambda v, lim: v <= lim,
-        "P(extremely bad) =",
-    ),
-    "min-p-extreme-good": _probability_rule(
-        lambda s: float(s.p_extreme_good),
-        lambda v, lim: v >= lim,
-        "P(extremely good) =",
-    ),
-    "positive-expected-value": _probability_rule(
-        lambda s: float(s.mean),
-        lambda v, _: v > 0,
-        "mean net value =",
-    ),
+    **dict.fromkeys(ANALYSIS_RULES, _analysis_rule),
 }
 
 

@@ -40,6 +40,8 @@ FIXTURES: dict[str, str] = {
     "impact-huge-is-infinite.json": edit(setitem(["estimates", 2, "impact"], 1e300)).replace(
         "1e+300", "1e400"
     ),
+    "impact-too-large.json": edit(setitem(["estimates", 0, "impact"], [2000, 1e20])),
+    "factor-too-large.json": edit(setitem(["mitigations", 0, "impact_factor"], [1, 5000])),
     "nan-likelihood.json": edit(setitem(["estimates", 2, "likelihood"], 0.5)).replace(
         '"likelihood": 0.5', '"likelihood": NaN'
     ),
