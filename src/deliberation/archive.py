@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_atomic
+from .atomic import fsync_dir, write_atomic
 from .errors import RecordError, RecordTampered
 
 DOMAIN = b"deliberation-manifest-v1\n"
@@ -344,14 +344,6 @@ def _exclusive_lock(archive: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def recover(archive: Path, entries: list[Entry]) -> None:
     """Finish a committed publish or undo an uncommitted one (call under the lock)."""
     records = archive / RECORDS
@@ -363,7 +355,7 @@ def recover(archive: Path, entries: list[Entry]) -> None:
             committed = last is not None and path.name == PENDING + last.record
             if committed and last is not None and not (records / last.record).exists():
                 os.rename(path, records / last.record)  # committed: roll forward
-                _fsync_dir(records)
+                fsync_dir(records)
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
@@ -444,7 +436,7 @@ def publish(
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        _fsync_dir(pending)
+        fsync_dir(pending)
         line = _line_bytes(
             seq=seq, record=name, prev=entries[-1].hash if entries else GENESIS,
             created=created, subject=subject,
@@ -456,7 +448,7 @@ def publish(
             old = b""
         write_atomic(archive / MANIFEST, old + line)  # the commit point
         os.rename(pending, records / name)
-        _fsync_dir(records)
+        fsync_dir(records)
         head = line_hash(line)
         write_atomic(archive / HEAD, (head + "\n").encode("ascii"))
     return Published(seq, name, records / name, head)
