@@ -69,10 +69,12 @@ def test_thresholds_are_drawn_at_their_values(analysis: Analysis) -> None:
 
 def test_risk_matrix_shows_harms_before_and_after(analysis: Analysis) -> None:
     spec = charts.risk_matrix(analysis, variant="api").to_dict()
-    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    matrix, key = spec["hconcat"]
+    points = next(layer for layer in matrix["layer"] if layer["mark"]["type"] == "point")
     stages = {row["stage"] for row in points["data"]["values"]}
     assert stages == {"before mitigation", "with Variant api"}
     assert {row["item"] for row in points["data"]["values"]} == {"Item fakes"}
+    assert [row["line"] for row in key["data"]["values"]] == ["1  Item fakes"]
 
 
 def test_importing_charts_does_not_import_altair() -> None:
@@ -80,3 +82,37 @@ def test_importing_charts_does_not_import_altair() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=Path(__file__).parent)
     assert result.stdout.strip() == "False"
+
+
+def test_line_separators_in_titles_do_not_break_vega(analysis: Analysis) -> None:
+    # vega-lite once wrote sort orders and titles into expressions, where U+2028 is illegal
+    data = json.loads(json.dumps(analysis.to_json()))
+    for group in ("sensitivity", "mitigation_effects", "disagreement", "items"):
+        for entry in data[group]:
+            entry["title"] += "\u2028next\u2029line"
+    for summary in data["variants"].values():
+        summary["title"] += "\u2028"
+    for chart in CHARTS:
+        svg = charts.to_svg(chart(data))
+        assert svg.rstrip().endswith("</svg>")
+        assert "next line" in svg or chart is not charts.tornado_chart
+
+
+def test_sorting_never_writes_names_into_the_spec_as_a_list(analysis: Analysis) -> None:
+    for chart in CHARTS:
+        assert '"sort": [' not in json.dumps(chart(analysis).to_dict())
+
+
+def test_the_fast_tails_spec_is_the_tails_chart() -> None:
+    """The workbook's cached spec (redrawn on every edit) is exactly the altair chart's."""
+    from deliberation.charts import FAST_SPECS, tails_chart
+    from deliberation.templates import open_review
+
+    from .conftest import ROOT
+
+    review, template, _ = open_review(ROOT / "workbooks" / "example" / "review.json")
+    first = analyze(review, template, samples=4_000, seed=1)
+    review.estimates[0].likelihood = (0.2, 0.6)
+    second = analyze(review, template, samples=4_000, seed=1)
+    for result in (first, second):  # the second call hits the cache with new data
+        assert FAST_SPECS["tails"](result) == tails_chart(result, review).to_dict(validate=False)

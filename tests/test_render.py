@@ -109,31 +109,54 @@ def test_policy_fragment_exact(review: Any) -> None:
 
 
 def test_charts_have_titles_text_alternatives_and_sizes(review: Any, template: Any) -> None:
-    html = render.render_tradeoffs(review, ANALYSIS, template=template)
-    svgs = re.findall(r"<svg [^>]*>", html)
-    assert len(svgs) == 2  # no histogram or item data in this analysis
-    for tag in svgs:
-        assert 'role="img"' in tag
-        assert re.search(r'width="\d+" height="\d+"', tag)
-    assert html.count("<title id=") == html.count("<desc id=") == 2
-    assert html.count('class="chart-alt"') == 2
-    # The text alternative states the numbers the chart draws.
-    assert "API with abuse monitoring (chosen): 41.0% extremely good, 0.8% extremely bad" in html
-    assert "Open release: 35.0% extremely good, 4.1% extremely bad" in html
-    assert "<script" not in html
-    assert not re.search(r"<[^>]+\son\w+=", html)
-
-
-def test_histogram_and_contribution_charts_from_a_real_analysis(review: Any,
-                                                              template: Any) -> None:
     from deliberation.analysis import analyze
 
     analysis = analyze(review, template, samples=4000, seed=1).to_json()
     html = render.render_tradeoffs(review, analysis, template=template)
-    for chart in ("chart-tails", "chart-range", "chart-distribution", "chart-contributions"):
-        assert f'id="{chart}"' in html
+    svgs = re.findall(r"<svg [^>]*>", html)
+    figures = re.findall(r'<figure class="chart" id="(chart-[a-z-]+)">', html)
+    assert figures == ["chart-tails", "chart-net-value", "chart-mitigations", "chart-risk-matrix",
+                       "chart-tornado", "chart-disagreement"]
+    assert len(svgs) == len(figures)
+    for tag, chart_id in zip(svgs, figures, strict=True):
+        assert 'role="img"' in tag
+        assert f'aria-labelledby="{chart_id}-title {chart_id}-desc"' in tag
+        assert re.search(r'width="\d+" height="\d+" viewBox="0 0 \d+ \d+"', tag)
+    assert html.count("<title id=") == html.count("<desc id=") == len(figures)
+    assert html.count('class="chart-alt"') == html.count('class="chart-title"') == len(figures)
+    assert html.count('class="chart-caption"') == len(figures)
+    # The text alternative states the numbers the chart draws, names in full.
+    monitored = analysis["variants"]["monitored"]
+    assert (f"API with abuse monitoring (chosen): {render.percent(monitored['p_extreme_good'])} "
+            f"extremely good, {render.percent(monitored['p_extreme_bad'])} extremely bad") in html
     assert "Each mitigation on its own" in html
     assert "Abuse monitoring" in html
+    # vl-convert's SVG, rewritten: no script, handler, link or namespace URL
+    assert "<script" not in html
+    assert "://" not in html
+    assert "href" not in html
+    assert not re.search(r"<[^>]+\son\w+=", html)
+    assert render.render_tradeoffs(review, analysis, template=template) == html
+
+
+def test_numbers_without_a_full_analysis_show_the_tables_only(review: Any,
+                                                             template: Any) -> None:
+    html = render.render_tradeoffs(review, ANALYSIS, template=template)
+    assert "<svg" not in html
+    assert "41.0%" in html
+
+
+def test_chart_labels_carry_hostile_titles_as_text(review: Any, template: Any) -> None:
+    from deliberation.analysis import analyze
+
+    bad = poisoned(review)
+    analysis = analyze(bad, template, samples=2000, seed=1).to_json()
+    html = render.render_tradeoffs(bad, analysis, template=template)
+    assert html.count("<svg") >= 5
+    assert "<script" not in html
+    assert "<img" not in html
+    assert not re.search(r"<[^>]+\son\w+=", html)
+    assert "&lt;/script&gt;&lt;script&gt;alert(" in html  # in the SVG labels and the desc
 
 
 def test_summary_reads_in_plain_language(review: Any, template: Any) -> None:
@@ -169,7 +192,9 @@ def test_undecided_review_without_options(review: Any, template: Any) -> None:
     html = render_record(json.loads(dumps_record(record)))
     assert "has not recorded a decision yet" in html
     assert "the release has a" in html
-    assert html.count("<svg") == 4
+    assert html.count("<svg") == html.count('<figure class="chart"') >= 4
+    assert 'id="chart-tails"' in html
+    assert 'id="chart-net-value"' in html
     assert "2 January 2026, 03:04 UTC" in html
 
 

@@ -462,6 +462,34 @@ def test_tradeoff_numbers_and_chart_follow_an_estimate(wb: Workbook) -> None:
     assert f"{after_bad:.1%}" in numbers.value
 
 
+def test_tradeoff_charts_are_the_records_and_the_rest_draw_when_opened(wb: Workbook) -> None:
+    tradeoffs = wb.tradeoffs()
+    assert 'id="chart-tails"' in find(tradeoffs, "dl-tradeoff-chart").value
+    assert 'id="chart-net-value"' in find(tradeoffs, "dl-tradeoff-net-value").value
+    more = find(tradeoffs, "dl-tradeoff-more")
+    tornado = find(tradeoffs, "dl-chart-tornado")
+    assert more.selected_index is None
+    assert tornado.value == ""  # closed: not drawn
+    more.selected_index = 0
+    assert 'id="chart-tornado"' in tornado.value
+    assert "<svg" in tornado.value
+    before = tornado.value
+    find(wb.estimates(), "dl-impact-deepfakes").value = "20000 to 200000"
+    assert tornado.value != before  # open: follows the edits
+    risk = find(tradeoffs, "dl-chart-risk-matrix")
+    assert risk.value == ""
+    more.selected_index = 2
+    assert 'id="chart-risk-matrix"' in risk.value
+
+
+def test_live_analysis_keeps_a_draw_cache(wb: Workbook) -> None:
+    live = wb.live()
+    assert len(live.cache) > 0
+    before = live.analysis.variants["open-weights"].mean
+    find(wb.estimates(), "dl-impact-deepfakes").value = "20000 to 200000"
+    assert live.analysis.variants["open-weights"].mean < before
+
+
 def test_tradeoffs_show_what_a_modification_changes(wb: Workbook) -> None:
     tradeoffs = wb.tradeoffs()
     find(tradeoffs, "dl-compare-from").value = "open-weights"
@@ -652,3 +680,56 @@ def test_items_shows_benefits_and_harms_and_adds_either(wb: Workbook, review_pat
     assert on_disk(review_path)["items"][-1] == {
         "id": "faster-storyboards", "kind": "benefit", "title": "Faster storyboards",
         "category": "productivity"}
+
+
+def test_chart_painter_draws_off_the_event_loop_and_the_newest_wins() -> None:
+    import asyncio
+    import threading
+
+    from deliberation.live import ChartPainter
+
+    class Target:
+        value = ""
+
+    target, painter, gate = Target(), ChartPainter(), threading.Event()
+
+    def slow() -> str:
+        gate.wait(5)
+        return "old"
+
+    def broken() -> str:
+        raise RuntimeError("no <chart>")
+
+    async def main() -> None:
+        painter.paint(target, slow)
+        painter.paint(target, lambda: "new")
+        assert target.value == ""  # the loop did not wait for the drawing
+        gate.set()
+        for _ in range(200):
+            if target.value:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert target.value == "new"
+        painter.paint(target, broken)
+        for _ in range(200):
+            if target.value != "new":
+                break
+            await asyncio.sleep(0.01)
+        assert "could not be drawn: no &lt;chart&gt;" in target.value
+
+    # in a thread of its own: after the browser tests, playwright's loop counts as running here
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as error:  # handed to the test's thread below
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if failures:
+        raise failures[0]
+    assert not thread.is_alive()

@@ -31,7 +31,9 @@ STYLE = """
 .dl-step .chart-alt { display: none; }
 .dl-step figure.chart { margin: 6px 0; border: 1px solid #e3e3e3; border-radius: 6px;
   padding: 8px 12px; }
-.dl-step .chart-title { font-weight: 600; margin-bottom: 4px; }
+.dl-step .chart-title { font-weight: 600; }
+.dl-step .chart-caption { color: #666; font-size: 12.5px; margin-bottom: 4px; }
+.dl-step figure.chart svg { display: block; max-width: 100%; height: auto; }
 .dl-step details summary { cursor: pointer; color: #345; }
 .dl-step h3.dl-heading { margin: 4px 0 2px 0; font-size: 18px; }
 .dl-step .dl-lead { color: #555; margin: 0 0 8px 0; }

@@ -3,14 +3,23 @@
 One :class:`LiveAnalysis` per workbook runs the Monte Carlo analysis and the policy
 gates after each change, debounced (a burst of edits costs one recompute), with a
 modest sample count so the charts follow the conversation; the exported record
-uses the full count.
+uses the full count. Its draw cache redraws only the edited items.
+
+The charts are the record's own (:mod:`.charts`, drawn by vl-convert, wrapped by
+:mod:`.captions`). Drawing one takes 100 to 400 ms, so a :class:`ChartPainter` draws
+them in a worker thread: the numbers table updates at once, typing never waits, and a
+newer analysis replaces one not yet drawn. The headline chart (the tails) follows every
+edit; the net-value chart follows once edits pause; the others sit in an accordion and
+are drawn only while open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ipywidgets as widgets
@@ -35,6 +44,9 @@ class LiveAnalysis:
         self.seconds = 0.0
         self.computations = 0
         self.listeners: list[Callable[[LiveAnalysis], None]] = []
+        from .simulate import DrawCache
+
+        self.cache = DrawCache()
         self._pending: asyncio.TimerHandle | None = None
         session.subscribe(self._changed)
         self.compute()
@@ -61,7 +73,8 @@ class LiveAnalysis:
         review, template = self.session.review, self.session.template
         try:
             from .analysis import analyze
-            self.analysis = analyze(review, template, samples=self.samples, seed=self.seed)
+            self.analysis = analyze(review, template, samples=self.samples, seed=self.seed,
+                                    cache=self.cache)
             self.error = None
         except (DeliberationError, ValueError, ImportError) as error:
             self.analysis = None
@@ -132,16 +145,77 @@ def compare_table(analysis: Any, review: Any, base: str, other: str) -> str:
     )
 
 
-def chart_html(analysis: Any, review: Any) -> str:
-    """The record's own SVG charts (render.py), so the meeting sees what the record will show."""
-    from . import render
+def chart_html(name: str, analysis: Any, review: Any) -> str:
+    """The record's own chart ``name``, so the meeting sees what the record will show."""
+    from .captions import chart_figure
 
-    variants = {key: summary.model_dump(mode="json") for key, summary in analysis.variants.items()}
-    titles = {key: summary.title for key, summary in analysis.variants.items()}
     chosen = review.decision.variant if review.decision is not None else None
-    thresholds = (analysis.extreme_bad, analysis.extreme_good)
-    return str(render.tails_chart(variants, titles, chosen)) + str(
-        render.range_chart(variants, titles, chosen, thresholds))
+    return str(chart_figure(name, analysis, review, chosen=chosen))
+
+
+class ChartPainter:
+    """Draws chart HTML into widgets off the event loop, the newest request per widget winning.
+
+    Not ``threaded`` (a workbook without debounce, as in the tests), without a running
+    event loop (plain Python), or with ``now=True``, it draws right away. A step's first
+    drawing is made that way, so it is in the widget when the cell ends: Voila snapshots
+    the widgets then, and an update sent before the page connects is lost.
+    """
+
+    def __init__(self, *, threaded: bool = True) -> None:
+        self.threaded = threaded
+        self._executor: ThreadPoolExecutor | None = None
+        self._tickets: dict[int, int] = {}
+        self.drawn = 0
+
+    def paint(self, target: Any, draw: Callable[[], str], *, now: bool = False) -> None:
+        try:
+            asyncio.get_running_loop()  # the kernel's: draw in the worker
+        except RuntimeError:
+            now = True
+        now = now or not self.threaded
+        key = id(target)
+        if now:
+            self._tickets[key] = self._tickets.get(key, 0) + 1  # drops any drawing under way
+            target.value = self._draw(draw)
+            self.drawn += 1
+            return
+        ticket = self._tickets.get(key, 0) + 1
+        self._tickets[key] = ticket
+        if self._executor is None:
+            # one worker: vl-convert draws one chart at a time anyway
+            self._executor = ThreadPoolExecutor(max_workers=1,
+                                                thread_name_prefix="deliberation-charts")
+
+        def run() -> None:
+            if self._tickets.get(key) != ticket:
+                return
+            html = self._draw(draw)
+            # Set from this thread: ipykernel's iopub socket takes messages from any
+            # thread, whereas a callback handed back to the kernel's event loop can wait
+            # there for the next incoming message (measured: 400 ms more per edit in Voila).
+            if self._tickets.get(key) == ticket:
+                target.value = html
+                self.drawn += 1
+
+        self._executor.submit(run)
+
+    @staticmethod
+    def _draw(draw: Callable[[], str]) -> str:
+        try:
+            return draw()
+        except Exception as error:  # a chart that fails must not stop the meeting
+            return f'<div class="dl-warn">The chart could not be drawn: {escape(str(error))}</div>'
+
+
+MORE_CHARTS = (("tornado", "Sensitivity: which estimate moves the result"),
+               ("disagreement", "Disagreement: each participant's estimate"),
+               ("risk_matrix", "Risk matrix: harms before and after mitigation"),
+               ("mitigations", "What each mitigation buys on its own"))
+# Seconds of quiet before the net-value chart and an open accordion chart are redrawn:
+# vl-convert draws one chart at a time, so while edits come quickly only the headline
+# chart follows each one, and it never queues behind a slower chart.
+QUIET = 0.3
 
 
 def sensitivity_table(analysis: Any, limit: int = 5) -> str:
@@ -181,40 +255,52 @@ def disagreement_table(analysis: Any, review: Any, limit: int = 5) -> str:
             + "".join(rows) + "</table>")
 
 
+def _html(css_class: str) -> Any:
+    """An empty HTML widget the page and the tests find by its class."""
+    widget = widgets.HTML(value="")
+    widget.add_class(css_class)
+    return widget
+
+
 class TradeoffsStep(Step):
     name = "tradeoffs"
     title = "Tradeoffs"
-    lead = ("Per release option: the chance of an extremely good outcome (green) against an "
-            "extremely bad one (red), recomputed on every edit.")
+    lead = ("Per release option: the chance of an extremely good outcome against an extremely "
+            "bad one, recomputed on every edit; more charts below, drawn when opened.")
 
     def __init__(self, session: ReviewSession, live: LiveAnalysis) -> None:
         self.live = live
-        self.numbers = widgets.HTML(value="")
-        self.numbers.add_class("dl-tradeoff-numbers")
-        self.chart = widgets.HTML(value="")
-        self.chart.add_class("dl-tradeoff-chart")
-        self.notes = widgets.HTML(value="")
-        self.notes.add_class("dl-tradeoff-notes")
+        self.painter = ChartPainter(threaded=live.debounce > 0)
+        self.numbers = _html("dl-tradeoff-numbers")
+        self.chart = _html("dl-tradeoff-chart")
+        self.net_value = _html("dl-tradeoff-net-value")
+        self.panels = {name: _html(f"dl-chart-{name.replace('_', '-')}")
+                       for name, _ in MORE_CHARTS}
+        self.more = widgets.Accordion(children=list(self.panels.values()),
+                                      titles=tuple(title for _, title in MORE_CHARTS))
+        self.more.add_class("dl-tradeoff-more")
+        self.more.observe(lambda _: self._paint_open(), names="selected_index")
+        self._drawn_net_value: Any = None  # the analysis the net-value chart shows
+        self._refresh: asyncio.TimerHandle | None = None
+        self.notes = _html("dl-tradeoff-notes")
         self.base = widgets.Dropdown(description="From", layout=widgets.Layout(width="300px"),
                                      style={"description_width": "50px"})
         self.other = widgets.Dropdown(description="to", layout=widgets.Layout(width="300px"),
                                       style={"description_width": "30px"})
         self.base.add_class("dl-compare-from")
         self.other.add_class("dl-compare-to")
-        self.compare = widgets.HTML(value="")
-        self.compare.add_class("dl-tradeoff-compare")
-        self.sensitivity = widgets.HTML(value="")
-        self.sensitivity.add_class("dl-tradeoff-sensitivity")
-        self.disagreement = widgets.HTML(value="")
-        self.disagreement.add_class("dl-tradeoff-disagreement")
+        self.compare = _html("dl-tradeoff-compare")
+        self.sensitivity = _html("dl-tradeoff-sensitivity")
+        self.disagreement = _html("dl-tradeoff-disagreement")
         self.base.observe(lambda _: self._compare(), names="value")
         self.other.observe(lambda _: self._compare(), names="value")
         super().__init__(session)
         live.subscribe(self.show)
-        self.show(live)
+        self.show(live, now=True)
 
     def build(self, data: dict[str, Any]) -> list[Any]:
-        return [self.numbers, self.chart,
+        return [self.numbers, self.chart, self.net_value,
+                widgets.HTML(value="<h4>More charts (drawn when opened)</h4>"), self.more,
                 widgets.HTML(value="<h4>What a modification changes</h4>"),
                 widgets.HBox([self.base, self.other]), self.compare,
                 widgets.HTML(value="<h4>Sensitivity: which estimates matter most</h4>"),
@@ -222,16 +308,22 @@ class TradeoffsStep(Step):
                 widgets.HTML(value="<h4>Disagreement: discuss these first</h4>"),
                 self.disagreement, self.notes]
 
-    def show(self, live: LiveAnalysis) -> None:
+    def show(self, live: LiveAnalysis, *, now: bool = False) -> None:
         review = self.session.review
         if live.analysis is None:
             self.numbers.value = (f'<div class="dl-warn">No numbers yet: '
                                   f"{escape(live.error or 'add items and estimates')}</div>")
-            self.chart.value = ""
+            self.chart.value = self.net_value.value = ""
             self.sensitivity.value = self.disagreement.value = ""
             return
         self.numbers.value = numbers_table(live.analysis, review)
-        self.chart.value = chart_html(live.analysis, review)
+        analysis = live.analysis
+        self.painter.paint(self.chart, functools.partial(chart_html, "tails", analysis, review),
+                           now=now)
+        if now:
+            self._paint_quiet(now=True)
+        else:
+            self._when_quiet()
         self.sensitivity.value = sensitivity_table(live.analysis)
         self.disagreement.value = disagreement_table(live.analysis, review)
         options_list = [(live.analysis.variants[key].title, key)
@@ -247,6 +339,44 @@ class TradeoffsStep(Step):
                 "unknown, not as zero." if unestimated else "")
         self.notes.value = (f'<p class="dl-hint">{note} {live.samples:,} samples, seed '
                             f"{live.seed}; computed in {live.seconds * 1000:.0f} ms.</p>")
+
+    def _paint_quiet(self, *, now: bool = False) -> None:
+        """Draw what waits for a pause in the edits: the net value and the open chart."""
+        self._refresh = None
+        analysis = self.live.analysis
+        if analysis is not None and analysis is not self._drawn_net_value:
+            self._drawn_net_value = analysis
+            self.painter.paint(self.net_value, functools.partial(
+                chart_html, "net_value", analysis, self.session.review), now=now)
+        self._paint_open()
+
+    def _paint_open(self) -> None:
+        """Draw the open accordion chart, if any, from the current analysis."""
+        index, analysis = self.more.selected_index, self.live.analysis
+        if index is None or analysis is None:
+            return
+        name = MORE_CHARTS[index][0]
+        target, review = self.panels[name], self.session.review
+        from .charts import chart_names
+
+        if name not in chart_names(analysis):
+            target.value = '<p class="dl-muted">Nothing to show here yet.</p>'
+            return
+        self.painter.paint(target, lambda: chart_html(name, analysis, review))
+
+    def _when_quiet(self) -> None:
+        """Redraw the net value and the open chart once edits pause (closed ones cost nothing)."""
+        if self.live.debounce <= 0:
+            self._paint_quiet()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._paint_quiet()
+            return
+        if self._refresh is not None:
+            self._refresh.cancel()
+        self._refresh = loop.call_later(QUIET, self._paint_quiet)
 
     def _compare(self) -> None:
         analysis = self.live.analysis

@@ -325,7 +325,8 @@ def execute_workbook(
         "DELIBERATION_RECORD": "1",
         "DELIBERATION_SEED": str(seed),
         "DELIBERATION_SAMPLES": str(samples),
-        "DELIBERATION_REVIEW": str(review_folder / "review.json"),
+        # absolute: the kernel runs in the review folder, so a relative path would not resolve
+        "DELIBERATION_REVIEW": str((review_folder / "review.json").resolve()),
     }
     try:
         # The kernel's own log (a warning about its local TCP transport) is noise on a

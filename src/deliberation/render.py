@@ -2,8 +2,9 @@
 
 Each ``render_*`` function is pure: plain data in, an HTML fragment out, every
 user-entered string escaped (jinja2 with autoescape; the SVG charts are built with
-markupsafe, in :mod:`.figures`). The fragments carry no script, no event handler and no external
-reference, so they can be pasted into a page with a strict Content-Security-Policy.
+altair, rendered by vl-convert and made safe to inline in :mod:`.captions`). The fragments
+carry no script, no event handler and no external reference, so they can be pasted into a
+page with a strict Content-Security-Policy.
 Numbers come from the analysis as JSON (``Analysis.to_json()``) and gate results
 as JSON (``GateResult.to_json()``), so a record re-renders from ``record.json``
 alone.
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from .figures import contributions, contributions_chart, histogram_chart, range_chart, tails_chart
 from .readout import (
     join_words,
     number,
@@ -36,19 +36,16 @@ if TYPE_CHECKING:
     from .model import Review
     from .templates import Template
 
-# The step functions, plus the formatting (readout) and charts (figures) they use,
-# re-exported so the workbook's live views can show exactly what the record shows.
+# The step functions, plus the formatting (readout) they use, re-exported so the
+# workbook's live views state numbers exactly as the record does.
 __all__ = [
     "OUTCOME_TEXT",
     "chosen_variant",
-    "contributions_chart",
     "escape_text",
-    "histogram_chart",
     "percent",
     "percentage_points",
     "points",
     "quantity",
-    "range_chart",
     "reference_variant",
     "render_decision",
     "render_estimates",
@@ -61,7 +58,6 @@ __all__ = [
     "render_tradeoffs",
     "signed_points",
     "summary_sentences",
-    "tails_chart",
     "thresholds_of",
     "when",
 ]
@@ -206,15 +202,7 @@ def render_tradeoffs(
     change = None
     if chosen in variants and reference in variants and chosen != reference:
         change = _change(review, variants, str(chosen), str(reference), titles)
-    charts = [
-        tails_chart(variants, titles, chosen),
-        range_chart(variants, titles, chosen, thresholds),
-    ] if variants else []
-    if variants and all(isinstance(v.get("histogram"), Mapping) for v in variants.values()):
-        charts.append(histogram_chart(variants, titles, chosen, thresholds))
-    drivers = contributions(analysis_json, chosen)
-    if drivers:
-        charts.append(contributions_chart(drivers, titles.get(str(chosen), "")))
+    charts = _charts(analysis_json, review, chosen)
     effects = [
         {
             "title": effect.get("title", effect.get("mitigation", "")),
@@ -231,6 +219,22 @@ def render_tradeoffs(
         samples=analysis_json.get("samples"), seed=analysis_json.get("seed"),
         unit=(template.value_unit if template is not None else "value points"),
     )
+
+
+def _charts(analysis_json: Mapping[str, Any], review: Review,
+            chosen: str | None) -> list[Markup]:
+    """Every chart with something to show, as inline SVG figures (see :mod:`.captions`)."""
+    from pydantic import ValidationError
+
+    from .analysis import Analysis
+    from .captions import chart_figure
+    from .charts import chart_names
+
+    try:
+        analysis = Analysis.from_json(dict(analysis_json))
+    except ValidationError:
+        return []  # numbers without the full analysis (a partial report): the tables only
+    return [chart_figure(name, analysis, review, chosen=chosen) for name in chart_names(analysis)]
 
 
 def _change(review: Review, variants: Mapping[str, Any], chosen: str, reference: str,
