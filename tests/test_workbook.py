@@ -733,3 +733,27 @@ def test_chart_painter_draws_off_the_event_loop_and_the_newest_wins() -> None:
     if failures:
         raise failures[0]
     assert not thread.is_alive()
+
+
+def test_notebook_progress_appears_only_for_runs_longer_than_a_second() -> None:
+    """A long analysis in a notebook shows a bar that follows the samples done."""
+    from deliberation.analysis import analyze
+    from deliberation.live import NotebookProgress
+    from deliberation.templates import open_review
+
+    from .conftest import ROOT
+
+    shown: list[Any] = []
+    ticks = iter([0.0, 0.2, 0.5])  # a quick run: never past the second
+    quick = NotebookProgress(clock=lambda: next(ticks), show=shown.append)
+    quick(1, 10)
+    quick(10, 10)
+    assert shown == []
+    moments = iter([0.0, *[0.6 * step for step in range(1, 1000)]])
+    slow = NotebookProgress(clock=lambda: next(moments), show=shown.append)
+    review, template, _ = open_review(ROOT / "workbooks" / "example" / "review.json")
+    analyze(review, template, samples=300_000, seed=0, progress=slow)
+    assert len(shown) == 1
+    assert shown[0].max == 300_000
+    assert shown[0].value == 300_000
+    assert shown[0].bar_style == "success"

@@ -45,6 +45,7 @@ _LAZY = {
     "verify_archive": "archive",
     "diff_reviews": "diff",
     "Workbook": "workbook",
+    "NotebookProgress": "live",
 }
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "DeliberationError",
     "DrawCache",
     "GateResult",
+    "NotebookProgress",
     "RecordError",
     "RecordTampered",
     "Review",
@@ -98,6 +100,7 @@ if TYPE_CHECKING:
     from .analysis import Analysis, VariantSummary, analyze
     from .archive import verify_archive
     from .diff import diff_reviews
+    from .live import NotebookProgress
     from .model import Review, load_review, review_json_schema, save_review
     from .policy import GateResult, evaluate_policy
     from .record import export, load_record, render_record

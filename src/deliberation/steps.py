@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -533,8 +534,15 @@ class ExportStep(Step):
         def clicked(_: Any) -> None:
             button.disabled = True
             self.result.value = '<span class="dl-hint">Exporting… (runs the workbook)</span>'
+
+            def progress(message: str) -> None:
+                # the export takes seconds: each step it reaches is shown as it starts
+                self.result.value = (f'<span class="dl-hint">Exporting… '
+                                     f"{escape(message.strip())}</span>")
+
             try:
-                record_dir, head = export_record(self.session, Path(folder.value))
+                record_dir, head = export_record(self.session, Path(folder.value),
+                                                 progress=progress)
             except (DeliberationError, OSError) as error:
                 self.result.value = (f'<div class="dl-field-error">'
                                      f"{escape(user_message(error))}</div>")
@@ -548,21 +556,16 @@ class ExportStep(Step):
         return [folder, button, self.result]
 
 
-def export_record(session: ReviewSession, archive: Path) -> tuple[str, str]:
+def export_record(
+    session: ReviewSession, archive: Path, *, progress: Callable[[str], None] | None = None
+) -> tuple[str, str]:
     """Publish the review's record into ``archive``; returns (record folder, HEAD)."""
     if session.conflict is not None:
         raise session.conflict
-    try:
-        from . import record
-    except ImportError as error:
-        raise DeliberationError(f"the record module is not available ({error})") from None
-    result = record.export(session.path.parent, archive)
-    record_dir = getattr(result, "path", None) or getattr(result, "record_dir", None) or result
-    head = getattr(result, "head", None)
-    if head is None:
-        head_file = archive / "HEAD"
-        head = head_file.read_text(encoding="utf-8").strip() if head_file.exists() else "?"
-    return str(record_dir), str(head)
+    from . import record
+
+    result = record.export(session.path.parent, archive, progress=progress or (lambda _: None))
+    return str(result.path), result.head
 
 
 __all__ = ["DecisionStep", "ExportStep", "MitigationsStep", "SetupStep", "quantity_from_json"]
