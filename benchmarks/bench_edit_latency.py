@@ -25,42 +25,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
+
+# The browser test and this benchmark time an edit the same way, with the same Chromium.
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.browser.meeting import EDIT_TO_CHART_JS  # noqa: E402
 
 from _common import Budget  # noqa: E402
 
 EDITS = 20
 BUDGET_MS = 250.0
-CHROMIUM = (os.environ.get("DELIBERATION_CHROMIUM") or shutil.which("chromium")
-            or "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
-
-EDIT_TO_CHART_JS = """
-async ([selector, value]) => {
-  const input = document.querySelector(selector);
-  const chart = document.querySelector('.dl-tradeoff-chart');
-  return await new Promise((resolve, reject) => {
-    let started = 0;
-    const observer = new MutationObserver(() => {
-      observer.disconnect();
-      resolve(performance.now() - started);
-    });
-    observer.observe(chart, {childList: true, subtree: true, characterData: true});
-    setTimeout(() => { observer.disconnect(); reject(new Error('no chart update')); }, 10000);
-    input.value = value;
-    started = performance.now();
-    input.dispatchEvent(new Event('change', {bubbles: true}));
-  });
-}
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
@@ -98,7 +72,7 @@ def measure(review: Path = ROOT / "workbooks" / "example" / "review.json",
                         folder / "release_review.ipynb")
         shutil.copyfile(review, folder / "review.json")
         item, _ = _first_estimated_item(folder / "review.json")
-        port, token = _free_port(), secrets.token_hex(16)
+        port, token = free_port(), secrets.token_hex(16)
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
                "IPYTHONDIR": str(folder / "ipython"), "DELIBERATION_RECORD": ""}
         log = (folder / "voila.log").open("wb")

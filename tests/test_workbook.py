@@ -757,3 +757,30 @@ def test_notebook_progress_appears_only_for_runs_longer_than_a_second() -> None:
     assert shown[0].max == 300_000
     assert shown[0].value == 300_000
     assert shown[0].bar_style == "success"
+
+
+def test_live_analysis_computes_an_edit_after_a_pause_at_once_and_batches_a_burst(
+    review_path: Path,
+) -> None:
+    """Leading edge: the meeting sees the first edit at once; a burst costs one more run."""
+    import asyncio
+
+    from deliberation.live import LiveAnalysis
+
+    session = ReviewSession(review_path)
+    live = LiveAnalysis(session, samples=2_000, seed=0, debounce=0.05)
+    assert live.computations == 1  # the first analysis, on opening
+
+    async def meeting() -> list[int]:
+        counts = []
+        await asyncio.sleep(0.06)  # a quiet spell
+        session.edit(lambda data: data.update(horizon="6 months"))
+        counts.append(live.computations)  # computed at once
+        for months in range(7, 10):  # a burst right after it
+            session.edit(lambda data, m=months: data.update(horizon=f"{m} months"))
+        counts.append(live.computations)  # deferred
+        await asyncio.sleep(0.12)
+        counts.append(live.computations)  # one run for the whole burst
+        return counts
+
+    assert asyncio.run(meeting()) == [2, 2, 3]

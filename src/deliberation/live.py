@@ -48,6 +48,7 @@ class LiveAnalysis:
 
         self.cache = DrawCache()
         self._pending: asyncio.TimerHandle | None = None
+        self._finished = 0.0
         session.subscribe(self._changed)
         self.compute()
 
@@ -65,6 +66,11 @@ class LiveAnalysis:
             return
         if self._pending is not None:
             self._pending.cancel()
+        elif time.monotonic() - self._finished >= self.debounce:
+            # Leading edge: an edit after a quiet spell is computed at once (the chart is
+            # what the meeting waits for); edits in a burst wait for it to pause.
+            self.compute()
+            return
         self._pending = loop.call_later(self.debounce, self.compute)
 
     def compute(self) -> None:
@@ -86,6 +92,7 @@ class LiveAnalysis:
             self.gates = []
             self.error = self.error or user_message(error)
         self.seconds = time.perf_counter() - started
+        self._finished = time.monotonic()
         self.computations += 1
         for listener in list(self.listeners):
             listener(self)
