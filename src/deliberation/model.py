@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -342,18 +343,30 @@ def _reference_problems(review: Review) -> Iterable[str]:
 # --------------------------------------------------------------------------- I/O
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """pydantic's ``loc`` as the user reads a field: ``estimates[3].likelihood``."""
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
         elif part in {"str", "float", "int", "bool"} or "[" in part or "-" in part:
             # pydantic names union branches in loc ("float", "constrained-str",
-            # "tuple[...]"); the user never typed these, and our fields have no '-'.
+            # "tuple[...]", a template rule's "min-participants"); the user never typed
+            # these, and our fields have no '-'.
             continue
         else:
             path += f".{part}" if path else str(part)
     return path
+
+
+_FIELD_PREFIX = re.compile(r"([a-z_]+(?:\[\d+\]|\.[a-z_]+)*):\s*(.*)", re.DOTALL)
+
+
+def split_field(message: str) -> tuple[str, str] | None:
+    """``"items[1].id: id 'x' is used twice"`` -> (field, rest), for the model-level checks
+    that name their own field path (pydantic reports those at the model's location)."""
+    match = _FIELD_PREFIX.fullmatch(message)
+    return (match.group(1), match.group(2)) if match else None
 
 
 def _pick_error(errors: list[Any]) -> Any:
@@ -368,7 +381,7 @@ def describe_validation_error(error: ValidationError, path: Path | str | None) -
     """Turn pydantic's error list into our one-line error naming file and field."""
     errors = error.errors(include_url=False)
     first = _pick_error(errors)
-    field = _loc(tuple(first["loc"]))
+    field = field_path(tuple(first["loc"]))
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "missing":
         message = "this field is required"
@@ -379,19 +392,10 @@ def describe_validation_error(error: ValidationError, path: Path | str | None) -
         message = "unknown field"
     elif first["type"] == "finite_number":
         message = f"expected a finite number, got {first['input']!r}"
-    if (
-        ":" in message
-        and not field
-        and message.split(":", 1)[0]
-        .replace(".", "")
-        .replace("[", "")
-        .replace("]", "")
-        .replace("_", "")
-        .isalnum()
-    ):
-        # Cross-reference problems carry their own field path in the message.
-        field, message = (part.strip() for part in message.split(":", 1))
-    distinct = {(_loc(tuple(e["loc"]))) for e in errors}
+    named = None if field else split_field(message)
+    if named is not None:
+        field, message = named
+    distinct = {field_path(tuple(e["loc"])) for e in errors}
     if len(distinct) > 1:
         message += f" (and {len(distinct) - 1} more problem{'s' if len(distinct) > 2 else ''})"
     return ReviewInvalid(message, path=path, field=field)

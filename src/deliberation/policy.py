@@ -89,11 +89,10 @@ def _severe_harms_mitigated(
         item = review.item(estimate.item)
         if item.kind != "harm" or item.id in severe:
             continue
-        high = resolve_impact(estimate.impact, template)[1]
         at_or_above = (
             template.impact_rank(estimate.impact) >= template.impact_rank(level)
             if isinstance(estimate.impact, str)
-            else high >= floor
+            else resolve_impact(estimate.impact, template)[1] >= floor
         )
         if at_or_above:
             severe.append(item.id)

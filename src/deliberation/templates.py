@@ -17,13 +17,13 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import TemplateInvalid, TemplateNotFound
-from .model import Identifier, Interval, Thresholds, check_quantity
+from .model import Identifier, Interval, Thresholds, check_quantity, field_path, split_field
 
 BUILTIN_DIR = Path(__file__).parent / "_templates"
 ENV_VAR = "DELIBERATION_TEMPLATES"
@@ -239,6 +239,9 @@ Rule = Annotated[
     Field(discriminator="rule"),
 ]
 
+_RULE_NAMES = frozenset(
+    kind.model_fields["rule"].annotation.__args__[0] for kind in get_args(get_args(Rule)[0])
+)
 ANALYSIS_RULES = ("max-p-extreme-bad", "min-p-extreme-good", "positive-expected-value")
 
 
@@ -359,9 +362,9 @@ def _scale_lookup(scale: Iterable[ScaleLevel], label: str) -> tuple[float, float
 
 # --------------------------------------------------------------------------- loading
 
+# Lists of things with ids merge by id. The scales are not here: a scale is ordered,
+# so a template that gives one replaces its base's whole.
 _ID_LISTS = (
-    "likelihood_scale",
-    "impact_scale",
     "categories",
     "clauses",
     "suggested_mitigations",
@@ -373,33 +376,19 @@ def _merge(base: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in local.items():
         if key in _ID_LISTS and isinstance(value, list) and isinstance(base.get(key), list):
-            id_key = "label" if key.endswith("_scale") else "id"
-            by_id = {entry.get(id_key): entry for entry in base[key] if isinstance(entry, dict)}
-            order = [entry.get(id_key) for entry in base[key] if isinstance(entry, dict)]
+            by_id = {entry.get("id"): entry for entry in base[key] if isinstance(entry, dict)}
+            order = list(by_id)
             for entry in value:
-                entry_id = entry.get(id_key) if isinstance(entry, dict) else None
+                entry_id = entry.get("id") if isinstance(entry, dict) else None
                 if entry_id not in by_id:
                     order.append(entry_id)
                 by_id[entry_id] = entry
-            if key.endswith("_scale"):
-                merged[key] = value  # a scale is ordered: replacing it whole is clearer
-            else:
-                merged[key] = [by_id[i] for i in order]
+            merged[key] = [by_id[i] for i in order]
         elif isinstance(value, dict) and isinstance(base.get(key), dict):
             merged[key] = {**base[key], **value}
         else:
             merged[key] = value
     return merged
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 def _path_to_loc(field_text: str) -> tuple[str | int, ...]:
@@ -413,13 +402,11 @@ def _path_to_loc(field_text: str) -> tuple[str | int, ...]:
 def _describe(error: ValidationError, lines: dict[tuple[Any, ...], int]) -> str:
     first = error.errors(include_url=False)[0]
     message = str(first["msg"]).removeprefix("Value error, ")
-    head = message.split(":", 1)[0]
-    if ":" in message and re.fullmatch(r"[a-z_]+(\[\d+\]|\.[a-z_]+)*", head):
-        # A model-level check that names its own field path.
-        field_text, message = (part.strip() for part in message.split(":", 1))
+    named = split_field(message)
+    if named is not None:
+        field_text, message = named
     else:
-        # Discriminated unions add the rule's name to loc; it is not a field.
-        field_text = _field_path(tuple(p for p in first["loc"] if p not in _RULE_NAMES))
+        field_text = field_path(tuple(first["loc"]))
         if first["type"] == "missing":
             message = "this field is required"
         elif first["type"] == "extra_forbidden":
@@ -437,17 +424,6 @@ def _describe(error: ValidationError, lines: dict[tuple[Any, ...], int]) -> str:
     return f"{where}{field_text}: {message}" if field_text else f"{where}{message}"
 
 
-_RULE_NAMES = {
-    "categories-considered",
-    "severe-harms-mitigated",
-    "min-participants",
-    "signoffs-from-roles",
-    "all-items-estimated",
-    "decision-recorded",
-    "max-p-extreme-bad",
-    "min-p-extreme-good",
-    "positive-expected-value",
-}
 
 
 def _read(path: Path) -> tuple[str, Any]:
