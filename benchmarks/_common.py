@@ -75,7 +75,7 @@ def median_of(function: Callable[[], Any], repeat: int = 5) -> float:
 
 
 def template() -> Any:
-    from deliberation.templates import load_template_file
+    from deliberation.review.templates import load_template_file
 
     return load_template_file(ROOT / "tests" / "data" / "templates" / "test-minimal.yaml")
 
@@ -119,6 +119,6 @@ def review_data(items: int, *, participants: int = 1, mitigations: int = 4,
 
 
 def review(items: int, **options: Any) -> Any:
-    from deliberation.model import parse_review
+    from deliberation.review.model import parse_review
 
     return parse_review(review_data(items, **options))

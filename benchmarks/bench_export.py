@@ -25,7 +25,7 @@ EXAMPLE = ROOT / "workbooks" / "example"
 KILL_RUNS = int(os.environ.get("BENCH_KILL_RUNS", "200"))
 KILL_CHILD = r"""
 import sys, time
-from deliberation.archive import publish
+from deliberation.record.archive import publish
 archive = sys.argv[1]
 payload = {"record.html": b"<html>" + b"x" * 80000, "record.json": b"{}" * 90000,
            "review.ipynb": b"{}" * 40000}
@@ -48,8 +48,8 @@ def cli_export(archive: Path) -> float:
 
 def kill_loop(folder: Path, runs: int) -> tuple[int, int, int]:
     """(runs whose archive failed to verify, records published, leftovers after cleanup)."""
-    from deliberation.archive import clean, verify_archive
     from deliberation.errors import RecordTampered
+    from deliberation.record.archive import clean, verify_archive
 
     archive = folder / "killed"
     rng = random.Random(7)  # noqa: S311 - reproducible kill times, not secrets
@@ -76,8 +76,8 @@ def kill_loop(folder: Path, runs: int) -> tuple[int, int, int]:
 
 
 def main() -> list[Budget]:
-    from deliberation.archive import publish, verify_archive
-    from deliberation.record import export, load_record, render_record
+    from deliberation.record.archive import publish, verify_archive
+    from deliberation.record.build import export, load_record, render_record
 
     results: list[Budget] = []
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:

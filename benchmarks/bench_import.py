@@ -25,7 +25,7 @@ def _seconds(code: str) -> float:
 
 def main() -> list[Budget]:
     timings: dict[str, list[float]] = {"pass": [], "numpy, pandas": [], "deliberation": [],
-                                       "deliberation.analysis": []}
+                                       "deliberation.engine.analysis": []}
     _seconds("import deliberation, numpy, pandas")  # warm the file cache
     for _ in range(RUNS):
         for name, runs in timings.items():
@@ -36,7 +36,7 @@ def main() -> list[Budget]:
     for name, value in medians.items():
         print(f"import {name}: {value * 1e3:.0f} ms (median of {RUNS}, start-up subtracted)")
     print(f"ratio deliberation / numpy+pandas: {ratio:.2f}; the analysis engine "
-          f"(deliberation.analysis) {medians['deliberation.analysis'] * 1e3:.0f} ms")
+          f"(deliberation.engine.analysis) {medians['deliberation.engine.analysis'] * 1e3:.0f} ms")
     return [Budget("import deliberation / import numpy, pandas", ratio, 1.2, "x")]
 
 

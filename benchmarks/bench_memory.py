@@ -27,7 +27,7 @@ CHILD = textwrap.dedent(
     import json, resource, sys, time
     sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
     from _common import review, template
-    from deliberation.analysis import analyze
+    from deliberation.engine.analysis import analyze
     review_, template_ = review({ITEMS}), template()
     analyze(review(20), template_, samples=200, seed=0)  # load everything lazily imported
     with open("/proc/self/statm") as statm:  # resident pages now, not the peak so far

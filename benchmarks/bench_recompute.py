@@ -11,9 +11,9 @@ import statistics
 import time
 
 from _common import Budget, review_data, template
-from deliberation.analysis import analyze
-from deliberation.model import parse_review
-from deliberation.simulate import DrawCache
+from deliberation.engine.analysis import analyze
+from deliberation.engine.simulate import DrawCache
+from deliberation.review.model import parse_review
 
 ITEMS, SAMPLES, EDITS = 50, 20_000, 25
 

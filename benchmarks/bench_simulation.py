@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from _common import Budget, best_of, best_of_pair, review, template
-from deliberation.estimates import item_models, logit_normal_parameters
-from deliberation.simulate import simulate
+from deliberation.engine.estimates import item_models, logit_normal_parameters
+from deliberation.engine.simulate import simulate
 
 ITEMS, SAMPLES = 50, 20_000
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from deliberation.model import Review, parse_review
+from deliberation.review.model import Review, parse_review
 
 ids = st.from_regex(r"[a-z][a-z0-9\-]{0,12}", fullmatch=True)
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from deliberation.analysis import Analysis, analyze
-from deliberation.estimates import lognormal_mean, lognormal_parameters
-from deliberation.model import Review
-from deliberation.simulate import DrawCache
-from deliberation.templates import Template, load_template_file
+from deliberation.engine.analysis import Analysis, analyze
+from deliberation.engine.estimates import lognormal_mean, lognormal_parameters
+from deliberation.engine.simulate import DrawCache
+from deliberation.review.model import Review
+from deliberation.review.templates import Template, load_template_file
 
 from .strategies import analysis_reviews, review_from
 

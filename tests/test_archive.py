@@ -20,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deliberation.archive import (
+from deliberation.errors import RecordError, RecordTampered
+from deliberation.record.archive import (
     DOMAIN,
     GENESIS,
     Slot,
@@ -30,7 +31,6 @@ from deliberation.archive import (
     read_entries,
     verify_archive,
 )
-from deliberation.errors import RecordError, RecordTampered
 
 from .conftest import DATA, ROOT, TEST_TEMPLATES
 
@@ -55,10 +55,10 @@ MUTATIONS = _load_mutations()
 
 def record_files(review_id: str, subject: str, slot: Slot) -> dict[str, bytes]:
     """Real record files (record.json, record.html by the real renderer, a notebook)."""
-    from deliberation.model import load_review, review_to_data
-    from deliberation.policy import evaluate_policy
-    from deliberation.record import build_record, dumps_record, render_record
-    from deliberation.templates import load_template
+    from deliberation.record.build import build_record, dumps_record, render_record
+    from deliberation.review.model import load_review, review_to_data
+    from deliberation.review.policy import evaluate_policy
+    from deliberation.review.templates import load_template
 
     review = load_review(DATA / "good" / "minimal.json")
     review = review.model_copy(update={"id": review_id})
@@ -309,7 +309,7 @@ def test_every_crash_state_verifies_and_the_next_publish_tidies(archive: Path) -
 
 CONCURRENT_CHILD = r"""
 import sys
-from deliberation.archive import publish
+from deliberation.record.archive import publish
 archive, name = sys.argv[1], sys.argv[2]
 for n in range(15):
     publish(archive, review_id=f"{name}-{n}", subject=name, created="t",
@@ -337,7 +337,7 @@ def test_concurrent_publishes_do_not_interleave(tmp_path: Path) -> None:
 
 KILL_CHILD = r"""
 import sys, time
-from deliberation.archive import publish
+from deliberation.record.archive import publish
 archive = sys.argv[1]
 payload = {"record.html": b"<html>" + b"x" * 20000, "record.json": b"{}" * 5000,
            "review.ipynb": b"{}"}

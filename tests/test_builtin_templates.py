@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deliberation.model import Review, dumps_review, load_review
-from deliberation.templates import (
+from deliberation.review.model import Review, dumps_review, load_review
+from deliberation.review.templates import (
     Rule,
     Template,
     check_review_against,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deliberation import captions
+from deliberation.readout import captions
 
 SVG = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
        'version="1.1" class="marks" width="100" height="50" viewBox="0 0 100 50">'

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from deliberation import charts
-from deliberation.analysis import Analysis, analyze
-from deliberation.templates import load_template_file
+from deliberation.engine.analysis import Analysis, analyze
+from deliberation.readout import charts
+from deliberation.review.templates import load_template_file
 
 from .test_analysis import TEMPLATE_FILE, three_variants
 
@@ -78,7 +78,8 @@ def test_risk_matrix_shows_harms_before_and_after(analysis: Analysis) -> None:
 
 
 def test_importing_charts_does_not_import_altair() -> None:
-    code = "import sys, deliberation.charts, deliberation.analysis; print('altair' in sys.modules)"
+    code = ("import sys, deliberation.readout.charts, deliberation.engine.analysis; "
+            "print('altair' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=Path(__file__).parent)
     assert result.stdout.strip() == "False"
@@ -105,8 +106,8 @@ def test_sorting_never_writes_names_into_the_spec_as_a_list(analysis: Analysis) 
 
 def test_the_fast_tails_spec_is_the_tails_chart() -> None:
     """The workbook's cached spec (redrawn on every edit) is exactly the altair chart's."""
-    from deliberation.charts import FAST_SPECS, tails_chart
-    from deliberation.templates import open_review
+    from deliberation.readout.charts import FAST_SPECS, tails_chart
+    from deliberation.review.templates import open_review
 
     from .conftest import ROOT
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deliberation.model import save_review
+from deliberation.review.model import save_review
 
 from .conftest import ROOT, TEST_TEMPLATES
 from .test_analysis import three_variants

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from deliberation.diff import diff_reviews, format_diff, load_side
+from deliberation.record.diff import diff_reviews, format_diff, load_side
 
 from .conftest import ROOT
 
@@ -93,7 +93,7 @@ def test_identical_reviews_have_no_changes() -> None:
 
 
 def test_records_use_the_stored_analysis(tmp_path: Path) -> None:
-    from deliberation.record import export
+    from deliberation.record.build import export
 
     first = export(EXAMPLE, tmp_path / "archive", samples=2000)
     second = export(changed_review(tmp_path), tmp_path / "archive", samples=2000)

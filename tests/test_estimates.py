@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deliberation.estimates import (
+from deliberation.engine.estimates import (
     PROBABILITY_FLOOR,
     Z90,
     geometric_pool,
@@ -19,7 +19,7 @@ from deliberation.estimates import (
     lognormal_parameters,
     pooled_interval,
 )
-from deliberation.templates import Template, load_template_file
+from deliberation.review.templates import Template, load_template_file
 
 from .strategies import review_from
 

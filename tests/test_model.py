@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from deliberation.model import (
+from deliberation.review.model import (
     Review,
     dumps_review,
     load_review,
@@ -19,7 +19,7 @@ from deliberation.model import (
     review_to_data,
     save_review,
 )
-from deliberation.templates import open_review
+from deliberation.review.templates import open_review
 
 from .conftest import DATA, TEST_TEMPLATES
 from .strategies import reviews
@@ -108,7 +108,7 @@ def test_save_is_atomic_under_sigkill(minimal_path: Path, tmp_path: Path) -> Non
     save_review(load_review(minimal_path), target)
     script = (
         "import sys\n"
-        "from deliberation.model import load_review, save_review\n"
+        "from deliberation.review.model import load_review, save_review\n"
         "review = load_review(sys.argv[1])\n"
         "print('ready', flush=True)\n"
         "i = 0\n"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from deliberation.model import parse_review
-from deliberation.policy import evaluate_policy, needs_analysis, passed
-from deliberation.templates import load_template
+from deliberation.review.model import parse_review
+from deliberation.review.policy import evaluate_policy, needs_analysis, passed
+from deliberation.review.templates import load_template
 
 from .conftest import TEST_TEMPLATES
 
@@ -101,7 +101,7 @@ class _Analysis:
 def test_probability_rules_read_the_chosen_variant(data: dict[str, Any]) -> None:
     template = load_template("test-minimal", search=[TEST_TEMPLATES])
     assert not needs_analysis(template)
-    from deliberation.templates import MaxProbabilityExtremeBad, PositiveExpectedValue
+    from deliberation.review.templates import MaxProbabilityExtremeBad, PositiveExpectedValue
 
     gated = template.model_copy(
         update={

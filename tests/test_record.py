@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from deliberation.archive import read_entries, verify_archive
 from deliberation.errors import RecordError, RecordTampered, ReviewInvalid
-from deliberation.record import (
+from deliberation.record.archive import read_entries, verify_archive
+from deliberation.record.build import (
     export,
     load_record,
     render_record,
@@ -154,7 +154,7 @@ def test_record_json_holds_review_analysis_gates_template_seed_versions(exported
                for g in record["policy"]["gates"])
     template = record["template"]
     assert template["id"] == "text-to-image"
-    from deliberation.templates import Template
+    from deliberation.review.templates import Template
 
     assert Template.model_validate(template["definition"]).sha256() == template["sha256"]
     assert {"python", "deliberation", "numpy", "nbconvert"} <= record["versions"].keys()

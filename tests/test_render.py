@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from deliberation import render
-from deliberation.model import load_review, parse_review
-from deliberation.templates import load_template
+from deliberation.record import render
+from deliberation.review.model import load_review, parse_review
+from deliberation.review.templates import load_template
 
 from .conftest import DATA, ROOT, TEST_TEMPLATES
 
@@ -109,7 +109,7 @@ def test_policy_fragment_exact(review: Any) -> None:
 
 
 def test_charts_have_titles_text_alternatives_and_sizes(review: Any, template: Any) -> None:
-    from deliberation.analysis import analyze
+    from deliberation.engine.analysis import analyze
 
     analysis = analyze(review, template, samples=4000, seed=1).to_json()
     html = render.render_tradeoffs(review, analysis, template=template)
@@ -147,7 +147,7 @@ def test_numbers_without_a_full_analysis_show_the_tables_only(review: Any,
 
 
 def test_chart_labels_carry_hostile_titles_as_text(review: Any, template: Any) -> None:
-    from deliberation.analysis import analyze
+    from deliberation.engine.analysis import analyze
 
     bad = poisoned(review)
     analysis = analyze(bad, template, samples=2000, seed=1).to_json()
@@ -180,8 +180,8 @@ def test_without_a_decision(review: Any, template: Any) -> None:
 
 
 def test_undecided_review_without_options(review: Any, template: Any) -> None:
-    from deliberation.analysis import analyze
-    from deliberation.record import build_record, dumps_record, render_record
+    from deliberation.engine.analysis import analyze
+    from deliberation.record.build import build_record, dumps_record, render_record
 
     bare = review.model_copy(update={"decision": None, "variants": []})
     analysis = analyze(bare, template, samples=2000, seed=0).to_json()
@@ -240,9 +240,9 @@ def test_points_use_a_true_minus() -> None:
 
 
 def test_example_renders_every_step() -> None:
-    from deliberation.analysis import analyze
-    from deliberation.policy import evaluate_policy
-    from deliberation.record import load_for_export
+    from deliberation.engine.analysis import analyze
+    from deliberation.record.build import load_for_export
+    from deliberation.review.policy import evaluate_policy
 
     review, template, _ = load_for_export(ROOT / "workbooks" / "example")
     analysis = analyze(review, template, samples=2000, seed=0)

@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from deliberation.analysis import analyze
-from deliberation.report import ProgressBar, format_report, number, percent, points
-from deliberation.templates import load_template_file
+from deliberation.engine.analysis import analyze
+from deliberation.readout.report import ProgressBar, format_report, number, percent, points
+from deliberation.review.templates import load_template_file
 
 from .test_analysis import TEMPLATE_FILE, three_variants
 

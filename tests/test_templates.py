@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deliberation.errors import TemplateInvalid, TemplateNotFound
-from deliberation.templates import (
+from deliberation.review.templates import (
     Template,
     list_templates,
     load_template,

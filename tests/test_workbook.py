@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from deliberation.errors import ConcurrentEdit, ReviewInvalid
-from deliberation.forms import format_quantity, parse_quantity
-from deliberation.session import ReviewSession
-from deliberation.workbook import Workbook
+from deliberation.workbook.fields import format_quantity, parse_quantity
+from deliberation.workbook.session import ReviewSession
+from deliberation.workbook.workbook import Workbook
 
 REVIEW = Path(__file__).parent / "data" / "workbook" / "review.json"
 LIKELIHOOD_LABELS = ["rare", "unlikely", "possible", "likely", "almost certain"]
@@ -686,7 +686,7 @@ def test_chart_painter_draws_off_the_event_loop_and_the_newest_wins() -> None:
     import asyncio
     import threading
 
-    from deliberation.live import ChartPainter
+    from deliberation.workbook.live import ChartPainter
 
     class Target:
         value = ""
@@ -737,9 +737,9 @@ def test_chart_painter_draws_off_the_event_loop_and_the_newest_wins() -> None:
 
 def test_notebook_progress_appears_only_for_runs_longer_than_a_second() -> None:
     """A long analysis in a notebook shows a bar that follows the samples done."""
-    from deliberation.analysis import analyze
-    from deliberation.live import NotebookProgress
-    from deliberation.templates import open_review
+    from deliberation.engine.analysis import analyze
+    from deliberation.review.templates import open_review
+    from deliberation.workbook.live import NotebookProgress
 
     from .conftest import ROOT
 
@@ -765,7 +765,7 @@ def test_live_analysis_computes_an_edit_after_a_pause_at_once_and_batches_a_burs
     """Leading edge: the meeting sees the first edit at once; a burst costs one more run."""
     import asyncio
 
-    from deliberation.live import LiveAnalysis
+    from deliberation.workbook.live import LiveAnalysis
 
     session = ReviewSession(review_path)
     live = LiveAnalysis(session, samples=2_000, seed=0, debounce=0.05)

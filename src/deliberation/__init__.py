@@ -22,30 +22,30 @@ from .errors import (
 
 # public name -> module that defines it
 _LAZY = {
-    "Review": "model",
-    "load_review": "model",
-    "save_review": "model",
-    "review_json_schema": "model",
-    "Template": "templates",
-    "load_template": "templates",
-    "list_templates": "templates",
-    "open_review": "templates",
-    "GateResult": "policy",
-    "evaluate_policy": "policy",
-    "Analysis": "analysis",
-    "VariantSummary": "analysis",
-    "analyze": "analysis",
-    "DrawCache": "simulate",
-    "Simulation": "simulate",
-    "simulate": "simulate",
-    "format_report": "report",
-    "export": "record",
-    "render_record": "record",
-    "load_record": "record",
-    "verify_archive": "archive",
-    "diff_reviews": "diff",
-    "Workbook": "workbook",
-    "NotebookProgress": "live",
+    "Review": "review.model",
+    "load_review": "review.model",
+    "save_review": "review.model",
+    "review_json_schema": "review.model",
+    "Template": "review.templates",
+    "load_template": "review.templates",
+    "list_templates": "review.templates",
+    "open_review": "review.templates",
+    "GateResult": "review.policy",
+    "evaluate_policy": "review.policy",
+    "Analysis": "engine.analysis",
+    "VariantSummary": "engine.analysis",
+    "analyze": "engine.analysis",
+    "DrawCache": "engine.simulate",
+    "Simulation": "engine.simulate",
+    "simulate": "engine.simulate",
+    "format_report": "readout.report",
+    "export": "record.build",
+    "render_record": "record.build",
+    "load_record": "record.build",
+    "verify_archive": "record.archive",
+    "diff_reviews": "record.diff",
+    "Workbook": "workbook.workbook",
+    "NotebookProgress": "workbook.live",
 }
 
 __all__ = [
@@ -97,14 +97,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .analysis import Analysis, VariantSummary, analyze
-    from .archive import verify_archive
-    from .diff import diff_reviews
-    from .live import NotebookProgress
-    from .model import Review, load_review, review_json_schema, save_review
-    from .policy import GateResult, evaluate_policy
-    from .record import export, load_record, render_record
-    from .report import format_report
-    from .simulate import DrawCache, Simulation, simulate
-    from .templates import Template, list_templates, load_template, open_review
-    from .workbook import Workbook
+    from .engine.analysis import Analysis, VariantSummary, analyze
+    from .engine.simulate import DrawCache, Simulation, simulate
+    from .readout.report import format_report
+    from .record.archive import verify_archive
+    from .record.build import export, load_record, render_record
+    from .record.diff import diff_reviews
+    from .review.model import Review, load_review, review_json_schema, save_review
+    from .review.policy import GateResult, evaluate_policy
+    from .review.templates import Template, list_templates, load_template, open_review
+    from .workbook.live import NotebookProgress
+    from .workbook.workbook import Workbook

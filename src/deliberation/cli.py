@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from .errors import DeliberationError
+from .resources import shipped_workbook
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,13 +52,6 @@ def main() -> None:
     """Structured release reviews of AI models: check, report, export, verify."""
 
 
-def _workbook_source() -> Path:
-    shipped = Path(__file__).parent / "_workbooks" / "release_review.ipynb"
-    if shipped.is_file():
-        return shipped
-    return Path(__file__).resolve().parents[2] / "workbooks" / "release_review.ipynb"
-
-
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option(
@@ -79,8 +73,8 @@ def new(
     template_dirs: tuple[Path, ...],
 ) -> None:
     """Start a review in DIRECTORY: review.json plus the workbook."""
-    from .model import Review, Subject, TemplateRef, save_review
-    from .templates import load_template
+    from .review.model import Review, Subject, TemplateRef, save_review
+    from .review.templates import load_template
 
     template = load_template(template_id, search=template_dirs)
     if directory.exists() and any(directory.iterdir()):
@@ -98,7 +92,7 @@ def new(
     )
     directory.mkdir(parents=True, exist_ok=True)
     save_review(review, directory / "review.json")
-    shutil.copyfile(_workbook_source(), directory / "release_review.ipynb")
+    shutil.copyfile(shipped_workbook(), directory / "release_review.ipynb")
     click.echo(
         f"created {directory / 'review.json'} from template {template.id} v{template.version}"
     )
@@ -110,7 +104,7 @@ def new(
 @user_errors
 def list_templates_command(template_dirs: tuple[Path, ...]) -> None:
     """List built-in and local templates."""
-    from .templates import list_templates
+    from .review.templates import list_templates
 
     for template_id, path, template in list_templates(template_dirs):
         if isinstance(template, str):
@@ -121,7 +115,7 @@ def list_templates_command(template_dirs: tuple[Path, ...]) -> None:
 
 def load_checked(review_path: Path, template_dirs: tuple[Path, ...] = ()) -> tuple[Any, Any, Path]:
     """Load a review and its template, and check one against the other."""
-    from .templates import open_review
+    from .review.templates import open_review
 
     return open_review(review_path, search=template_dirs)
 
@@ -143,12 +137,12 @@ def check(
     review_path: Path, samples: int, seed: int, as_json: bool, template_dirs: tuple[Path, ...]
 ) -> None:
     """Validate REVIEW and run its template's policy gates: exit 0 pass, 1 fail, 2 invalid."""
-    from .policy import evaluate_policy, needs_analysis, passed
+    from .review.policy import evaluate_policy, needs_analysis, passed
 
     review, template, path = load_checked(review_path, template_dirs)
     analysis = None
     if needs_analysis(template):
-        from .analysis import analyze
+        from .engine.analysis import analyze
 
         analysis = analyze(review, template, samples=samples, seed=seed)
     results = evaluate_policy(review, template, analysis)
@@ -203,8 +197,8 @@ def check(
 def report(*, review_path: Path, samples: int, seed: int, pool: str, as_json: bool,
            template_dirs: tuple[Path, ...]) -> None:
     """The analysis per variant: tails, comparisons, sensitivity, disagreement."""
-    from .analysis import analyze
-    from .report import ProgressBar, format_report
+    from .engine.analysis import analyze
+    from .readout.report import ProgressBar, format_report
 
     review, template, _ = load_checked(review_path, template_dirs)
     analysis = analyze(review, template, samples=samples, seed=seed,
@@ -219,7 +213,7 @@ def report(*, review_path: Path, samples: int, seed: int, pool: str, as_json: bo
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of review.json."""
-    from .model import review_json_schema
+    from .review.model import review_json_schema
 
     click.echo(json.dumps(review_json_schema(), indent=2, ensure_ascii=False))
 
@@ -242,7 +236,7 @@ def schema() -> None:
 def export(*, review_dir: Path, archive_dir: Path, seed: int, samples: int, pdf: bool,
            template_dirs: tuple[Path, ...]) -> None:
     """Execute the workbook headless and publish a write-once record into the archive."""
-    from .record import export as export_record
+    from .record.build import export as export_record
 
     def progress(message: str) -> None:
         click.echo(message, err=True)
@@ -264,7 +258,7 @@ def export(*, review_dir: Path, archive_dir: Path, seed: int, samples: int, pdf:
 @user_errors
 def render_command(record_json: Path, output: Path | None) -> None:
     """Rebuild record.html from record.json, byte for byte, without a kernel."""
-    from .record import render_record_file
+    from .record.build import render_record_file
 
     click.echo(f"wrote {render_record_file(record_json, output)}")
 
@@ -276,9 +270,9 @@ def render_command(record_json: Path, output: Path | None) -> None:
 @user_errors
 def verify(path: Path, anchor: str | None) -> None:
     """Check an archive (or one record folder): exit 0 intact, 1 tampered."""
-    from .archive import verify_archive
     from .errors import RecordTampered
-    from .record import RECORD_JSON, verify_record
+    from .record.archive import verify_archive
+    from .record.build import RECORD_JSON, verify_record
 
     try:
         if (path / RECORD_JSON).is_file():
@@ -311,7 +305,7 @@ def verify(path: Path, anchor: str | None) -> None:
 def diff_command(*, old: Path, new: Path, seed: int, samples: int, as_json: bool,
                  template_dirs: tuple[Path, ...]) -> None:
     """What changed between two reviews or records: items, estimates, tails, decision."""
-    from .diff import diff_reviews, format_diff, load_side
+    from .record.diff import diff_reviews, format_diff, load_side
 
     result = diff_reviews(
         load_side(old, samples=samples, seed=seed, template_dirs=template_dirs),

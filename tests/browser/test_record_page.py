@@ -22,7 +22,7 @@ document.addEventListener('securitypolicyviolation',
 @pytest.fixture(scope="module")
 def demo_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What `make demo` does: export the finished example headless into a fresh archive."""
-    from deliberation.record import export
+    from deliberation.record.build import export
 
     result = export(EXAMPLE, tmp_path_factory.mktemp("demo") / "archive")
     return result.html

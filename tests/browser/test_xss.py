@@ -15,11 +15,17 @@ from typing import Any
 
 import pytest
 
-from deliberation.analysis import analyze
-from deliberation.model import load_review, parse_review
-from deliberation.policy import evaluate_policy
-from deliberation.record import build_record, dumps_record, export, load_for_export, render_record
-from deliberation.templates import Template, load_template
+from deliberation.engine.analysis import analyze
+from deliberation.record.build import (
+    build_record,
+    dumps_record,
+    export,
+    load_for_export,
+    render_record,
+)
+from deliberation.review.model import load_review, parse_review
+from deliberation.review.policy import evaluate_policy
+from deliberation.review.templates import Template, load_template
 
 from ..conftest import DATA, ROOT, TEST_TEMPLATES
 from ..test_record import static_problems

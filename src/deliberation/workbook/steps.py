@@ -9,8 +9,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .errors import DeliberationError
-from .forms import (
+from ..errors import DeliberationError
+from ..review.templates import list_templates
+from .fields import (
     Step,
     error_line,
     escape,
@@ -24,7 +25,6 @@ from .forms import (
     text,
 )
 from .session import ReviewSession, user_message
-from .templates import list_templates
 
 OUTCOMES = [("— not decided yet —", None), ("Approve", "approve"),
             ("Approve with conditions", "approve-with-conditions"), ("Defer", "defer"),
@@ -108,7 +108,7 @@ class SetupStep(Step):
     def _switch_template(self, data: dict[str, Any], template_id: Any) -> None:
         if template_id == data["template"]["id"]:
             return
-        from .templates import load_template
+        from ..review.templates import load_template
         template = load_template(template_id, search=self.session.template_search)
         # The session checks the review against the new template before keeping it.
         data["template"] = {"id": template.id, "version": template.version,
@@ -562,7 +562,8 @@ def export_record(
     """Publish the review's record into ``archive``; returns (record folder, HEAD)."""
     if session.conflict is not None:
         raise session.conflict
-    from . import record
+
+    from ..record import build as record
 
     result = record.export(session.path.parent, archive, progress=progress or (lambda _: None))
     return str(result.path), result.head

@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import fsync_dir, write_atomic
-from .errors import RecordError, RecordTampered
+from ..atomic import fsync_dir, write_atomic
+from ..errors import RecordError, RecordTampered
 
 DOMAIN = b"deliberation-manifest-v1\n"
 GENESIS = "0" * 64

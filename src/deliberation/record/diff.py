@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Review, parse_review
-from .readout import percent, percentage_points, points, quantity, signed_points
+from ..readout.numbers import percent, percentage_points, points, quantity, signed_points
+from ..review.model import Review, parse_review
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,14 @@ def load_side(
     template_dirs: Sequence[Path] = (),
 ) -> Side:
     """Read a record (stored analysis) or a review (analysis computed now)."""
-    from .record import is_record, load_for_export, load_record
+    from .build import is_record, load_for_export, load_record
 
     path = Path(path)
     if is_record(path):
         record = load_record(path)
         review = parse_review(record.get("review"), path=path)
         return Side(str(path), review, record.get("analysis") or {}, "record")
-    from .analysis import analyze
+    from ..engine.analysis import analyze
 
     review, template, _ = load_for_export(path, template_dirs)
     analysis = analyze(review, template, samples=samples, seed=seed).to_json()

@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from .atomic import write_atomic
-from .errors import ReviewInvalid
+from ..atomic import write_atomic
+from ..errors import ReviewInvalid
 
 SCHEMA_ID = "deliberation/review@1"
 # Bounds that keep the simulation's float32 arithmetic finite: 1e15 value points is

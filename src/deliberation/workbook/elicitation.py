@@ -13,8 +13,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .errors import ConcurrentEdit, DeliberationError
-from .forms import (
+from ..errors import ConcurrentEdit, DeliberationError
+from .fields import (
     Step,
     error_line,
     escape,

@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConcurrentEdit, DeliberationError
-from .model import Review, load_review, parse_review, review_to_data, save_review
-from .templates import Template, check_review_against, load_template
+from ..errors import ConcurrentEdit, DeliberationError
+from ..review.model import Review, load_review, parse_review, review_to_data, save_review
+from ..review.templates import Template, check_review_against, load_template
 
 Edit = Callable[[dict[str, Any]], None]
 Listener = Callable[["ReviewSession"], None]

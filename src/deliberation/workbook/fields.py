@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 import ipywidgets as widgets
 
-from .errors import ConcurrentEdit, DeliberationError
-from .model import check_quantity
+from ..errors import ConcurrentEdit, DeliberationError
+from ..review.model import check_quantity
+from ..review.templates import Template
 from .session import ReviewSession, user_message
-from .templates import Template
 
 QuantityKind = Literal["likelihood", "impact", "factor"]
 

@@ -29,8 +29,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ..review.templates import Template
 from .estimates import ItemModel, Pool, factor_parameters, item_models, pooled_interval
-from .templates import Template
 
 ProgressCallback = Callable[[int, int], None]
 Floats = npt.NDArray[np.float32]

@@ -22,18 +22,11 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import TemplateInvalid, TemplateNotFound
+from ..errors import TemplateInvalid, TemplateNotFound
+from ..resources import builtin_templates_dir
 from .model import Identifier, Interval, Thresholds, check_quantity, field_path, split_field
 
-BUILTIN_DIR = Path(__file__).parent / "_templates"
 ENV_VAR = "DELIBERATION_TEMPLATES"
-
-
-def _builtin_dir() -> Path:
-    """Built-in templates: inside the wheel, or the repository's ``templates/`` when editable."""
-    if BUILTIN_DIR.is_dir():
-        return BUILTIN_DIR
-    return Path(__file__).resolve().parents[2] / "templates"
 
 
 # --------------------------------------------------------------------------- YAML
@@ -450,7 +443,7 @@ def template_dirs(extra: Iterable[Path | str] = ()) -> list[Path]:
     env = os.environ.get(ENV_VAR)
     if env:
         folders += [Path(p) for p in env.split(os.pathsep) if p]
-    folders.append(_builtin_dir())
+    folders.append(builtin_templates_dir())
     return folders
 
 
@@ -540,7 +533,7 @@ def resolve_impact(value: Any, template: Template) -> tuple[float, float]:
 
 def check_review_against(review: Any, template: Template, path: Path | str | None = None) -> None:
     """Raise ReviewInvalid unless every label and category of ``review`` exists in ``template``."""
-    from .errors import ReviewInvalid
+    from ..errors import ReviewInvalid
 
     likelihoods = [level.label for level in template.likelihood_scale]
     impacts = [level.label for level in template.impact_scale]
@@ -601,7 +594,7 @@ def open_review(
     Templates are searched in ``search``, then a ``templates/`` folder beside the review,
     then $DELIBERATION_TEMPLATES, then the built-in ones.
     """
-    from .errors import ReviewInvalid
+    from ..errors import ReviewInvalid
     from .model import load_review
 
     path = Path(path)

@@ -31,11 +31,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..errors import DeliberationError, RecordError, RecordTampered, ReviewInvalid
+from ..resources import shipped_workbook
+from ..review.model import Review, load_review, parse_review, review_to_data
+from ..review.templates import Template, check_review_against, load_template
 from . import render
 from .archive import Published, Slot, find_archive, publish, record_name, verify_archive
-from .errors import DeliberationError, RecordError, RecordTampered, ReviewInvalid
-from .model import Review, load_review, parse_review, review_to_data
-from .templates import Template, check_review_against, load_template
 
 RECORD_SCHEMA = "deliberation/record@1"
 RECORD_JSON = "record.json"
@@ -232,7 +233,7 @@ def render_record_file(path: Path | str, output: Path | str | None = None) -> Pa
                           "give -o FILE to write the HTML elsewhere", path=source)
     html = render_record(load_record(source)).encode("utf-8")
     target = Path(output) if output is not None else source.with_name(RECORD_HTML)
-    from .atomic import write_atomic
+    from ..atomic import write_atomic
 
     write_atomic(target, html)
     return target
@@ -244,7 +245,7 @@ def render_record_file(path: Path | str, output: Path | str | None = None) -> Pa
 def load_for_export(review_dir: Path, template_dirs: Sequence[Path] = ()) -> tuple[Review,
                                                                                   Template, Path]:
     """The review and its template, checked against each other."""
-    from .errors import TemplateNotFound
+    from ..errors import TemplateNotFound
 
     path = review_dir / "review.json" if review_dir.is_dir() else review_dir
     review = load_review(path)
@@ -255,13 +256,6 @@ def load_for_export(review_dir: Path, template_dirs: Sequence[Path] = ()) -> tup
         raise ReviewInvalid(error.detail, path=path, field="template.id") from None
     check_review_against(review, template, path)
     return review, template, path
-
-
-def shipped_workbook() -> Path:
-    shipped = Path(__file__).parent / "_workbooks" / "release_review.ipynb"
-    if shipped.is_file():
-        return shipped
-    return Path(__file__).resolve().parents[2] / "workbooks" / "release_review.ipynb"
 
 
 def find_workbook(review_folder: Path) -> Path:
@@ -379,8 +373,8 @@ def export(
     """Execute the review's workbook, then publish record.html, record.json and review.ipynb."""
     import time
 
-    from .analysis import analyze
-    from .policy import evaluate_policy
+    from ..engine.analysis import analyze
+    from ..review.policy import evaluate_policy
 
     started = time.perf_counter()
     review_dir = Path(review_dir)

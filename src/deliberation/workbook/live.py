@@ -24,8 +24,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .errors import DeliberationError
-from .forms import Step, escape
+from ..errors import DeliberationError
+from .fields import Step, escape
 from .session import ReviewSession, user_message
 
 
@@ -44,7 +44,7 @@ class LiveAnalysis:
         self.seconds = 0.0
         self.computations = 0
         self.listeners: list[Callable[[LiveAnalysis], None]] = []
-        from .simulate import DrawCache
+        from ..engine.simulate import DrawCache
 
         self.cache = DrawCache()
         self._pending: asyncio.TimerHandle | None = None
@@ -78,7 +78,7 @@ class LiveAnalysis:
         started = time.perf_counter()
         review, template = self.session.review, self.session.template
         try:
-            from .analysis import analyze
+            from ..engine.analysis import analyze
             self.analysis = analyze(review, template, samples=self.samples, seed=self.seed,
                                     cache=self.cache)
             self.error = None
@@ -86,7 +86,7 @@ class LiveAnalysis:
             self.analysis = None
             self.error = user_message(error)
         try:
-            from .policy import evaluate_policy
+            from ..review.policy import evaluate_policy
             self.gates = evaluate_policy(review, template, self.analysis)
         except (DeliberationError, ValueError, ImportError) as error:
             self.gates = []
@@ -99,13 +99,13 @@ class LiveAnalysis:
 
 
 def _percent(value: float) -> str:
-    from .render import percent
+    from ..record.render import percent
 
     return percent(value)
 
 
 def _number(value: float) -> str:
-    from .render import points
+    from ..record.render import points
 
     return points(value) if abs(value) >= 100 else f"{value:,.3g}".replace("-", "−")
 
@@ -154,7 +154,7 @@ def compare_table(analysis: Any, review: Any, base: str, other: str) -> str:
 
 def chart_html(name: str, analysis: Any, review: Any) -> str:
     """The record's own chart ``name``, so the meeting sees what the record will show."""
-    from .captions import chart_figure
+    from ..readout.captions import chart_figure
 
     chosen = review.decision.variant if review.decision is not None else None
     return str(chart_figure(name, analysis, review, chosen=chosen))
@@ -364,7 +364,7 @@ class TradeoffsStep(Step):
             return
         name = MORE_CHARTS[index][0]
         target, review = self.panels[name], self.session.review
-        from .charts import chart_names
+        from ..readout.charts import chart_names
 
         if name not in chart_names(analysis):
             target.value = '<p class="dl-muted">Nothing to show here yet.</p>'

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from .readout import (
+from ..readout.numbers import (
     join_words,
     number,
     percent,
@@ -33,8 +33,8 @@ from .readout import (
 )
 
 if TYPE_CHECKING:
-    from .model import Review
-    from .templates import Template
+    from ..review.model import Review
+    from ..review.templates import Template
 
 # The step functions, plus the formatting (readout) they use, re-exported so the
 # workbook's live views state numbers exactly as the record does.
@@ -226,9 +226,9 @@ def _charts(analysis_json: Mapping[str, Any], review: Review,
     """Every chart with something to show, as inline SVG figures (see :mod:`.captions`)."""
     from pydantic import ValidationError
 
-    from .analysis import Analysis
-    from .captions import chart_figure
-    from .charts import chart_names
+    from ..engine.analysis import Analysis
+    from ..readout.captions import chart_figure
+    from ..readout.charts import chart_names
 
     try:
         analysis = Analysis.from_json(dict(analysis_json))

@@ -38,6 +38,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
+from ..review.policy import analysis_rule_holds
+from ..review.templates import ANALYSIS_RULES, Template
 from .estimates import (
     ItemModel,
     Pool,
@@ -47,9 +49,7 @@ from .estimates import (
     lognormal_mean,
     lognormal_parameters,
 )
-from .policy import analysis_rule_holds
 from .simulate import BASELINE, DrawCache, ProgressCallback, Simulation, simulate
-from .templates import ANALYSIS_RULES, Template
 
 QUANTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 HISTOGRAM_BINS = 60

@@ -18,8 +18,8 @@ from xml.etree import ElementTree
 
 from markupsafe import Markup, escape
 
-from .analysis import Analysis
-from .readout import percent, percentage_points, points, signed_points
+from ..engine.analysis import Analysis
+from .numbers import percent, percentage_points, points, signed_points
 
 # Everything vl-convert draws, and nothing that can run code or reach the network.
 _ELEMENTS = frozenset({"svg", "g", "path", "line", "rect", "text", "tspan", "circle",

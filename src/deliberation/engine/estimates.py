@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .templates import Template, resolve_impact, resolve_likelihood
+from ..review.templates import Template, resolve_impact, resolve_likelihood
 
 # Twice the 95th percentile of the standard normal: the width of a 90% interval in
 # standard deviations (Squiggle's constant for `a to b`).

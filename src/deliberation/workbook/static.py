@@ -26,8 +26,8 @@ class StaticContext:
 
     @classmethod
     def build(cls, session: ReviewSession, *, seed: int) -> StaticContext:
-        from .analysis import analyze
-        from .policy import evaluate_policy
+        from ..engine.analysis import analyze
+        from ..review.policy import evaluate_policy
 
         samples = int(os.environ.get("DELIBERATION_SAMPLES") or RECORD_SAMPLES)
         analysis = analyze(session.review, session.template, samples=samples, seed=seed)
@@ -52,7 +52,7 @@ def render_step(context: StaticContext, step: str) -> str:
         return ""
     context.shown.add(fragment)
     review, template = context.session.review, context.session.template
-    from . import render
+    from ..record import render
 
     if fragment == "setup":
         return str(render.render_setup(review, template))
