@@ -12,7 +12,7 @@ import time
 
 from _common import Budget, review_data, template
 from deliberation.engine.analysis import analyze
-from deliberation.engine.simulate import DrawCache
+from deliberation.engine.draws import DrawCache
 from deliberation.review.model import parse_review
 
 ITEMS, SAMPLES, EDITS = 50, 20_000, 25

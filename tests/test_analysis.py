@@ -10,11 +10,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from deliberation.engine.analysis import Analysis, analyze
+from deliberation.engine.analysis import analyze
+from deliberation.engine.draws import DrawCache
 from deliberation.engine.estimates import lognormal_mean, lognormal_parameters
-from deliberation.engine.simulate import DrawCache
+from deliberation.engine.results import Analysis
 from deliberation.review.model import Review
-from deliberation.review.templates import Template, load_template_file
+from deliberation.review.template import Template
+from deliberation.review.templates import load_template_file
 
 from .strategies import analysis_reviews, review_from
 

@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 
 from deliberation.review.model import Review, dumps_review, load_review
-from deliberation.review.templates import (
-    Rule,
-    Template,
-    check_review_against,
-    load_template,
-    load_template_file,
-)
+from deliberation.review.opening import check_review_against
+from deliberation.review.template import Rule, Template
+from deliberation.review.templates import load_template, load_template_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = ROOT / "templates"

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from deliberation.engine.analysis import Analysis, analyze
+from deliberation.engine.analysis import analyze
+from deliberation.engine.results import Analysis
 from deliberation.readout import charts
 from deliberation.review.templates import load_template_file
 
@@ -107,7 +108,7 @@ def test_sorting_never_writes_names_into_the_spec_as_a_list(analysis: Analysis) 
 def test_the_fast_tails_spec_is_the_tails_chart() -> None:
     """The workbook's cached spec (redrawn on every edit) is exactly the altair chart's."""
     from deliberation.readout.charts import FAST_SPECS, tails_chart
-    from deliberation.review.templates import open_review
+    from deliberation.review.opening import open_review
 
     from .conftest import ROOT
 

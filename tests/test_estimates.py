@@ -19,7 +19,8 @@ from deliberation.engine.estimates import (
     lognormal_parameters,
     pooled_interval,
 )
-from deliberation.review.templates import Template, load_template_file
+from deliberation.review.template import Template
+from deliberation.review.templates import load_template_file
 
 from .strategies import review_from
 

@@ -19,7 +19,7 @@ from deliberation.review.model import (
     review_to_data,
     save_review,
 )
-from deliberation.review.templates import open_review
+from deliberation.review.opening import open_review
 
 from .conftest import DATA, TEST_TEMPLATES
 from .strategies import reviews

@@ -101,7 +101,7 @@ class _Analysis:
 def test_probability_rules_read_the_chosen_variant(data: dict[str, Any]) -> None:
     template = load_template("test-minimal", search=[TEST_TEMPLATES])
     assert not needs_analysis(template)
-    from deliberation.review.templates import MaxProbabilityExtremeBad, PositiveExpectedValue
+    from deliberation.review.template import MaxProbabilityExtremeBad, PositiveExpectedValue
 
     gated = template.model_copy(
         update={

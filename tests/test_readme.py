@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deliberation.review.templates import open_review
+from deliberation.review.opening import open_review
 
 from .conftest import ROOT
 

@@ -154,7 +154,7 @@ def test_record_json_holds_review_analysis_gates_template_seed_versions(exported
                for g in record["policy"]["gates"])
     template = record["template"]
     assert template["id"] == "text-to-image"
-    from deliberation.review.templates import Template
+    from deliberation.review.template import Template
 
     assert Template.model_validate(template["definition"]).sha256() == template["sha256"]
     assert {"python", "deliberation", "numpy", "nbconvert"} <= record["versions"].keys()
@@ -264,7 +264,9 @@ def test_a_workbook_that_fails_in_record_mode_publishes_nothing(tmp_path: Path) 
     shutil.copytree(EXAMPLE, review)
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
-        nbformat.v4.new_code_cell("import os\nassert os.environ['DELIBERATION_RECORD'] == '1'"),
+        nbformat.v4.new_code_cell(
+            "from deliberation.record.mode import RecordMode\n"
+            "assert RecordMode.from_env().samples == 20_000"),
         nbformat.v4.new_code_cell("raise RuntimeError('widget broke')"),
     ]
     nbformat.write(notebook, review / "release_review.ipynb")

@@ -241,10 +241,10 @@ def test_points_use_a_true_minus() -> None:
 
 def test_example_renders_every_step() -> None:
     from deliberation.engine.analysis import analyze
-    from deliberation.record.build import load_for_export
+    from deliberation.review.opening import open_review
     from deliberation.review.policy import evaluate_policy
 
-    review, template, _ = load_for_export(ROOT / "workbooks" / "example")
+    review, template, _ = open_review(ROOT / "workbooks" / "example")
     analysis = analyze(review, template, samples=2000, seed=0)
     gates = [g.to_json() for g in evaluate_policy(review, template, analysis)]
     html = render.render_tradeoffs(review, analysis.to_json(), template=template)

@@ -11,10 +11,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from deliberation.engine.draws import DrawCache
 from deliberation.engine.estimates import lognormal_mean, lognormal_parameters
-from deliberation.engine.simulate import BASELINE, DrawCache, Simulation, simulate
+from deliberation.engine.simulate import BASELINE, Simulation, simulate
 from deliberation.review.model import Review
-from deliberation.review.templates import Template, load_template_file
+from deliberation.review.template import Template
+from deliberation.review.templates import load_template_file
 
 from .strategies import analysis_reviews, review_from
 

@@ -9,13 +9,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deliberation.errors import TemplateInvalid, TemplateNotFound
-from deliberation.review.templates import (
-    Template,
-    list_templates,
-    load_template,
-    load_template_file,
-    parse_yaml,
-)
+from deliberation.review.strict_yaml import parse_yaml
+from deliberation.review.template import Template
+from deliberation.review.templates import list_templates, load_template, load_template_file
 
 from .conftest import TEST_TEMPLATES
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from deliberation.errors import ConcurrentEdit, ReviewInvalid
+from deliberation.record.mode import RecordMode
 from deliberation.workbook.fields import format_quantity, parse_quantity
 from deliberation.workbook.session import ReviewSession
 from deliberation.workbook.workbook import Workbook
@@ -28,7 +29,7 @@ def review_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def wb(review_path: Path) -> Workbook:
-    return Workbook.open(review_path, record=False, debounce=0)
+    return Workbook.open(review_path, debounce=0)
 
 
 def on_disk(path: Path) -> dict[str, Any]:
@@ -350,7 +351,7 @@ def test_decision_is_recorded_with_signoffs(wb: Workbook, review_path: Path) -> 
 
 
 def test_reopening_restores_everything_entered(review_path: Path) -> None:
-    first = Workbook.open(review_path, record=False, debounce=0)
+    first = Workbook.open(review_path, debounce=0)
     setup, harms, estimates = first.setup(), first.harms(), first.estimates()
     find(setup, "dl-horizon").value = "18 months"
     find(harms, "dl-new-harm-title").value = "Harassment of artists"
@@ -359,7 +360,7 @@ def test_reopening_restores_everything_entered(review_path: Path) -> None:
     find(estimates, "dl-impact-harassment-of-artists").value = "moderate"
     find(estimates, "dl-rationale-harassment-of-artists").value = "happened to v1"
 
-    again = Workbook.open(review_path, record=False, debounce=0)
+    again = Workbook.open(review_path, debounce=0)
     assert find(again.setup(), "dl-horizon").value == "18 months"
     assert find(again.harms(), "dl-harm-title", 1).value == "Harassment of artists"
     step = again.estimates()
@@ -378,8 +379,8 @@ def test_two_views_of_one_step_stay_in_step(wb: Workbook) -> None:
 
 
 def test_two_workbooks_on_one_file_do_not_overwrite_each_other(review_path: Path) -> None:
-    mine = Workbook.open(review_path, record=False, debounce=0)
-    theirs = Workbook.open(review_path, record=False, debounce=0)
+    mine = Workbook.open(review_path, debounce=0)
+    theirs = Workbook.open(review_path, debounce=0)
     mine_setup, their_setup = mine.setup(), theirs.setup()
     find(their_setup, "dl-horizon").value = "their horizon"
     find(mine_setup, "dl-horizon").value = "my horizon"
@@ -399,7 +400,7 @@ def test_two_workbooks_on_one_file_do_not_overwrite_each_other(review_path: Path
 
 
 def test_reload_resolves_a_conflict(review_path: Path) -> None:
-    mine = Workbook.open(review_path, record=False, debounce=0)
+    mine = Workbook.open(review_path, debounce=0)
     setup = mine.setup()
     data = on_disk(review_path)
     data["horizon"] = "edited by hand"
@@ -534,8 +535,9 @@ def test_an_analysis_error_is_shown_not_hidden(wb: Workbook) -> None:
 
 def test_record_mode_renders_static_html(review_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DELIBERATION_RECORD", "1")
-    wb = Workbook.open(review_path)
+    mode = RecordMode(review=review_path, seed=0, samples=2000)
+    monkeypatch.setenv(*mode.to_env().popitem())
+    wb = Workbook.open(review_path.parent.parent)  # the mode names the review
     assert wb.record
     setup = wb.setup()
     assert "Release review: small text-to-image model" in setup.data
@@ -577,7 +579,7 @@ def test_a_review_without_elicitation_state_continues_its_latest_round(
     data["estimates"].append({"item": "deepfakes", "participant": "ben", "round": 2,
                               "likelihood": "unlikely", "impact": "major"})
     review_path.write_text(json.dumps(data), encoding="utf-8")
-    step = Workbook.open(review_path, record=False, debounce=0).estimates()
+    step = Workbook.open(review_path, debounce=0).estimates()
     assert "Round 2" in find(step, "dl-round").value
     assert "r2: unlikely × major" in find(step, "dl-estimates-table").value  # nothing hidden
 
@@ -586,7 +588,7 @@ def test_a_fresh_review_starts_blind(review_path: Path) -> None:
     data = on_disk(review_path)
     data["estimates"] = []
     review_path.write_text(json.dumps(data), encoding="utf-8")
-    wb = Workbook.open(review_path, record=False, debounce=0)
+    wb = Workbook.open(review_path, debounce=0)
     step = wb.estimates()
     find(step, "dl-likelihood-deepfakes").value = "0.1"
     find(step, "dl-impact-deepfakes").value = "100"
@@ -599,7 +601,7 @@ def test_a_fresh_review_starts_blind(review_path: Path) -> None:
 def test_export_writes_a_record_and_shows_its_head(review_path: Path, tmp_path: Path) -> None:
     shutil.copyfile(Path(__file__).parents[1] / "workbooks" / "release_review.ipynb",
                     review_path.parent / "release_review.ipynb")
-    wb = Workbook.open(review_path, record=False, debounce=0)
+    wb = Workbook.open(review_path, debounce=0)
     step = wb.export(archive=tmp_path / "archive")
     click(find(step, "dl-export"))
     shown = find(step, "dl-export-result").value
@@ -622,7 +624,7 @@ def test_export_writes_a_record_and_shows_its_head(review_path: Path, tmp_path: 
 
 def test_export_refuses_while_a_conflict_is_unresolved(review_path: Path,
                                                        tmp_path: Path) -> None:
-    wb = Workbook.open(review_path, record=False, debounce=0)
+    wb = Workbook.open(review_path, debounce=0)
     setup, step = wb.setup(), wb.export(archive=tmp_path / "archive")
     review_path.write_text(review_path.read_text() + "\n", encoding="utf-8")
     find(setup, "dl-horizon").value = "changed here too"
@@ -738,7 +740,7 @@ def test_chart_painter_draws_off_the_event_loop_and_the_newest_wins() -> None:
 def test_notebook_progress_appears_only_for_runs_longer_than_a_second() -> None:
     """A long analysis in a notebook shows a bar that follows the samples done."""
     from deliberation.engine.analysis import analyze
-    from deliberation.review.templates import open_review
+    from deliberation.review.opening import open_review
     from deliberation.workbook.live import NotebookProgress
 
     from .conftest import ROOT

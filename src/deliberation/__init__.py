@@ -26,16 +26,16 @@ _LAZY = {
     "load_review": "review.model",
     "save_review": "review.model",
     "review_json_schema": "review.model",
-    "Template": "review.templates",
+    "Template": "review.template",
     "load_template": "review.templates",
     "list_templates": "review.templates",
-    "open_review": "review.templates",
+    "open_review": "review.opening",
     "GateResult": "review.policy",
     "evaluate_policy": "review.policy",
-    "Analysis": "engine.analysis",
-    "VariantSummary": "engine.analysis",
+    "Analysis": "engine.results",
+    "VariantSummary": "engine.results",
     "analyze": "engine.analysis",
-    "DrawCache": "engine.simulate",
+    "DrawCache": "engine.draws",
     "Simulation": "engine.simulate",
     "simulate": "engine.simulate",
     "format_report": "readout.report",
@@ -97,14 +97,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .engine.analysis import Analysis, VariantSummary, analyze
-    from .engine.simulate import DrawCache, Simulation, simulate
+    from .engine.analysis import analyze
+    from .engine.draws import DrawCache
+    from .engine.results import Analysis, VariantSummary
+    from .engine.simulate import Simulation, simulate
     from .readout.report import format_report
     from .record.archive import verify_archive
     from .record.build import export, load_record, render_record
     from .record.diff import diff_reviews
     from .review.model import Review, load_review, review_json_schema, save_review
+    from .review.opening import open_review
     from .review.policy import GateResult, evaluate_policy
-    from .review.templates import Template, list_templates, load_template, open_review
+    from .review.template import Template
+    from .review.templates import list_templates, load_template
     from .workbook.live import NotebookProgress
     from .workbook.workbook import Workbook

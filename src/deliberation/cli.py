@@ -115,7 +115,7 @@ def list_templates_command(template_dirs: tuple[Path, ...]) -> None:
 
 def load_checked(review_path: Path, template_dirs: tuple[Path, ...] = ()) -> tuple[Any, Any, Path]:
     """Load a review and its template, and check one against the other."""
-    from .review.templates import open_review
+    from .review.opening import open_review
 
     return open_review(review_path, search=template_dirs)
 

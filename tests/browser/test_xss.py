@@ -20,12 +20,13 @@ from deliberation.record.build import (
     build_record,
     dumps_record,
     export,
-    load_for_export,
     render_record,
 )
 from deliberation.review.model import load_review, parse_review
+from deliberation.review.opening import open_review
 from deliberation.review.policy import evaluate_policy
-from deliberation.review.templates import Template, load_template
+from deliberation.review.template import Template
+from deliberation.review.templates import load_template
 
 from ..conftest import DATA, ROOT, TEST_TEMPLATES
 from ..test_record import static_problems
@@ -183,7 +184,7 @@ def test_a_real_export_with_payloads(page: Any, tmp_path: Path) -> None:
     data["decision"]["conditions"] = chosen[:15]
     data["decision"]["dissent"] = chosen[15:30]
     (review / "review.json").write_text(json.dumps(data, ensure_ascii=False))
-    load_for_export(review)  # still a valid review
+    open_review(review)  # still a valid review
     result = export(review, tmp_path / "archive")
     html = result.html.read_text()
     assert static_problems(html) == []

@@ -28,201 +28,35 @@ Choices the design left open, and what we chose:
 
 from __future__ import annotations
 
-import functools
 import math
-import statistics
-from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict
 
-from ..review.policy import analysis_rule_holds
-from ..review.templates import ANALYSIS_RULES, Template
+from ..review.template import ANALYSIS_RULES, Template
+from .choice import chosen_variant, preferred_variant, reference_variant
+from .draws import DrawCache
 from .estimates import (
-    ItemModel,
     Pool,
-    expit,
-    item_models,
-    logit,
     lognormal_mean,
     lognormal_parameters,
 )
-from .simulate import BASELINE, DrawCache, ProgressCallback, Simulation, simulate
+from .results import (
+    Analysis,
+    Difference,
+    Gate,
+    Histogram,
+    ItemEffect,
+    ItemSummary,
+    MitigationEffect,
+    VariantSummary,
+)
+from .sensitivity import _passes, _sensitivity, disagreement
+from .simulate import BASELINE, ProgressCallback, Simulation, simulate
 
 QUANTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 HISTOGRAM_BINS = 60
-
-
-class _Data(BaseModel):
-    model_config = ConfigDict(allow_inf_nan=False, frozen=True, extra="ignore")
-
-
-class Histogram(_Data):
-    """Net value binned on edges shared by every variant; fractions of the samples."""
-
-    edges: list[float]
-    fractions: list[float]
-    below: float
-    above: float
-
-
-class VariantSummary(_Data):
-    id: str
-    title: str
-    mitigations: list[str]
-    mean: float
-    mean_se: float
-    sd: float
-    p5: float
-    p5_se: float
-    p50: float
-    p50_se: float
-    p95: float
-    p95_se: float
-    p_extreme_bad: float
-    p_extreme_bad_se: float
-    p_extreme_good: float
-    p_extreme_good_se: float
-    quantiles: dict[str, float]
-    histogram: Histogram
-
-
-class Difference(_Data):
-    """``other`` minus ``base`` on the same draws (positive: ``other`` is better)."""
-
-    base: str
-    other: str
-    mean: float
-    mean_se: float
-    p5: float
-    p50: float
-    p95: float
-    p_better: float
-    p_better_se: float
-    p_worse: float
-    p_worse_se: float
-    p_extreme_bad_change: float
-    p_extreme_bad_change_se: float
-    p_extreme_good_change: float
-    p_extreme_good_change_se: float
-
-
-class MitigationEffect(_Data):
-    """What one mitigation buys on its own: baseline plus it, against the baseline."""
-
-    mitigation: str
-    title: str
-    targets: list[str]
-    variants: list[str]
-    difference: Difference
-
-
-class ItemEffect(_Data):
-    p_happens: float
-    mean_impact_if_happens: float | None
-    mean_contribution: float
-    p_happened_given_extreme_bad: float | None
-    mean_contribution_given_extreme_bad: float | None
-
-
-class ItemSummary(_Data):
-    """One estimated item's part in each variant (``baseline``: no mitigations)."""
-
-    item: str
-    title: str
-    kind: Literal["benefit", "harm"]
-    participants: int
-    baseline: ItemEffect
-    variants: dict[str, ItemEffect]
-
-
-class SwingEffect(_Data):
-    mean_low: float
-    mean_high: float
-    p_extreme_bad_low: float
-    p_extreme_bad_high: float
-    p_extreme_good_low: float
-    p_extreme_good_high: float
-
-
-class Sensitivity(_Data):
-    item: str
-    title: str
-    quantity: Literal["likelihood", "impact"]
-    low: float
-    high: float
-    variant: str
-    mean_low: float
-    mean_high: float
-    mean_swing: float
-    p_extreme_bad_low: float
-    p_extreme_bad_high: float
-    p_extreme_bad_swing: float
-    rank_mean: int
-    rank_p_extreme_bad: int
-    preferred_low: str
-    preferred_high: str
-    flips_preferred: bool
-    flips_gates: list[str]
-    variants: dict[str, SwingEffect]
-
-
-class ParticipantEstimate(_Data):
-    participant: str
-    likelihood: tuple[float, float]
-    impact: tuple[float, float]
-    likelihood_median: float
-    impact_median: float
-    expected_value: float
-
-
-class Disagreement(_Data):
-    item: str
-    title: str
-    kind: Literal["benefit", "harm"]
-    rank: int
-    orders_of_magnitude: float
-    likelihood_spread: float
-    impact_spread: float
-    participants: list[ParticipantEstimate]
-
-
-class Gate(_Data):
-    rule: str
-    kind: str
-    value: float | None
-    passes: bool
-
-
-class Analysis(_Data):
-    """Everything ``report`` prints and the charts draw, for one review, seed and size."""
-
-    samples: int
-    seed: int
-    pool: Pool
-    extreme_bad: float
-    extreme_good: float
-    preferred: str
-    chosen: str
-    variants: dict[str, VariantSummary]
-    comparisons: list[Difference]
-    mitigation_effects: list[MitigationEffect]
-    items: list[ItemSummary]
-    sensitivity: list[Sensitivity]
-    disagreement: list[Disagreement]
-    unestimated: list[str]
-    gates: list[Gate]
-    notes: list[str] = []
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready data: the ``report --json`` contract, plus the rest of the analysis."""
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Analysis:
-        return cls.model_validate(data)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -353,62 +187,6 @@ def _gates(template: Template) -> list[tuple[str, str, float | None]]:
     ]
 
 
-def _passes(kind: str, value: float | None, mean: float, p_bad: float, p_good: float) -> bool:
-    summary = SimpleNamespace(mean=mean, p_extreme_bad=p_bad, p_extreme_good=p_good)
-    return analysis_rule_holds(kind, value, summary)
-
-
-def _preferred(means: dict[str, float]) -> str:
-    best = max(means.values())
-    return next(name for name, mean in means.items() if mean == best)
-
-
-# --------------------------------------------------------------------------- disagreement
-
-
-def disagreement(review: Any, template: Template) -> list[Disagreement]:
-    """Items ranked by how far apart participants' expected contributions are."""
-    titles = {item.id: item.title for item in review.items}
-    entries = [_spread(model) for model in item_models(review, template, pool="linear")]
-    entries.sort(key=lambda e: (-e[0], -(e[1] + e[2]), e[3].id))
-    return [
-        Disagreement(
-            item=model.id, title=titles[model.id], kind=model.kind, rank=rank,
-            orders_of_magnitude=orders, likelihood_spread=spread_likelihood,
-            impact_spread=spread_impact, participants=list(participants),
-        )
-        for rank, (orders, spread_likelihood, spread_impact, model, participants)
-        in enumerate(entries, start=1)
-    ]
-
-
-@functools.lru_cache(maxsize=8192)  # items are immutable: an edit makes a new one
-def _spread(
-    model: ItemModel,
-) -> tuple[float, float, float, ItemModel, tuple[ParticipantEstimate, ...]]:
-    participants = []
-    log_odds, log_impacts, log_values = [], [], []
-    floor = logit(1e-6)
-    for c in model.components:
-        expected = c.likelihood_mean * c.impact_mean
-        participants.append(ParticipantEstimate(
-            participant=c.participant, likelihood=c.likelihood, impact=c.impact,
-            likelihood_median=_median_probability(c.likelihood_mu),
-            impact_median=math.exp(c.impact_mu), expected_value=expected,
-        ))
-        log_odds.append(min(max(c.likelihood_mu, floor), -floor))
-        log_impacts.append(c.impact_mu)
-        log_values.append(math.log10(max(c.likelihood_mean, 1e-6) * c.impact_mean))
-    return (
-        max(log_values) - min(log_values), statistics.pstdev(log_odds),
-        statistics.pstdev(log_impacts), model, tuple(participants),
-    )
-
-
-def _median_probability(mu: float) -> float:
-    return expit(mu)  # handles ±inf and logits far beyond exp's range
-
-
 # --------------------------------------------------------------------------- analyze
 
 
@@ -491,9 +269,8 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
     ]
 
     means = {name: variants[name].mean for name in names}
-    preferred = _preferred(means)
-    decided = review.decision.variant if review.decision is not None else None
-    chosen = decided if decided in variants else preferred
+    preferred = preferred_variant(means)
+    chosen, chosen_by = chosen_variant(review, means)
     gate_rules = _gates(template)
     chosen_summary = variants[chosen]
     gates = [
@@ -505,7 +282,8 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
     ]
     return Analysis(
         samples=samples, seed=seed, pool=simulation.pool, extreme_bad=bad, extreme_good=good,
-        preferred=preferred, chosen=chosen, variants=variants, comparisons=comparisons,
+        preferred=preferred, chosen=chosen, chosen_by=chosen_by,
+        reference=reference_variant(review, names), variants=variants, comparisons=comparisons,
         mitigation_effects=effects, items=items,
         sensitivity=_sensitivity(simulation, variants, titles, chosen, gates),
         disagreement=disagreement(review, template),
@@ -531,67 +309,3 @@ def _notes(review: Any) -> list[str]:
     return notes
 
 
-def _sensitivity(
-    simulation: Simulation,
-    variants: dict[str, VariantSummary],
-    titles: dict[str, str],
-    chosen: str,
-    gates: list[Gate],
-) -> list[Sensitivity]:
-    samples = simulation.samples
-    by_item: dict[tuple[str, str], dict[str, Any]] = {}
-    for swing in simulation.swings:
-        entry = by_item.setdefault((swing.item, swing.quantity), {})
-        effects = entry.setdefault("effects", {})
-        entry[swing.end] = swing.value
-        for name, index in simulation.variant_sets.items():
-            effects.setdefault(name, {})[swing.end] = (
-                variants[name].mean + swing.mean_shift[index] / samples,
-                swing.extreme_bad[index] / samples,
-                swing.extreme_good[index] / samples,
-            )
-    entries = []
-    for (item, quantity), entry in by_item.items():
-        effects = entry["effects"]
-        per_variant = {
-            name: SwingEffect(
-                mean_low=e["low"][0], mean_high=e["high"][0],
-                p_extreme_bad_low=e["low"][1], p_extreme_bad_high=e["high"][1],
-                p_extreme_good_low=e["low"][2], p_extreme_good_high=e["high"][2],
-            )
-            for name, e in effects.items()
-        }
-        preferred = {
-            end: _preferred({name: e[end][0] for name, e in effects.items()})
-            for end in ("low", "high")
-        }
-        base_preferred = _preferred({name: v.mean for name, v in variants.items()})
-        flips = []
-        for gate in gates:
-            for end in ("low", "high"):
-                mean, p_bad, p_good = effects[chosen][end]
-                if _passes(gate.kind, gate.value, mean, p_bad, p_good) != gate.passes:
-                    flips.append(gate.rule)
-                    break
-        chosen_effect = per_variant[chosen]
-        entries.append({
-            "item": item, "title": titles[item], "quantity": quantity,
-            "low": entry["low"], "high": entry["high"], "variant": chosen,
-            "mean_low": chosen_effect.mean_low, "mean_high": chosen_effect.mean_high,
-            "mean_swing": abs(chosen_effect.mean_high - chosen_effect.mean_low),
-            "p_extreme_bad_low": chosen_effect.p_extreme_bad_low,
-            "p_extreme_bad_high": chosen_effect.p_extreme_bad_high,
-            "p_extreme_bad_swing": abs(
-                chosen_effect.p_extreme_bad_high - chosen_effect.p_extreme_bad_low
-            ),
-            "preferred_low": preferred["low"], "preferred_high": preferred["high"],
-            "flips_preferred": {preferred["low"], preferred["high"]} != {base_preferred},
-            "flips_gates": flips, "variants": per_variant,
-        })
-    by_bad = sorted(entries, key=lambda e: (-e["p_extreme_bad_swing"], e["item"], e["quantity"]))
-    for rank, entry in enumerate(by_bad, start=1):
-        entry["rank_p_extreme_bad"] = rank
-    entries.sort(key=lambda e: (-e["mean_swing"], e["item"], e["quantity"]))
-    return [
-        Sensitivity(rank_mean=rank, **entry) for rank, entry in enumerate(entries, start=1)
-    ]

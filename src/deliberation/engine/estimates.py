@@ -27,7 +27,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..review.templates import Template, resolve_impact, resolve_likelihood
+from ..review.opening import resolve_impact, resolve_likelihood
+from ..review.template import Template
 
 # Twice the 95th percentile of the standard normal: the width of a 90% interval in
 # standard deviations (Squiggle's constant for `a to b`).

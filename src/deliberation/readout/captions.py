@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 
 from markupsafe import Markup, escape
 
-from ..engine.analysis import Analysis
+from ..engine.results import Analysis
 from .numbers import percent, percentage_points, points, signed_points
 
 # Everything vl-convert draws, and nothing that can run code or reach the network.

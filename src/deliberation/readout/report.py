@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..engine.analysis import Analysis, Difference
+from ..engine.results import Analysis, Difference
 
 SENSITIVITY_ROWS = 10
 DISAGREEMENT_ROWS = 8

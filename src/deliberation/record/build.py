@@ -7,8 +7,8 @@ produces ``record.html`` by that same function, from the very bytes it writes as
 ``record.json``, so ``deliberation render record.json`` rebuilds it byte for byte
 without a kernel. The created time is read from ``record.json``, never the clock.
 
-Export also executes the review's workbook headless (nbclient) with
-``DELIBERATION_RECORD=1``, where every widget displays the same static fragments;
+Export also executes the review's workbook headless (nbclient) in record mode
+(:mod:`.mode`), where every widget displays the same static fragments;
 the executed notebook is kept in the record as ``review.ipynb``.
 """
 
@@ -31,12 +31,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..errors import DeliberationError, RecordError, RecordTampered, ReviewInvalid
+from ..errors import DeliberationError, RecordError, RecordTampered
 from ..resources import shipped_workbook
-from ..review.model import Review, load_review, parse_review, review_to_data
-from ..review.templates import Template, check_review_against, load_template
+from ..review.model import Review, parse_review, review_to_data
+from ..review.opening import open_review
+from ..review.template import Template
 from . import render
 from .archive import Published, Slot, find_archive, publish, record_name, verify_archive
+from .mode import RecordMode
 
 RECORD_SCHEMA = "deliberation/record@1"
 RECORD_JSON = "record.json"
@@ -242,22 +244,6 @@ def render_record_file(path: Path | str, output: Path | str | None = None) -> Pa
 # --------------------------------------------------------------------------- export
 
 
-def load_for_export(review_dir: Path, template_dirs: Sequence[Path] = ()) -> tuple[Review,
-                                                                                  Template, Path]:
-    """The review and its template, checked against each other."""
-    from ..errors import TemplateNotFound
-
-    path = review_dir / "review.json" if review_dir.is_dir() else review_dir
-    review = load_review(path)
-    try:
-        template = load_template(review.template.id,
-                                 search=(*template_dirs, path.parent / "templates"))
-    except TemplateNotFound as error:
-        raise ReviewInvalid(error.detail, path=path, field="template.id") from None
-    check_review_against(review, template, path)
-    return review, template, path
-
-
 def find_workbook(review_folder: Path) -> Path:
     """The review folder's workbook, else the one deliberation ships."""
     notebooks = sorted(p for p in review_folder.glob("*.ipynb") if not p.name.startswith("."))
@@ -282,6 +268,7 @@ def execute_workbook(
     *,
     seed: int,
     samples: int,
+    template_dirs: Sequence[Path] = (),
     timeout: int = 600,
     progress: Progress = _quiet,
 ) -> bytes:
@@ -314,14 +301,10 @@ def execute_workbook(
         resources={"metadata": {"path": str(review_folder)}}, on_cell_executed=executed,
         on_cell_start=starting,
     )
-    env = {
-        **os.environ,
-        "DELIBERATION_RECORD": "1",
-        "DELIBERATION_SEED": str(seed),
-        "DELIBERATION_SAMPLES": str(samples),
-        # absolute: the kernel runs in the review folder, so a relative path would not resolve
-        "DELIBERATION_REVIEW": str((review_folder / "review.json").resolve()),
-    }
+    # absolute paths: the kernel runs in the review folder
+    mode = RecordMode(review=(review_folder / "review.json").resolve(), seed=seed,
+                      samples=samples, templates=tuple(p.resolve() for p in template_dirs))
+    env = {**os.environ, **mode.to_env()}
     try:
         # The kernel's own log (a warning about its local TCP transport) is noise on a
         # terminal; what a cell prints or raises comes back through the messages.
@@ -378,7 +361,7 @@ def export(
 
     started = time.perf_counter()
     review_dir = Path(review_dir)
-    review, template, review_path = load_for_export(review_dir, template_dirs)
+    review, template, review_path = open_review(review_dir, search=template_dirs)
     progress(f"analysing {review.id}: {samples:,} samples, seed {seed}")
     analysis = analyze(review, template, samples=samples, seed=seed)
     analysis_json = analysis.to_json()
@@ -386,7 +369,7 @@ def export(
     workbook = find_workbook(review_path.parent)
     progress(f"executing the workbook {workbook.name} headless (record mode)")
     notebook = execute_workbook(workbook, review_path.parent, seed=seed, samples=samples,
-                                timeout=timeout, progress=progress)
+                                template_dirs=template_dirs, timeout=timeout, progress=progress)
     versions = package_versions()
 
     def build(slot: Slot) -> dict[str, bytes]:

@@ -61,7 +61,8 @@ def load_side(
     template_dirs: Sequence[Path] = (),
 ) -> Side:
     """Read a record (stored analysis) or a review (analysis computed now)."""
-    from .build import is_record, load_for_export, load_record
+    from ..review.opening import open_review
+    from .build import is_record, load_record
 
     path = Path(path)
     if is_record(path):
@@ -70,7 +71,7 @@ def load_side(
         return Side(str(path), review, record.get("analysis") or {}, "record")
     from ..engine.analysis import analyze
 
-    review, template, _ = load_for_export(path, template_dirs)
+    review, template, _ = open_review(path, search=template_dirs)
     analysis = analyze(review, template, samples=samples, seed=seed).to_json()
     return Side(str(path), review, analysis, "review")
 

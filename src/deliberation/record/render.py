@@ -34,7 +34,7 @@ from ..readout.numbers import (
 
 if TYPE_CHECKING:
     from ..review.model import Review
-    from ..review.templates import Template
+    from ..review.template import Template
 
 # The step functions, plus the formatting (readout) they use, re-exported so the
 # workbook's live views state numbers exactly as the record does.
@@ -226,7 +226,7 @@ def _charts(analysis_json: Mapping[str, Any], review: Review,
     """Every chart with something to show, as inline SVG figures (see :mod:`.captions`)."""
     from pydantic import ValidationError
 
-    from ..engine.analysis import Analysis
+    from ..engine.results import Analysis
     from ..readout.captions import chart_figure
     from ..readout.charts import chart_names
 

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
 from .model import Review
-from .templates import (
+from .opening import resolve_impact
+from .template import (
     ANALYSIS_RULES,
     AllItemsEstimated,
     CategoriesConsidered,
@@ -23,7 +24,6 @@ from .templates import (
     SevereHarmsMitigated,
     SignoffsFromRoles,
     Template,
-    resolve_impact,
 )
 
 Status = Literal["pass", "fail", "warn"]

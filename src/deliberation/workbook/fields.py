@@ -18,7 +18,7 @@ import ipywidgets as widgets
 
 from ..errors import ConcurrentEdit, DeliberationError
 from ..review.model import check_quantity
-from ..review.templates import Template
+from ..review.template import Template
 from .session import ReviewSession, user_message
 
 QuantityKind = Literal["likelihood", "impact", "factor"]

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConcurrentEdit, DeliberationError
-from ..review.model import Review, load_review, parse_review, review_to_data, save_review
-from ..review.templates import Template, check_review_against, load_template
+from ..review.model import Review, parse_review, review_to_data, save_review
+from ..review.opening import check_review_against, open_review
+from ..review.template import Template
+from ..review.templates import load_template
 
 Edit = Callable[[dict[str, Any]], None]
 Listener = Callable[["ReviewSession"], None]
@@ -54,13 +56,10 @@ class ReviewSession:
 
     # ------------------------------------------------------------------ loading
     def _load(self) -> None:
-        review = load_review(self.path)
-        # Hash the bytes we validated, not a second read: a write in between must show
-        # up as a conflict at the next save rather than be absorbed.
+        review, template, _ = open_review(self.path, search=self.template_search)
         self.review: Review = review
         self._disk_sha256 = _sha256_of(self.path)
-        self.template: Template = load_template(review.template.id, search=self.template_search)
-        check_review_against(review, self.template, self.path)
+        self.template: Template = template
         self.conflict = None
 
     def reload(self) -> None:

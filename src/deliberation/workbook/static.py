@@ -1,18 +1,15 @@
 """Record mode: every agenda step as static HTML and SVG, for the exported record.
 
-The workbook calls these when executed with ``DELIBERATION_RECORD=1``; the HTML comes
-from :mod:`deliberation.render`, so the record and the workbook show the same thing.
+The workbook calls these when executed for a record (:mod:`deliberation.record.mode`);
+the HTML comes from :mod:`deliberation.record.render`, so both show the same thing.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from .session import ReviewSession
-
-RECORD_SAMPLES = 20_000
 
 
 @dataclass
@@ -25,11 +22,10 @@ class StaticContext:
     shown: set[str] = field(default_factory=set)
 
     @classmethod
-    def build(cls, session: ReviewSession, *, seed: int) -> StaticContext:
+    def build(cls, session: ReviewSession, *, seed: int, samples: int) -> StaticContext:
         from ..engine.analysis import analyze
         from ..review.policy import evaluate_policy
 
-        samples = int(os.environ.get("DELIBERATION_SAMPLES") or RECORD_SAMPLES)
         analysis = analyze(session.review, session.template, samples=samples, seed=seed)
         gates = evaluate_policy(session.review, session.template, analysis)
         return cls(session, analysis, gates)

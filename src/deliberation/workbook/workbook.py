@@ -3,28 +3,27 @@
 ``wb = dl.Workbook.open("review.json")`` opens the review next to the notebook; each
 agenda step is a method returning a widget (``wb.setup()``, ``wb.items()``, ...), and
 ``wb.app()`` shows every step as one tabbed view. Every change is validated through
-the review model and saved at once (see :mod:`deliberation.session`).
+the review model and saved at once (see :mod:`deliberation.workbook.session`). The
+steps are listed once, in :data:`deliberation.workbook.steps.STEPS`.
 
-When the notebook is executed for the record (``DELIBERATION_RECORD=1``), the same
-methods return static HTML and SVG from :mod:`deliberation.render` instead, so the
-record shows everything without a kernel or widgets.
+When the notebook is executed for the record (see :mod:`deliberation.record.mode`),
+the same methods return the record's static HTML and SVG instead, so the record shows
+everything without a kernel or widgets.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import RecordError
+from ..record.mode import RecordMode
 from .session import ReviewSession
+from .steps import BY_NAME, STEPS
 
-RECORD_ENV = "DELIBERATION_RECORD"
-
-
-def record_mode() -> bool:
-    """True when the notebook is being executed for an exported record."""
-    return os.environ.get(RECORD_ENV, "") not in {"", "0", "false", "no"}
+DEFAULT_SAMPLES = 20_000
+DEFAULT_SEED = 0
 
 
 class Workbook:
@@ -34,15 +33,15 @@ class Workbook:
         self,
         session: ReviewSession,
         *,
-        record: bool | None = None,
-        samples: int = 20_000,
-        seed: int = 0,
+        record: bool = False,
+        samples: int = DEFAULT_SAMPLES,
+        seed: int = DEFAULT_SEED,
         debounce: float = 0.03,
     ) -> None:
         self.session = session
-        self.record = record_mode() if record is None else record
+        self.record = record
         self.samples = samples
-        self.seed = int(os.environ.get("DELIBERATION_SEED", seed))
+        self.seed = seed
         self.debounce = debounce
         self._live: Any = None
         self._static: Any = None
@@ -53,19 +52,33 @@ class Workbook:
         path: Path | str = "review.json",
         *,
         template_search: tuple[Path | str, ...] = (),
-        record: bool | None = None,
-        samples: int = 20_000,
-        seed: int = 0,
+        samples: int | None = None,
+        seed: int | None = None,
         debounce: float = 0.03,
     ) -> Workbook:
         """Open ``path`` (a review.json or the folder holding it).
 
-        ``$DELIBERATION_REVIEW``, when set, names the review instead: the exporter sets
-        it so the workbook renders exactly the review being recorded.
+        Templates are found as everywhere else (``template_search``, the review folder's
+        ``templates/``, ``$DELIBERATION_TEMPLATES``, the built-in ones). Executed by
+        ``deliberation export``, the workbook renders the review being recorded with the
+        record's seed and samples; an explicit ``seed=`` or ``samples=`` that disagrees
+        with them is an error, never silently replaced.
         """
-        path = os.environ.get("DELIBERATION_REVIEW") or path
-        session = ReviewSession(path, template_search=template_search)
-        return cls(session, record=record, samples=samples, seed=seed, debounce=debounce)
+        mode = RecordMode.from_env()
+        if mode is None:
+            session = ReviewSession(path, template_search=template_search)
+            return cls(session, samples=DEFAULT_SAMPLES if samples is None else samples,
+                       seed=DEFAULT_SEED if seed is None else seed, debounce=debounce)
+        for name, asked, recorded in (("seed", seed, mode.seed),
+                                      ("samples", samples, mode.samples)):
+            if asked is not None and asked != recorded:
+                raise RecordError(
+                    f"the workbook asks for {name}={asked} but the record is made with "
+                    f"{name} {recorded}: remove {name}= from the cell or export with "
+                    f"--{name} {asked}")
+        session = ReviewSession(mode.review, template_search=(*template_search, *mode.templates))
+        return cls(session, record=True, samples=mode.samples, seed=mode.seed,
+                   debounce=debounce)
 
     @property
     def review(self) -> Any:
@@ -91,73 +104,53 @@ class Workbook:
         )
 
     # ------------------------------------------------------------------ steps
+    def step(self, name: str, **options: Any) -> Any:
+        """The widget of agenda step ``name`` (or its static HTML in record mode)."""
+        spec = BY_NAME[name]
+        if self.record:
+            return self._render(spec.fragment)
+        arguments = [self.session, self.live()] if spec.live else [self.session]
+        return spec.widget_class()(*arguments, **{**spec.options, **options}).root
+
     def setup(self) -> Any:
         """Title, subject and version, horizon, template and participants."""
-        if self.record:
-            return self._render("setup")
-        from .steps import SetupStep
-        return SetupStep(self.session).root
+        return self.step("setup")
 
     def items(self) -> Any:
         """Benefits and harms together."""
-        if self.record:
-            return self._render("register")
-        from .elicitation import ItemsStep
-        return ItemsStep(self.session).root
+        return self.step("items")
 
     def benefits(self) -> Any:
-        if self.record:
-            return self._render("register")
-        from .elicitation import ItemsStep
-        return ItemsStep(self.session, ("benefit",)).root
+        """The benefits of the register."""
+        return self.step("benefits")
 
     def harms(self) -> Any:
-        if self.record:
-            return self._render("register")
-        from .elicitation import ItemsStep
-        return ItemsStep(self.session, ("harm",)).root
+        """The harms of the register."""
+        return self.step("harms")
 
     def estimates(self) -> Any:
         """Each participant's likelihood and impact per item, in blind rounds."""
-        if self.record:
-            return self._render("estimates")
-        from .elicitation import EstimatesStep
-        return EstimatesStep(self.session).root
+        return self.step("estimates")
 
     def mitigations(self) -> Any:
         """Mitigations (targets, factors, owner, status) and variants (sets of mitigations)."""
-        if self.record:
-            return self._render("mitigations")
-        from .steps import MitigationsStep
-        return MitigationsStep(self.session).root
+        return self.step("mitigations")
 
     def tradeoffs(self) -> Any:
         """Per variant: P(extremely good) against P(extremely bad), live."""
-        if self.record:
-            return self._render("tradeoffs")
-        from .live import TradeoffsStep
-        return TradeoffsStep(self.session, self.live()).root
+        return self.step("tradeoffs")
 
     def policy(self) -> Any:
         """The template's gates, live, each with the clause it enforces."""
-        if self.record:
-            return self._render("policy")
-        from .live import PolicyStep
-        return PolicyStep(self.session, self.live()).root
+        return self.step("policy")
 
     def decision(self) -> Any:
         """Outcome, chosen variant, rationale, conditions, dissent, sign-offs."""
-        if self.record:
-            return self._render("decision")
-        from .steps import DecisionStep
-        return DecisionStep(self.session).root
+        return self.step("decision")
 
     def export(self, archive: Path | str | None = None) -> Any:
         """A button that writes the decision record and shows its path and HEAD."""
-        if self.record:
-            return self._render("export")
-        from .steps import ExportStep
-        return ExportStep(self.session, archive=archive).root
+        return self.step("export", archive=archive)
 
     def app(self) -> Any:
         """Every step in one tabbed view, for a facilitator who prefers a single screen."""
@@ -165,14 +158,10 @@ class Workbook:
             # Every step is rendered by its own cell above; the record shows each once.
             return self._render("export")
         import ipywidgets as widgets
-        steps = [
-            ("Set-up", self.setup), ("Benefits & harms", self.items),
-            ("Estimates", self.estimates), ("Mitigations", self.mitigations),
-            ("Tradeoffs", self.tradeoffs), ("Policy", self.policy),
-            ("Decision", self.decision), ("Export", self.export),
-        ]
-        tabs = widgets.Tab(children=[make() for _, make in steps])
-        tabs.titles = tuple(title for title, _ in steps)
+
+        shown = [spec for spec in STEPS if spec.in_app]
+        tabs = widgets.Tab(children=[self.step(spec.name) for spec in shown])
+        tabs.titles = tuple(spec.title for spec in shown)
         tabs.add_class("dl-app")
         return tabs
 
@@ -186,14 +175,14 @@ class Workbook:
         return self._live
 
     # ------------------------------------------------------------------ record mode
-    def _render(self, step: str) -> Any:
+    def _render(self, fragment: str) -> Any:
         from IPython.display import HTML
 
-        from .static import render_step
+        from .static import StaticContext, render_step
         if self._static is None:
-            from .static import StaticContext
-            self._static = StaticContext.build(self.session, seed=self.seed)
-        return HTML(render_step(self._static, step))  # type: ignore[no-untyped-call]
+            self._static = StaticContext.build(self.session, seed=self.seed,
+                                               samples=self.samples)
+        return HTML(render_step(self._static, fragment))  # type: ignore[no-untyped-call]
 
 
 def now() -> str:

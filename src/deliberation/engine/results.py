@@ -1,0 +1,189 @@
+"""The analysis as plain data: per-variant summaries, comparisons, effects, gates.
+
+Every class is a frozen pydantic model, so an analysis round-trips through JSON
+(Analysis.to_json / Analysis.from_json) and a record re-renders its charts
+without the samples.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .choice import ChosenBy
+from .estimates import (
+    Pool,
+)
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False, frozen=True, extra="ignore")
+
+
+class Histogram(_Data):
+    """Net value binned on edges shared by every variant; fractions of the samples."""
+
+    edges: list[float]
+    fractions: list[float]
+    below: float
+    above: float
+
+
+class VariantSummary(_Data):
+    id: str
+    title: str
+    mitigations: list[str]
+    mean: float
+    mean_se: float
+    sd: float
+    p5: float
+    p5_se: float
+    p50: float
+    p50_se: float
+    p95: float
+    p95_se: float
+    p_extreme_bad: float
+    p_extreme_bad_se: float
+    p_extreme_good: float
+    p_extreme_good_se: float
+    quantiles: dict[str, float]
+    histogram: Histogram
+
+
+class Difference(_Data):
+    """``other`` minus ``base`` on the same draws (positive: ``other`` is better)."""
+
+    base: str
+    other: str
+    mean: float
+    mean_se: float
+    p5: float
+    p50: float
+    p95: float
+    p_better: float
+    p_better_se: float
+    p_worse: float
+    p_worse_se: float
+    p_extreme_bad_change: float
+    p_extreme_bad_change_se: float
+    p_extreme_good_change: float
+    p_extreme_good_change_se: float
+
+
+class MitigationEffect(_Data):
+    """What one mitigation buys on its own: baseline plus it, against the baseline."""
+
+    mitigation: str
+    title: str
+    targets: list[str]
+    variants: list[str]
+    difference: Difference
+
+
+class ItemEffect(_Data):
+    p_happens: float
+    mean_impact_if_happens: float | None
+    mean_contribution: float
+    p_happened_given_extreme_bad: float | None
+    mean_contribution_given_extreme_bad: float | None
+
+
+class ItemSummary(_Data):
+    """One estimated item's part in each variant (``baseline``: no mitigations)."""
+
+    item: str
+    title: str
+    kind: Literal["benefit", "harm"]
+    participants: int
+    baseline: ItemEffect
+    variants: dict[str, ItemEffect]
+
+
+class SwingEffect(_Data):
+    mean_low: float
+    mean_high: float
+    p_extreme_bad_low: float
+    p_extreme_bad_high: float
+    p_extreme_good_low: float
+    p_extreme_good_high: float
+
+
+class Sensitivity(_Data):
+    item: str
+    title: str
+    quantity: Literal["likelihood", "impact"]
+    low: float
+    high: float
+    variant: str
+    mean_low: float
+    mean_high: float
+    mean_swing: float
+    p_extreme_bad_low: float
+    p_extreme_bad_high: float
+    p_extreme_bad_swing: float
+    rank_mean: int
+    rank_p_extreme_bad: int
+    preferred_low: str
+    preferred_high: str
+    flips_preferred: bool
+    flips_gates: list[str]
+    variants: dict[str, SwingEffect]
+
+
+class ParticipantEstimate(_Data):
+    participant: str
+    likelihood: tuple[float, float]
+    impact: tuple[float, float]
+    likelihood_median: float
+    impact_median: float
+    expected_value: float
+
+
+class Disagreement(_Data):
+    item: str
+    title: str
+    kind: Literal["benefit", "harm"]
+    rank: int
+    orders_of_magnitude: float
+    likelihood_spread: float
+    impact_spread: float
+    participants: list[ParticipantEstimate]
+
+
+class Gate(_Data):
+    rule: str
+    kind: str
+    value: float | None
+    passes: bool
+
+
+class Analysis(_Data):
+    """Everything ``report`` prints and the charts draw, for one review, seed and size."""
+
+    samples: int
+    seed: int
+    pool: Pool
+    extreme_bad: float
+    extreme_good: float
+    preferred: str
+    chosen: str
+    chosen_by: ChosenBy = "preferred"
+    reference: str | None = None
+    variants: dict[str, VariantSummary]
+    comparisons: list[Difference]
+    mitigation_effects: list[MitigationEffect]
+    items: list[ItemSummary]
+    sensitivity: list[Sensitivity]
+    disagreement: list[Disagreement]
+    unestimated: list[str]
+    gates: list[Gate]
+    notes: list[str] = []
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data: the ``report --json`` contract, plus the rest of the analysis."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Analysis:
+        return cls.model_validate(data)

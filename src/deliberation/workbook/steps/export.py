@@ -1,0 +1,78 @@
+"""Step 9, export: publish the review's decision record into an archive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from ...errors import DeliberationError
+from ..fields import (
+    Step,
+    escape,
+)
+from ..session import ReviewSession, user_message
+
+
+class ExportStep(Step):
+    name = "export"
+    title = "Export the decision record"
+    lead = ("Writes the executed workbook, the review and its analysis as one write-once "
+            "record, and prints the archive's HEAD: keep it somewhere else (the minutes, a "
+            "ticket) to detect a rewritten archive later.")
+
+    def __init__(self, session: ReviewSession, archive: Path | str | None = None) -> None:
+        self.archive = Path(archive) if archive else session.path.parent / "archive"
+        self.result = widgets.HTML(value="")
+        self.result.add_class("dl-export-result")
+        super().__init__(session)
+
+    def build(self, data: dict[str, Any]) -> list[Any]:
+        folder = widgets.Text(value=str(self.archive), description="Archive",
+                              style={"description_width": "110px"},
+                              layout=widgets.Layout(width="640px"))
+        folder.add_class("dl-archive")
+        button = widgets.Button(description="Export the record", icon="archive",
+                                button_style="primary", layout=widgets.Layout(width="auto"))
+        button.add_class("dl-export")
+
+        def clicked(_: Any) -> None:
+            button.disabled = True
+            self.result.value = '<span class="dl-hint">Exporting… (runs the workbook)</span>'
+
+            def progress(message: str) -> None:
+                # the export takes seconds: each step it reaches is shown as it starts
+                self.result.value = (f'<span class="dl-hint">Exporting… '
+                                     f"{escape(message.strip())}</span>")
+
+            try:
+                record_dir, head = export_record(self.session, Path(folder.value),
+                                                 progress=progress)
+            except (DeliberationError, OSError) as error:
+                self.result.value = (f'<div class="dl-field-error">'
+                                     f"{escape(user_message(error))}</div>")
+            else:
+                self.result.value = (f"<div>Record written to <code>{escape(record_dir)}</code>"
+                                     f"<br>HEAD: <code class='dl-head'>{escape(head)}</code></div>")
+            finally:
+                button.disabled = False
+
+        button.on_click(clicked)
+        return [folder, button, self.result]
+
+
+def export_record(
+    session: ReviewSession, archive: Path, *, progress: Callable[[str], None] | None = None
+) -> tuple[str, str]:
+    """Publish the review's record into ``archive``; returns (record folder, HEAD)."""
+    if session.conflict is not None:
+        raise session.conflict
+
+    from ...record import build as record
+
+    result = record.export(session.path.parent, archive, progress=progress or (lambda _: None))
+    return str(result.path), result.head
+
+

@@ -1,0 +1,259 @@
+"""Step 5, mitigations and variants: what would change the numbers, and the options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..fields import (
+    Step,
+    error_line,
+    escape,
+    find,
+    format_quantity,
+    parse_quantity,
+    required,
+    slug,
+    text,
+)
+
+STATUSES = ["proposed", "planned", "in-progress", "done", "rejected"]
+
+
+def _json_quantity(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _titles(data: dict[str, Any], kind: str, ids: list[str]) -> str:
+    titles = {entry["id"]: entry["title"] for entry in data.get(kind, [])}
+    return ", ".join(titles.get(entry_id, entry_id) for entry_id in ids)
+
+class MitigationsStep(Step):
+    name = "mitigations"
+    title = "Mitigations and variants"
+    lead = ("What would make a harm less likely or smaller (and what it costs in benefits)? "
+            "A factor multiplies the targeted likelihood or impact: '0.3 to 0.6' means 90% sure "
+            "it keeps between 30% and 60%. Variants are the release options, each a set of "
+            "mitigations.")
+
+    def build(self, data: dict[str, Any]) -> list[Any]:
+        self.summaries: list[tuple[Any, Any, str]] = []
+        return self._build(data)
+
+    def summary(self, text_of: Any, css: str, label: str) -> Any:
+        """A line naming what a multiple choice holds, kept current after every change."""
+        line = widgets.HTML(value="")
+        line.add_class(css)
+        self.summaries.append((line, text_of, label))
+        return line
+
+    def after_change(self, data: dict[str, Any]) -> None:
+        options = [(m["title"], m["id"]) for m in data.get("mitigations", [])]
+        for field in self.fields:
+            if "dl-variant-mitigations" in field.widget._dom_classes and \
+                    list(field.widget.options) != options:
+                field.relabel(options)
+        for line, text_of, label in self.summaries:
+            try:
+                shown = text_of(data)
+            except ValueError:
+                continue
+            line.value = f"<b>{escape(label)}:</b> {escape(shown)}"
+
+    def signature(self, data: dict[str, Any]) -> Any:
+        return (
+            tuple((i["id"], i["title"]) for i in data.get("items", [])),
+            tuple((p["id"], p["name"]) for p in data.get("participants", [])),
+            # Mitigation titles are typed in this very step: they relabel the variants'
+            # choices in after_change instead of rebuilding the step under the cursor.
+            tuple(m["id"] for m in data.get("mitigations", [])),
+            tuple(v["id"] for v in data.get("variants", [])),
+        )
+
+    def _build(self, data: dict[str, Any]) -> list[Any]:
+        children: list[Any] = [widgets.HTML(value="<h4>Mitigations</h4>")]
+        children += [self._mitigation(m["id"], data) for m in data.get("mitigations", [])]
+        children.append(self._add_mitigation(data))
+        children.append(widgets.HTML(value="<h4>Variants (release options)</h4>"))
+        children += [self._variant(v["id"], data) for v in data.get("variants", [])]
+        children.append(self._add_variant())
+        return children
+
+    def _mitigation(self, mitigation_id: str, data: dict[str, Any]) -> Any:
+        def entry(data: dict[str, Any]) -> dict[str, Any]:
+            return find(data["mitigations"], mitigation_id)
+
+        def write(key: str, parse: Any = None) -> Any:
+            def change(data: dict[str, Any], value: Any) -> None:
+                entry(data)[key] = parse(value) if parse else value
+            return change
+
+        def factor(value: str) -> Any:
+            parsed = parse_quantity(value, "factor")
+            return 1 if parsed is None else _json_quantity(parsed)
+
+        items = [(i["title"], i["id"]) for i in data.get("items", [])]
+        people = [("— nobody yet —", None)] + [(p["name"], p["id"])
+                                                for p in data.get("participants", [])]
+        css = "dl-mitigation"
+        left = widgets.VBox([
+            self.bind(text("Title", width="460px"), read=lambda d: entry(d)["title"],
+                      write=write("title", lambda v: required(v, "The title")),
+                      css=f"{css}-title"),
+            self.bind(text("Likelihood ×", width="300px", continuous=False,
+                           placeholder="e.g. 0.3 to 0.6"),
+                      read=lambda d: format_quantity(entry(d).get("likelihood_factor", 1)),
+                      write=write("likelihood_factor", factor), css=f"{css}-likelihood-factor"),
+            self.bind(text("Impact ×", width="300px", continuous=False,
+                           placeholder="e.g. 1, or 0.5 to 0.8"),
+                      read=lambda d: format_quantity(entry(d).get("impact_factor", 1)),
+                      write=write("impact_factor", factor), css=f"{css}-impact-factor"),
+            self.bind(widgets.Dropdown(description="Owner", options=people,
+                                       style={"description_width": "110px"},
+                                       layout=widgets.Layout(width="300px")),
+                      read=lambda d: entry(d).get("owner"), write=write("owner"),
+                      css=f"{css}-owner"),
+            self.bind(widgets.Dropdown(description="Status", options=STATUSES,
+                                       style={"description_width": "110px"},
+                                       layout=widgets.Layout(width="300px")),
+                      read=lambda d: entry(d).get("status", "proposed"), write=write("status"),
+                      css=f"{css}-status"),
+        ])
+        targets = self.bind(
+            widgets.SelectMultiple(description="Targets", options=items,
+                                   rows=min(8, max(2, len(items))),
+                                   style={"description_width": "70px"},
+                                   layout=widgets.Layout(width="380px")),
+            read=lambda d: tuple(t for t in entry(d)["targets"]),
+            write=write("targets", self._targets), css=f"{css}-targets")
+        errors = error_line(f"{css}-remove-error")
+        remove = self.button("Remove", "dl-remove-mitigation",
+                             lambda: self._remove_mitigation(mitigation_id), icon="trash",
+                             error=errors)
+        hint = widgets.HTML(value='<span class="dl-hint">Ctrl-click (⌘-click) to pick several '
+                            "targets or mitigations.</span>")
+        chosen = self.summary(lambda d: _titles(d, "items", entry(d)["targets"]),
+                              "dl-mitigation-targets-summary", "Targets chosen")
+        card = widgets.VBox([widgets.HBox([left, widgets.VBox([chosen, targets, hint])]),
+                             widgets.HBox([remove, errors])])
+        card.add_class("dl-card")
+        card.add_class("dl-mitigation-card")
+        return card
+
+    @staticmethod
+    def _targets(value: Any) -> list[str]:
+        if not value:
+            raise ValueError("a mitigation needs at least one target item")
+        return list(value)
+
+    def _remove_mitigation(self, mitigation_id: str) -> None:
+        def change(data: dict[str, Any]) -> None:
+            data["mitigations"] = [m for m in data["mitigations"] if m["id"] != mitigation_id]
+            for variant in data.get("variants", []):
+                variant["mitigations"] = [m for m in variant.get("mitigations", [])
+                                          if m != mitigation_id]
+        self.edit(change)
+
+    def _add_mitigation(self, data: dict[str, Any]) -> Any:
+        suggestions = self.session.template.suggested_mitigations
+        title = text("", placeholder="a new mitigation", width="380px")
+        title.add_class("dl-new-mitigation-title")
+        items = [(i["title"], i["id"]) for i in data.get("items", [])]
+        targets = widgets.SelectMultiple(options=items, rows=min(5, max(2, len(items))),
+                                         layout=widgets.Layout(width="300px"))
+        targets.add_class("dl-new-mitigation-targets")
+        suggested = widgets.Dropdown(
+            options=[("— or start from the template's suggestions —", None)]
+            + [(s.title, s.id) for s in suggestions], layout=widgets.Layout(width="380px"))
+        suggested.add_class("dl-suggested-mitigation")
+
+        def fill(change: dict[str, Any]) -> None:
+            pick = next((s for s in suggestions if s.id == change["new"]), None)
+            if pick is not None:
+                title.value = pick.title
+
+        suggested.observe(fill, names="value")
+        errors = error_line("dl-add-mitigation-error")
+
+        def add() -> None:
+            name = required(title.value, "The mitigation's title").strip()
+            chosen = self._targets(targets.value)
+            pick = next((s for s in suggestions if s.id == suggested.value), None)
+
+            def change(data: dict[str, Any]) -> None:
+                taken = [m["id"] for m in data.get("mitigations", [])]
+                entry: dict[str, Any] = {"id": slug(name, taken, "mitigation"), "title": name,
+                                         "targets": chosen}
+                if pick is not None and pick.title == name:
+                    entry["likelihood_factor"] = _json_quantity(pick.likelihood_factor)
+                    entry["impact_factor"] = _json_quantity(pick.impact_factor)
+                    if pick.description:
+                        entry["description"] = pick.description
+                data.setdefault("mitigations", []).append(entry)
+            self.edit(change)
+
+        button = self.button("Add mitigation", "dl-add-mitigation", add, icon="plus",
+                             style="success", error=errors)
+        return widgets.VBox([widgets.HBox([widgets.VBox([title, suggested]), targets, button]),
+                             errors])
+
+    def _variant(self, variant_id: str, data: dict[str, Any]) -> Any:
+        def entry(data: dict[str, Any]) -> dict[str, Any]:
+            return find(data["variants"], variant_id)
+
+        def write(key: str, parse: Any = None) -> Any:
+            def change(data: dict[str, Any], value: Any) -> None:
+                entry(data)[key] = parse(value) if parse else value
+            return change
+
+        mitigations = [(m["title"], m["id"]) for m in data.get("mitigations", [])]
+        errors = error_line("dl-remove-variant-error")
+        chosen = self.summary(
+            lambda d: _titles(d, "mitigations", entry(d).get("mitigations", [])) or "none",
+            "dl-variant-mitigations-summary", "Mitigations in this variant")
+        card = widgets.HBox([
+            self.bind(text("Variant", width="380px"), read=lambda d: entry(d)["title"],
+                      write=write("title", lambda v: required(v, "The title")),
+                      css="dl-variant-title"),
+            self.bind(widgets.SelectMultiple(description="With", options=mitigations,
+                                             rows=min(6, max(2, len(mitigations))),
+                                             style={"description_width": "40px"},
+                                             layout=widgets.Layout(width="340px")),
+                      read=lambda d: tuple(entry(d).get("mitigations", [])),
+                      write=write("mitigations", list), css="dl-variant-mitigations"),
+            widgets.VBox([self.button("Remove", "dl-remove-variant",
+                                      lambda: self._remove_variant(variant_id), icon="trash",
+                                      error=errors), errors]),
+        ])
+        card = widgets.VBox([card, chosen])
+        card.add_class("dl-card")
+        card.add_class("dl-variant-card")
+        return card
+
+    def _remove_variant(self, variant_id: str) -> None:
+        def change(data: dict[str, Any]) -> None:
+            decision = data.get("decision")
+            if decision and decision.get("variant") == variant_id:
+                raise ValueError("the decision chose this variant: change the decision first")
+            data["variants"] = [v for v in data["variants"] if v["id"] != variant_id]
+        self.edit(change)
+
+    def _add_variant(self) -> Any:
+        title = text("", placeholder="a new release option, e.g. API with filters",
+                     width="400px")
+        title.add_class("dl-new-variant-title")
+        errors = error_line("dl-add-variant-error")
+
+        def add() -> None:
+            name = required(title.value, "The variant's title").strip()
+
+            def change(data: dict[str, Any]) -> None:
+                taken = [v["id"] for v in data.get("variants", [])]
+                data.setdefault("variants", []).append(
+                    {"id": slug(name, taken, "variant"), "title": name, "mitigations": []})
+            self.edit(change)
+
+        button = self.button("Add variant", "dl-add-variant", add, icon="plus",
+                             style="success", error=errors)
+        return widgets.VBox([widgets.HBox([title, button]), errors])
