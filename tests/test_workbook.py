@@ -270,7 +270,7 @@ def test_blind_rounds_hide_numbers_until_revealed(wb: Workbook, review_path: Pat
     assert "0.2 to 0.6" not in table.value
     click(find(step, "dl-reveal"))
     assert "0.2 to 0.6" in table.value
-    assert on_disk(review_path)["elicitation"]["revealed"] is True
+    assert on_disk(review_path)["elicitation"]["revealed"] == [1]
     click(find(step, "dl-next-round"))
     assert "Round 2" in find(step, "dl-round").value
     # Round 2 starts empty for everyone, with the round-1 answer as a hint.

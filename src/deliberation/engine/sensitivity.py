@@ -38,8 +38,15 @@ def _passes(kind: str, value: float | None, mean: float, p_bad: float, p_good: f
 
 
 def disagreement(review: Any, template: Template) -> list[Disagreement]:
-    """Items ranked by how far apart participants' expected contributions are."""
+    """Items ranked by how far apart participants' expected contributions are.
+
+    It names participants, so it reads only revealed rounds: during a blind round it
+    shows each participant's latest revealed estimate, never the hidden one.
+    """
     titles = {item.id: item.title for item in review.items}
+    shown = review.shown_estimates()
+    if len(shown) != len(review.estimates):
+        review = review.model_copy(update={"estimates": shown})
     entries = [_spread(model) for model in item_models(review, template, pool="linear")]
     entries.sort(key=lambda e: (-e[0], -(e[1] + e[2]), e[3].id))
     return [

@@ -161,9 +161,14 @@ def render_register(review: Review, template: Template | None = None, *,
     """Steps 2 to 4: benefits and harms (or only ``kind``), each with every estimate."""
     people = _people(review)
     estimates: dict[str, list[Any]] = {}
-    for estimate in sorted(review.estimates, key=lambda e: (e.participant, e.round)):
+    for estimate in sorted(review.shown_estimates(), key=lambda e: (e.participant, e.round)):
         estimates.setdefault(estimate.item, []).append(estimate)
-    latest = {(e.item, e.participant): e.round for e in review.latest_estimates()}
+    hidden: dict[str, int] = {}
+    rounds = review.rounds()
+    for estimate in review.estimates:
+        if rounds.hidden(estimate.round):
+            hidden[estimate.item] = hidden.get(estimate.item, 0) + 1
+    latest = {(e.item, e.participant): e.round for e in review.latest_shown_estimates()}
     categories = {c.id: c.title for c in template.categories} if template is not None else {}
     groups = [
         (heading, [i for i in review.items if i.kind == group])
@@ -173,12 +178,13 @@ def render_register(review: Review, template: Template | None = None, *,
     return _render(
         "register.html.j2", review=review, groups=groups, estimates=estimates, people=people,
         latest=latest, categories=categories, unestimated=review.unestimated_items(),
+        hidden=hidden, open_round=rounds.round,
     )
 
 
 def render_estimates(review: Review, template: Template | None = None) -> str:
     """Step 4 at a glance: items by participants, each cell the latest estimate."""
-    latest = {(e.item, e.participant): e for e in review.latest_estimates()}
+    latest = {(e.item, e.participant): e for e in review.latest_shown_estimates()}
     return _render("estimates.html.j2", review=review, latest=latest)
 
 

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,6 +24,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -218,6 +219,69 @@ class Thresholds(_Model):
         return self
 
 
+class Elicitation(_Model):
+    """The blind (Delphi) rounds: which round is open, and which rounds are revealed.
+
+    While ``blind``, the estimates of a round not in ``revealed`` are private: each
+    participant sees only their own, and no view shows them by participant. The pooled
+    numbers use every participant's latest round, revealed or not.
+    """
+
+    round: int = Field(default=1, ge=1)
+    blind: bool = True
+    revealed: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+
+    @field_validator("revealed", mode="before")
+    @classmethod
+    def _legacy_flag(cls, value: Any, info: ValidationInfo) -> Any:
+        # Workbooks before 0.2 wrote ``"revealed": true|false`` for the open round only;
+        # earlier rounds were shown.
+        if isinstance(value, bool):
+            current = int(info.data.get("round", 1))
+            return list(range(1, current + (1 if value else 0)))
+        return value
+
+    def hidden(self, round_: int) -> bool:
+        """Whether estimates of ``round_`` are private to their participant."""
+        return self.blind and round_ not in self.revealed
+
+    @property
+    def open_revealed(self) -> bool:
+        """Whether the open round's estimates are shown to everyone."""
+        return not self.hidden(self.round)
+
+    @classmethod
+    def implied(cls, estimate_rounds: Iterable[int]) -> Elicitation:
+        """The state of a review that has none: it carries on from its latest round, and
+        everything already in the file is revealed (it was typed in the open)."""
+        rounds = sorted(set(estimate_rounds))
+        return cls(round=rounds[-1] if rounds else 1, revealed=rounds)
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Elicitation:
+        """The state of review data (a dict as in review.json), stored or implied."""
+        stored = data.get("elicitation")
+        if isinstance(stored, Mapping):
+            return cls.model_validate(stored)
+        return cls.implied(int(e.get("round", 1)) for e in data.get("estimates", []))
+
+    def reveal(self) -> Elicitation:
+        """The open round's estimates shown to everyone."""
+        return self.model_copy(update={"revealed": sorted({*self.revealed, self.round})})
+
+    def hide(self) -> Elicitation:
+        """The open round's estimates private again (a blind round)."""
+        return self.model_copy(update={
+            "blind": True, "revealed": [r for r in self.revealed if r != self.round]})
+
+    def next_round(self) -> Elicitation:
+        """A new blind round opens; earlier rounds keep their state."""
+        return self.model_copy(update={"round": self.round + 1})
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
 class NotApplicable(_Model):
     """A template category the team considered and set aside, with the reason why."""
 
@@ -245,6 +309,7 @@ class Review(_Model):
     thresholds: Thresholds | None = None
     not_applicable: list[NotApplicable] = Field(default_factory=list)
     supersedes: str | None = None
+    elicitation: Elicitation | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Review:
@@ -263,6 +328,26 @@ class Review(_Model):
         """Each participant's estimate of each item from their latest round."""
         latest: dict[tuple[str, str], Estimate] = {}
         for estimate in self.estimates:
+            key = (estimate.item, estimate.participant)
+            if key not in latest or estimate.round >= latest[key].round:
+                latest[key] = estimate
+        return list(latest.values())
+
+    def rounds(self) -> Elicitation:
+        """The elicitation state, stored or implied (see :meth:`Elicitation.implied`)."""
+        if self.elicitation is not None:
+            return self.elicitation
+        return Elicitation.implied(e.round for e in self.estimates)
+
+    def shown_estimates(self) -> list[Estimate]:
+        """The estimates every view may show by participant: those of revealed rounds."""
+        rounds = self.rounds()
+        return [e for e in self.estimates if not rounds.hidden(e.round)]
+
+    def latest_shown_estimates(self) -> list[Estimate]:
+        """Each participant's latest estimate of each item among the revealed rounds."""
+        latest: dict[tuple[str, str], Estimate] = {}
+        for estimate in self.shown_estimates():
             key = (estimate.item, estimate.participant)
             if key not in latest or estimate.round >= latest[key].round:
                 latest[key] = estimate

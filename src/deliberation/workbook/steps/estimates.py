@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
 from ...errors import ConcurrentEdit, DeliberationError
+from ...review.model import Elicitation
 from ..fields import (
     Step,
     error_line,
@@ -16,19 +18,6 @@ from ..fields import (
     parse_quantity,
 )
 from ..session import ReviewSession, user_message
-
-
-def elicitation_state(data: dict[str, Any]) -> dict[str, Any]:
-    """The Delphi state kept in review.json: the current round and whether it is revealed."""
-    state = data.get("elicitation")
-    estimates = data.get("estimates", [])
-    if not isinstance(state, dict):
-        # A review made elsewhere (by hand, the example, an older workbook): carry on from
-        # its latest round, and hide nothing that is already in the file.
-        latest = max((int(e.get("round", 1)) for e in estimates), default=1)
-        return {"round": latest, "blind": True, "revealed": bool(estimates)}
-    return {"round": int(state.get("round", 1)), "blind": bool(state.get("blind", True)),
-            "revealed": bool(state.get("revealed", False))}
 
 
 class EstimateRow:
@@ -114,7 +103,7 @@ class EstimateRow:
         def change(data: dict[str, Any]) -> None:
             # The round's state is kept from the first estimate on, so it no longer
             # depends on whether estimates exist.
-            data.setdefault("elicitation", elicitation_state(data))
+            data.setdefault("elicitation", Elicitation.of(data).to_json())
             estimate = self._find(data)
             if likelihood is None:  # both cleared: the estimate is withdrawn
                 if estimate is not None:
@@ -187,12 +176,12 @@ class EstimatesStep(Step):
         super().__init__(session)
 
     def signature(self, data: dict[str, Any]) -> Any:
-        state = elicitation_state(data)
+        state = Elicitation.of(data)
         return (
             self.session.template.id,
             tuple((i["id"], i["kind"]) for i in data.get("items", [])),
             tuple((p["id"], p["name"]) for p in data.get("participants", [])),
-            self.participant, state["round"],
+            self.participant, state.round,
         )
 
     def build(self, data: dict[str, Any]) -> list[Any]:
@@ -202,17 +191,17 @@ class EstimatesStep(Step):
                                  "step first.</p>")]
         if self.participant not in {p["id"] for p in people}:
             self.participant = people[0]["id"]
-        state = elicitation_state(data)
+        state = Elicitation.of(data)
         who = widgets.ToggleButtons(
             options=[(p["name"], p["id"]) for p in people], value=self.participant,
             description="Estimating:", style={"description_width": "110px"})
         who.add_class("dl-estimator")
         who.observe(self._choose, names="value")
-        round_label = widgets.HTML(value=f"<b>Round {state['round']}</b>")
+        round_label = widgets.HTML(value=f"<b>Round {state.round}</b>")
         round_label.add_class("dl-round")
         reveal = self.button("Reveal everyone's numbers", "dl-reveal", self._reveal, icon="eye")
         hide = self.button("Hide (blind round)", "dl-hide", self._hide, icon="eye-slash")
-        next_round = self.button(f"Start round {state['round'] + 1}", "dl-next-round",
+        next_round = self.button(f"Start round {state.round + 1}", "dl-next-round",
                                  self._next_round, icon="forward")
         controls = widgets.HBox([round_label, reveal, hide, next_round],
                                 layout=widgets.Layout(align_items="center"))
@@ -222,7 +211,7 @@ class EstimatesStep(Step):
             '&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp; impact</div>')
         items = data.get("items", [])
         participant = str(self.participant)
-        self.rows = [EstimateRow(self, item, participant, state["round"]) for item in items]
+        self.rows = [EstimateRow(self, item, participant, state.round) for item in items]
         if not items:
             return [who, widgets.HTML(value='<p class="dl-muted">No items yet.</p>')]
         return [who, controls, header, *[row.box for row in self.rows], self.table]
@@ -231,22 +220,19 @@ class EstimatesStep(Step):
         self.participant = change["new"]
         self.on_change(self.session)
 
-    def _set_state(self, **values: Any) -> None:
+    def _set_state(self, step: Callable[[Elicitation], Elicitation]) -> None:
         def change(data: dict[str, Any]) -> None:
-            state = elicitation_state(data)
-            state.update(values)
-            data["elicitation"] = state
+            data["elicitation"] = step(Elicitation.of(data)).to_json()
         self.edit(change)
 
     def _reveal(self) -> None:
-        self._set_state(revealed=True)
+        self._set_state(Elicitation.reveal)
 
     def _hide(self) -> None:
-        self._set_state(revealed=False, blind=True)
+        self._set_state(Elicitation.hide)
 
     def _next_round(self) -> None:
-        state = elicitation_state(self.session.data())
-        self._set_state(round=state["round"] + 1, revealed=False)
+        self._set_state(Elicitation.next_round)
 
     def after_change(self, data: dict[str, Any]) -> None:
         for row in self.rows:
@@ -256,12 +242,12 @@ class EstimatesStep(Step):
 
 def estimates_table(data: dict[str, Any]) -> str:
     """Everyone's estimates per item; the current round's numbers only once revealed."""
-    state = elicitation_state(data)
+    state = Elicitation.of(data)
     people = data.get("participants", [])
     items = data.get("items", [])
     if not people or not items:
         return ""
-    hidden = state["blind"] and not state["revealed"]
+    hidden = state.hidden(state.round)
     head = "".join(f"<th>{escape(p['name'])}</th>" for p in people)
     rows = []
     for item in items:
@@ -272,7 +258,7 @@ def estimates_table(data: dict[str, Any]) -> str:
             parts = []
             for estimate in sorted(mine, key=lambda e: e.get("round", 1)):
                 round_ = estimate.get("round", 1)
-                if hidden and round_ == state["round"]:
+                if state.hidden(round_):
                     parts.append('<span class="dl-muted">✓ entered (hidden)</span>')
                 else:
                     parts.append(f"<span title='round {round_}'>r{round_}: "
@@ -283,6 +269,6 @@ def estimates_table(data: dict[str, Any]) -> str:
         rows.append(f"<tr><td>{escape(item['title'])}</td>{''.join(cells)}</tr>")
     note = ("Blind round: numbers stay hidden until the facilitator reveals them."
             if hidden else "Numbers are revealed: discuss where you differ most.")
-    return (f'<h4>Everyone\'s estimates, round {state["round"]}</h4>'
+    return (f'<h4>Everyone\'s estimates, round {state.round}</h4>'
             f'<p class="dl-hint">{note}</p><table class="dl-table"><tr><th>item</th>{head}</tr>'
             + "".join(rows) + "</table>")
