@@ -102,12 +102,12 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return result, archive, messages
 
 
-def test_export_publishes_the_three_files(exported: Any) -> None:
+def test_export_publishes_the_record_files(exported: Any) -> None:
     result, archive, messages = exported
     folder = result.published.path
     assert folder == archive / "records" / "000001-lumen-v2-release"
-    assert sorted(p.name for p in folder.iterdir()) == ["record.html", "record.json",
-                                                        "review.ipynb"]
+    assert sorted(p.name for p in folder.iterdir()) == ["attestation.json", "record.html",
+                                                        "record.json", "review.ipynb"]
     assert result.published.head == (archive / "HEAD").read_text().strip()
     assert any("executing the workbook" in m for m in messages)
     assert any(re.search(r"\[\d+/\d+\]", m) for m in messages)  # per-cell progress

@@ -23,6 +23,10 @@ from .resources import shipped_workbook
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+ARTIFACT_OPTION = click.option(
+    "--artifact", type=click.Path(path_type=Path), default=None,
+    help="The model file or folder under review: its sha256 becomes the record's subject.")
+
 TEMPLATES_OPTION = click.option(
     "--templates",
     "template_dirs",
@@ -231,10 +235,11 @@ def schema() -> None:
 @click.option("--samples", default=20_000, show_default=True, type=click.IntRange(min=100),
               help="Monte Carlo samples.")
 @click.option("--pdf", is_flag=True, help="Also print record.pdf with headless Chromium.")
+@ARTIFACT_OPTION
 @TEMPLATES_OPTION
 @user_errors
 def export(*, review_dir: Path, archive_dir: Path, seed: int, samples: int, pdf: bool,
-           template_dirs: tuple[Path, ...]) -> None:
+           artifact: Path | None, template_dirs: tuple[Path, ...]) -> None:
     """Execute the workbook headless and publish a write-once record into the archive."""
     from .record.build import export as export_record
 
@@ -242,10 +247,15 @@ def export(*, review_dir: Path, archive_dir: Path, seed: int, samples: int, pdf:
         click.echo(message, err=True)
 
     exported = export_record(review_dir, archive_dir, seed=seed, samples=samples, pdf=pdf,
-                             template_dirs=template_dirs, progress=progress)
+                             template_dirs=template_dirs, progress=progress, artifact=artifact,
+                             artifact_progress=True)
     published = exported.published
     click.echo(f"record {published.name} published in {exported.seconds:.1f} s")
     click.echo(f"record.html: {exported.html}")
+    if exported.artifact is not None:
+        click.echo(f"artifact: {exported.artifact.name} ({exported.artifact.kind}, "
+                   f"{exported.artifact.files:,} files, {exported.artifact.size:,} bytes) "
+                   f"sha256 {exported.artifact.sha256}")
     click.echo(f"HEAD: {published.head}")
     click.echo("keep the HEAD elsewhere (a ticket, minutes): `deliberation verify "
                f"{archive_dir} --anchor {published.head}` proves the archive unchanged since")
@@ -255,12 +265,15 @@ def export(*, review_dir: Path, archive_dir: Path, seed: int, samples: int, pdf:
 @click.argument("record_json", metavar="RECORD", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the HTML (default: record.html beside record.json).")
+@click.option("--signatures", is_flag=True,
+              help="Show the signatures the record's archive holds for it (the page then "
+                   "differs from the published one, written before anyone signed).")
 @user_errors
-def render_command(record_json: Path, output: Path | None) -> None:
+def render_command(record_json: Path, output: Path | None, signatures: bool) -> None:
     """Rebuild record.html from record.json, byte for byte, without a kernel."""
     from .record.build import render_record_file
 
-    click.echo(f"wrote {render_record_file(record_json, output)}")
+    click.echo(f"wrote {render_record_file(record_json, output, signatures=signatures)}")
 
 
 @main.command()
@@ -281,16 +294,82 @@ def verify(path: Path, anchor: str | None) -> None:
         else:
             verified = verify_archive(path, anchor=anchor)
             notes = verified.notes
-            summary = (f"ok: {len(verified.entries)} record"
-                       f"{'s' if len(verified.entries) != 1 else ''} intact, HEAD {verified.head}")
+            count = sum(e.kind == "record" for e in verified.entries)
+            summary = (f"ok: {count} record{'s' if count != 1 else ''} intact, "
+                       f"HEAD {verified.head}")
             if anchor:
                 summary += f", anchor {anchor[:16]}… found in the chain"
+        notes += _signature_notes(path)
     except RecordTampered as error:
         click.echo(f"TAMPERED: {error}", err=True)
         sys.exit(1)
     for note in notes:
         click.echo(f"note: {note}")
     click.echo(summary)
+
+
+def _signature_notes(path: Path) -> list[str]:
+    """verify's check of attestations and signatures, for an archive or a record in one."""
+    from .record.archive import find_archive, read_entries
+    from .record.signing import verify_attestations
+
+    archive = path if (path / "manifest.jsonl").is_file() else find_archive(path)
+    return verify_attestations(archive, read_entries(archive)) if archive else []
+
+
+@main.command()
+@click.argument("record_dir", metavar="RECORD_DIR", type=click.Path(path_type=Path))
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
+              help="Your OpenSSH ed25519 private key, e.g. ~/.ssh/id_ed25519 (asks for its "
+                   "passphrase if it has one).")
+@click.option("--as", "participant", required=True, metavar="PARTICIPANT",
+              help="The participant id you sign as (allowed_signers must list your key for it).")
+@click.option("--allowed-signers", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Who may sign as whom (git's format); default: the archive's "
+                                 "allowed_signers, if it has one.")
+@user_errors
+def sign(record_dir: Path, key_path: Path, participant: str,
+         allowed_signers: Path | None) -> None:
+    """Add PARTICIPANT's signature to a published record's attestation (never rewriting it)."""
+    from .record.signing import sign_record
+
+    def passphrase() -> str:
+        return str(click.prompt(f"Enter passphrase for {key_path}", hide_input=True,
+                                err=True))
+
+    signature = sign_record(record_dir, key_path=key_path.expanduser(),
+                            participant=participant, allowed_signers=allowed_signers,
+                            passphrase=passphrase)
+    click.echo(f"signed {signature.record} as {signature.participant} with "
+               f"{signature.fingerprint}: {signature.entry.record}")
+
+
+@main.command()
+@click.option("--archive", "archive_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path), help="The archive of records.")
+@click.option("--artifact", required=True, type=click.Path(path_type=Path),
+              help="The model file or folder about to be released.")
+@click.option("--allowed-signers", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Who may sign as whom (git's format), kept where the release "
+                                 "engineer cannot edit it; default: the archive's own.")
+@click.option("--anchor", default=None, metavar="HASH",
+              help="A HEAD kept elsewhere: fails if the archive was rewritten or rolled back.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@user_errors
+def gate(archive_dir: Path, artifact: Path, allowed_signers: Path | None, anchor: str | None,
+         as_json: bool) -> None:
+    """The release gate: exit 0 only if an approved, signed, intact record covers ARTIFACT."""
+    from .record.gate import release_gate
+
+    verdict = release_gate(archive_dir, artifact, allowed_signers=allowed_signers,
+                           anchor=anchor, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False))
+    elif verdict.passed:
+        click.echo(f"PASS  {verdict.message}")
+    else:
+        click.echo(f"FAIL  {verdict.failed}: {verdict.message}")
+    sys.exit(0 if verdict.passed else 1)
 
 
 @main.command("diff")

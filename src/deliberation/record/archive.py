@@ -61,6 +61,7 @@ HEAD = "HEAD"
 RECORDS = "records"
 LOCK = ".lock"
 PENDING = ".pending-"
+KINDS = ("record", "signature")
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^(\d{6})-([A-Za-z0-9][A-Za-z0-9_.\-]*)$")
@@ -92,6 +93,8 @@ class Entry:
     subject: str
     files: dict[str, str]
     hash: str
+    kind: str = "record"  # or "signature": a signature appended for an earlier record
+    signs: str = ""  # a signature's record (its folder name)
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,12 @@ def _parse_line(raw: bytes, number: int, archive: Path) -> Entry:
         or not all(isinstance(v, str) and _HEX64.match(v) for v in files.values())
     ):
         raise _tampered(f"{where}: files must map file names to sha256 hashes", archive)
-    return Entry(seq, record, prev, created, subject, dict(files), line_hash(raw))
+    kind, signs = data.get("kind", "record"), data.get("signs", "")
+    if kind not in KINDS or not isinstance(signs, str) or (
+            kind == "signature") != bool(_NAME.match(signs)):
+        raise _tampered(f"{where}: expected kind 'record', or 'signature' with the record it "
+                        "signs", archive)
+    return Entry(seq, record, prev, created, subject, dict(files), line_hash(raw), kind, signs)
 
 
 def _split_lines(data: bytes, archive: Path) -> list[bytes]:
@@ -219,6 +227,7 @@ def _verify_locked(archive: Path, anchor: str | None) -> Verified:
     entries = read_entries(archive)
     records = archive / RECORDS
     expected_prev = GENESIS
+    earlier_records: set[str] = set()  # records a signature line may name
     for number, entry in enumerate(entries, 1):
         label = f"record {entry.record} ({MANIFEST} line {number})"
         if entry.seq != number:
@@ -234,6 +243,11 @@ def _verify_locked(archive: Path, anchor: str | None) -> Verified:
                 archive,
             )
         expected_prev = entry.hash
+        if entry.kind == "signature" and entry.signs not in earlier_records:
+            raise _tampered(f"{label}: signs {entry.signs}, which is not an earlier record",
+                            archive)
+        if entry.kind == "record":
+            earlier_records.add(entry.record)
         folder = records / entry.record
         if not folder.is_dir():
             pending = records / (PENDING + entry.record)
@@ -384,7 +398,8 @@ def clean(archive: Path | str) -> Verified:
 
 def latest_of_subject(entries: list[Entry], subject: str) -> Entry | None:
     """The latest record of the same subject: the one a new record supersedes."""
-    return next((e for e in reversed(entries) if e.subject == subject), None)
+    return next((e for e in reversed(entries) if e.kind == "record" and e.subject == subject),
+                None)
 
 
 def publish(
@@ -394,11 +409,14 @@ def publish(
     subject: str,
     created: str,
     build: Callable[[Slot], Mapping[str, bytes]],
+    signs: str | None = None,
 ) -> Published:
     """Add one write-once record to the archive, crash-safe, with the lock held.
 
     ``build`` receives the record's slot (seq, folder name, supersedes) and returns
     the record's files by name; it runs under the lock, so it should be quick.
+    With ``signs`` (an earlier record's folder name) the entry is a signature of that
+    record: its own folder and line, so the signed record is never rewritten.
     """
     archive = Path(archive)
     if not _NAME.match(f"000001-{review_id}"):
@@ -416,6 +434,9 @@ def publish(
             ) from None
         entries = verified.entries
         recover(archive, entries)
+        if signs is not None and signs not in {e.record for e in entries if e.kind == "record"}:
+            raise RecordError(f"expected a record of this archive to sign, got {signs!r}",
+                              path=archive)
         seq = len(entries) + 1
         name = f"{seq:06d}-{review_id}"
         earlier = latest_of_subject(entries, subject)
@@ -441,6 +462,7 @@ def publish(
             seq=seq, record=name, prev=entries[-1].hash if entries else GENESIS,
             created=created, subject=subject,
             files={n: hashlib.sha256(d).hexdigest() for n, d in files.items()},
+            **({"kind": "signature", "signs": signs} if signs else {}),
         )
         try:
             old = (archive / MANIFEST).read_bytes()

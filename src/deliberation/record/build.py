@@ -38,6 +38,8 @@ from ..review.opening import open_review
 from ..review.template import Template
 from . import render
 from .archive import Published, Slot, find_archive, publish, record_name, verify_archive
+from .artifact import SUMS_FILE, Artifact
+from .attest import required_roles, seal
 from .mode import RecordMode
 
 RECORD_SCHEMA = "deliberation/record@1"
@@ -81,9 +83,11 @@ def build_record(
     created: str,
     slot: Slot | None = None,
     versions: Mapping[str, str] | None = None,
+    artifact: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything a record shows, as plain JSON-ready data."""
     return {
+        **({"artifact": dict(artifact)} if artifact else {}),
         "schema": RECORD_SCHEMA,
         "record": slot.name if slot else None,
         "seq": slot.seq if slot else None,
@@ -156,8 +160,11 @@ def _record_parts(record: Mapping[str, Any]) -> tuple[Review, Template]:
     return review, template
 
 
-def record_fragments(record: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The record's sections in reading order: decision first, provenance last."""
+def record_fragments(record: Mapping[str, Any],
+                     signatures: Sequence[Mapping[str, Any]] | None = None
+                     ) -> list[tuple[str, str]]:
+    """The record's sections in reading order: decision first, provenance last.
+    ``signatures`` (checked ones, from the archive) are shown beside the sign-offs."""
     review, template = _record_parts(record)
     analysis: Mapping[str, Any] = record.get("analysis") or {}
     gates: Sequence[Mapping[str, Any]] = (record.get("policy") or {}).get("gates", [])
@@ -171,6 +178,9 @@ def record_fragments(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("register", render.render_register(review, template)),
         ("mitigations", render.render_mitigations(review)),
         ("setup", render.render_setup(review, template)),
+        ("attestation", render.render_attestation(
+            review, artifact=record.get("artifact"), signatures=signatures,
+            roles=required_roles(record["template"].get("definition") or {}))),
         ("provenance", render.render_provenance(
             record_name=name, created=record["created"], supersedes=record.get("supersedes"),
             template={k: record["template"].get(k, "") for k in ("id", "version", "sha256")},
@@ -181,7 +191,8 @@ def record_fragments(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def record_notebook(record: Mapping[str, Any]) -> Any:
+def record_notebook(record: Mapping[str, Any],
+                    signatures: Sequence[Mapping[str, Any]] | None = None) -> Any:
     """The notebook nbconvert turns into record.html: one output-only cell per section."""
     nbformat: Any = importlib.import_module("nbformat")
 
@@ -191,7 +202,7 @@ def record_notebook(record: Mapping[str, Any]) -> Any:
         "title": f"Decision record: {review.title}",
         "generator": str((record.get("versions") or {}).get("deliberation", "")),
     }
-    for index, (step, html) in enumerate(record_fragments(record)):
+    for index, (step, html) in enumerate(record_fragments(record, signatures)):
         cell = nbformat.v4.new_code_cell(source="", metadata={"deliberation": {"step": step}})
         cell["id"] = f"record-{index}"  # fixed ids: the notebook is a pure function too
         cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html})]
@@ -220,20 +231,33 @@ def _exporter() -> Any:
     )
 
 
-def render_record(record: Mapping[str, Any]) -> str:
-    """record.html from record.json's data: the same data always gives the same bytes."""
-    body, _ = _exporter().from_notebook_node(record_notebook(record))
+def render_record(record: Mapping[str, Any],
+                  signatures: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """record.html from record.json's data: the same data always gives the same bytes.
+    The published page has ``signatures=None``; a re-render may show those made since."""
+    body, _ = _exporter().from_notebook_node(record_notebook(record, signatures))
     return str(body)
 
 
-def render_record_file(path: Path | str, output: Path | str | None = None) -> Path:
-    """``deliberation render``: write record.html beside record.json (or to ``output``)."""
+def render_record_file(path: Path | str, output: Path | str | None = None, *,
+                       signatures: bool = False) -> Path:
+    """``deliberation render``: write record.html beside record.json (or to ``output``);
+    ``signatures``: show the checked signatures its archive holds for it."""
     path = Path(path)
     source = path / RECORD_JSON if path.is_dir() else path
-    if output is None and find_archive(source.parent) is not None:
+    archive = find_archive(source.parent)
+    if output is None and archive is not None:
         raise RecordError("this record is in an archive, where files are written once; "
                           "give -o FILE to write the HTML elsewhere", path=source)
-    html = render_record(load_record(source)).encode("utf-8")
+    shown = None
+    if signatures:
+        if archive is None:
+            raise RecordError("--signatures needs the record in its archive", path=source,
+                              field="--signatures")
+        from .signing import signature_rows
+
+        shown = signature_rows(archive, record_name(source.parent))
+    html = render_record(load_record(source), shown).encode("utf-8")
     target = Path(output) if output is not None else source.with_name(RECORD_HTML)
     from ..atomic import write_atomic
 
@@ -331,6 +355,7 @@ class Exported:
     published: Published
     html: Path
     seconds: float
+    artifact: Artifact | None = None
 
     @property
     def path(self) -> Path:
@@ -352,8 +377,11 @@ def export(
     progress: Progress = _quiet,
     clock: Callable[[], str] = utc_now,
     timeout: int = 600,
+    artifact: Path | str | None = None,
+    artifact_progress: bool = False,
 ) -> Exported:
-    """Execute the review's workbook, then publish record.html, record.json and review.ipynb."""
+    """Execute the review's workbook, then publish record.html, record.json, review.ipynb and
+    attestation.json; with ``artifact`` (the model file or folder) the record is about it."""
     import time
 
     from ..engine.analysis import analyze
@@ -362,6 +390,12 @@ def export(
     started = time.perf_counter()
     review_dir = Path(review_dir)
     review, template, review_path = open_review(review_dir, search=template_dirs)
+    hashed = None
+    if artifact is not None:
+        from .artifact import hash_artifact
+
+        progress(f"hashing the artifact {artifact}")
+        hashed = hash_artifact(artifact, progress=artifact_progress)
     progress(f"analysing {review.id}: {samples:,} samples, seed {seed}")
     analysis = analyze(review, template, samples=samples, seed=seed)
     analysis_json = analysis.to_json()
@@ -377,7 +411,7 @@ def export(
         record = build_record(
             review=review, template=template, analysis_json=analysis_json,
             gate_results_json=gates_json, seed=seed, samples=samples, created=slot.created,
-            slot=slot, versions=versions,
+            slot=slot, versions=versions, artifact=hashed.to_json() if hashed else None,
         )
         record_bytes = dumps_record(record)
         # Rendered from the bytes written, exactly as `deliberation render` will.
@@ -386,11 +420,14 @@ def export(
         if pdf:
             progress("printing record.pdf with headless Chromium")
             files[PDF] = print_pdf(html)
-        return files
+        if hashed is not None and hashed.manifest:
+            files[SUMS_FILE] = hashed.manifest
+        return seal(files, record)
 
     published = publish(archive, review_id=review.id, subject=review.subject.name,
                         created=clock(), build=build)
-    return Exported(published, published.path / RECORD_HTML, time.perf_counter() - started)
+    return Exported(published, published.path / RECORD_HTML, time.perf_counter() - started,
+                    hashed)
 
 
 def chromium() -> str | None:

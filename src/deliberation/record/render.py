@@ -47,6 +47,7 @@ __all__ = [
     "points",
     "quantity",
     "reference_variant",
+    "render_attestation",
     "render_decision",
     "render_estimates",
     "render_masthead",
@@ -389,3 +390,17 @@ def render_provenance(*, record_name: str, created: str, supersedes: Mapping[str
 def escape_text(value: Any) -> Markup:
     """Escape anything for HTML (re-exported for the workbook's own small fragments)."""
     return escape(value)
+
+
+def render_attestation(review: Review, *, artifact: Mapping[str, Any] | None,
+                       roles: Sequence[str],
+                       signatures: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """The model artifact the record is bound to, and each participant's signature or its
+    absence (``signatures=None``: as published, before anyone could sign)."""
+    signoffs = {s.participant: s.at.isoformat() for s in
+                (review.decision.signoffs if review.decision else [])}
+    rows = [{"name": p.name, "role": p.role, "signoff": signoffs.get(p.id),
+             "signatures": [s for s in signatures or [] if s.get("participant") == p.id]}
+            for p in review.participants]
+    return _render("attestation.html.j2", artifact=artifact, roles=list(roles), rows=rows,
+                   checked=signatures is not None)

@@ -23,8 +23,10 @@ class ExportStep(Step):
             "record, and prints the archive's HEAD: keep it somewhere else (the minutes, a "
             "ticket) to detect a rewritten archive later.")
 
-    def __init__(self, session: ReviewSession, archive: Path | str | None = None) -> None:
+    def __init__(self, session: ReviewSession, archive: Path | str | None = None,
+                 artifact: Path | str | None = None) -> None:
         self.archive = Path(archive) if archive else session.path.parent / "archive"
+        self.artifact = Path(artifact) if artifact else None
         self.result = widgets.HTML(value="")
         self.result.add_class("dl-export-result")
         super().__init__(session)
@@ -34,6 +36,11 @@ class ExportStep(Step):
                               style={"description_width": "110px"},
                               layout=widgets.Layout(width="640px"))
         folder.add_class("dl-archive")
+        artifact = widgets.Text(value=str(self.artifact or ""), description="Model artifact",
+                                placeholder="the model file or folder to bind the record to",
+                                style={"description_width": "110px"},
+                                layout=widgets.Layout(width="640px"))
+        artifact.add_class("dl-artifact")
         button = widgets.Button(description="Export the record", icon="archive",
                                 button_style="primary", layout=widgets.Layout(width="auto"))
         button.add_class("dl-export")
@@ -48,8 +55,9 @@ class ExportStep(Step):
                                      f"{escape(message.strip())}</span>")
 
             try:
-                record_dir, head = export_record(self.session, Path(folder.value),
-                                                 progress=progress)
+                record_dir, head = export_record(
+                    self.session, Path(folder.value), progress=progress,
+                    artifact=Path(artifact.value.strip()) if artifact.value.strip() else None)
             except (DeliberationError, OSError) as error:
                 self.result.value = (f'<div class="dl-field-error">'
                                      f"{escape(user_message(error))}</div>")
@@ -60,19 +68,22 @@ class ExportStep(Step):
                 button.disabled = False
 
         button.on_click(clicked)
-        return [folder, button, self.result]
+        return [folder, artifact, button, self.result]
 
 
 def export_record(
-    session: ReviewSession, archive: Path, *, progress: Callable[[str], None] | None = None
+    session: ReviewSession, archive: Path, *, progress: Callable[[str], None] | None = None,
+    artifact: Path | None = None,
 ) -> tuple[str, str]:
-    """Publish the review's record into ``archive``; returns (record folder, HEAD)."""
+    """Publish the review's record into ``archive``, bound to the model ``artifact`` when one
+    is given (its sha256 is the record's subject); returns (record folder, HEAD)."""
     if session.conflict is not None:
         raise session.conflict
 
     from ...record import build as record
 
-    result = record.export(session.path.parent, archive, progress=progress or (lambda _: None))
+    result = record.export(session.path.parent, archive, progress=progress or (lambda _: None),
+                           artifact=artifact)
     return str(result.path), result.head
 
 
