@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_DIR := reviews/lab
 
-.PHONY: install lab present test lint unit browser chromium demo bench schema clean
+.PHONY: install lab present test lint unit browser chromium ssh-keygen demo bench schema clean
 
 install: $(STAMP)
 
@@ -23,6 +23,13 @@ chromium:
 	  echo "installing Chromium from Debian's packages"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The signing tests make real keys with ssh-keygen and check signatures with openssl.
+ssh-keygen:
+	@command -v ssh-keygen >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 || { \
+	  echo "installing openssh-client and openssl from Debian's packages"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openssh-client openssl >/dev/null; }
 
 # Your own copy of the finished example, so the shipped one stays pristine.
 $(LAB_DIR)/review.json:
@@ -41,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: $(STAMP) chromium lint
+test: $(STAMP) chromium ssh-keygen lint
 	$(BIN)/pytest
 
 # The finished text-to-image example, exported headless into a fresh archive.
