@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from _common import Budget
-
 from deliberation.record.artifact import hash_artifact
 
 SHARDS = 8
