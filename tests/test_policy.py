@@ -91,11 +91,14 @@ class _Summary:
     mean: float
     p_extreme_bad: float
     p_extreme_good: float
+    mean_se: float = 0.0
 
 
 @dataclass
 class _Analysis:
     variants: dict[str, _Summary]
+    chosen: str = "monitored"
+    chosen_by: str = "decision"
 
 
 def test_probability_rules_read_the_chosen_variant(data: dict[str, Any]) -> None:
@@ -125,11 +128,13 @@ def test_probability_rules_read_the_chosen_variant(data: dict[str, Any]) -> None
     )
     with_analysis = {r.id: r for r in evaluate_policy(review, gated, analysis)}
     assert with_analysis["tail"].status == "pass"
-    assert with_analysis["tail"].message == "monitored: P(extremely bad) = 0.80% (limit 1.00%)"
+    assert with_analysis["tail"].message == "monitored: P(extremely bad) = 0.800%, limit 1.00%"
     assert with_analysis["tail"].clause_text.startswith("Responses to high-priority risks")
     assert with_analysis["worth-it"].status == "warn"
     assert passed(with_analysis.values())
+    # the analysis decides the chosen variant (engine.choice); the policy reads it
     data["decision"]["variant"] = "open"
+    analysis.chosen = "open"
     chosen_open = {r.id: r for r in evaluate_policy(parse_review(data), gated, analysis)}
     assert chosen_open["tail"].status == "fail"
     assert not passed(chosen_open.values())

@@ -100,7 +100,8 @@ def test_policy_fragment_exact(review: Any) -> None:
         '<thead><tr><th scope="col">Result</th><th scope="col">Gate</th><th scope="col">Finding'
         '</th><th scope="col">Clause enforced</th></tr></thead>\n'
         "<tbody>\n"
-        '<tr class="gate-warn"><td><span class="status status-warn">WARN</span></td>'
+        '<tr class="gate-warn" data-gate="signoffs">'
+        '<td><span class="status status-warn">WARN</span></td>'
         '<td class="text">signoffs</td><td class="text">no sign-off from the role legal</td>'
         '<td><span class="text strong">GOVERN 2.1</span><br><span class="text small">Roles are '
         "documented.</span></td></tr>\n"
@@ -163,10 +164,10 @@ def test_summary_reads_in_plain_language(review: Any, template: Any) -> None:
     sentences = render.summary_sentences(review, GATES, ANALYSIS, template=template)
     assert sentences[0] == ("The review of chat 1.0 approved the release, with conditions, "
                             "choosing the option “API with abuse monitoring”.")
-    assert "0.8% chance of an extremely bad outcome" in sentences[1]
+    assert "0.800% chance of an extremely bad outcome" in sentences[1]
     assert "41.0% chance of an extremely good one within 12 months after release" in sentences[1]
     assert "“Open release”" in sentences[2]
-    assert "4.1% and 35.0%" in sentences[2]
+    assert "4.10% and 35.0%" in sentences[2]
     assert sentences[3] == "0 of 1 policy check passed; 1 gave a warning (signoffs)."
     assert sentences[4] == ("The decision carries 1 condition and records no dissent, and was "
                             "signed off by Ana Ruiz (safety).")
@@ -217,7 +218,7 @@ def test_register_by_kind(review: Any, template: Any) -> None:
 
 
 @pytest.mark.parametrize(("value", "text"), [
-    (0, "0%"), (0.0004, "<0.1%"), (0.0123, "1.2%"), (0.9995, ">99.9%"), (1, "100%"),
+    (0, "0%"), (0.0004, "0.0400%"), (0.0123, "1.23%"), (0.9995, ">99.9%"), (1, "100%"),
     (float("nan"), "n/a"), (None, "n/a"),
 ])
 def test_percent(value: Any, text: str) -> None:
@@ -236,7 +237,8 @@ def test_quantity(value: Any, kind: str, text: str) -> None:
 def test_points_use_a_true_minus() -> None:
     assert render.points(-5000) == "−5,000"
     assert render.signed_points(5000) == "+5,000"
-    assert render.points(-0.2) == "0"
+    assert render.points(-0.2) == "−0.200"  # small, never a signless "0"
+    assert render.points(-0.0) == "0"
 
 
 def test_example_renders_every_step() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from deliberation.errors import ConcurrentEdit, ReviewInvalid
+from deliberation.numbers import percentage_points
 from deliberation.record.mode import RecordMode
 from deliberation.workbook.fields import format_quantity, parse_quantity
 from deliberation.workbook.session import ReviewSession
@@ -499,7 +500,7 @@ def test_tradeoffs_show_what_a_modification_changes(wb: Workbook) -> None:
     change = (analysis.variants["api-filtered"].p_extreme_bad
               - analysis.variants["open-weights"].p_extreme_bad)
     assert change < 0  # the prompt filter cuts the likelihood of the harm
-    assert f"−{abs(change):.1%}" in find(tradeoffs, "dl-tradeoff-compare").value
+    assert percentage_points(change) in find(tradeoffs, "dl-tradeoff-compare").value
     assert "Deceptive images" in find(tradeoffs, "dl-tradeoff-sensitivity").value
     assert "Deceptive images" in find(tradeoffs, "dl-tradeoff-disagreement").value
 
@@ -508,11 +509,11 @@ def test_policy_gates_update_live_with_their_clauses(wb: Workbook) -> None:
     policy = wb.policy()
     table = find(policy, "dl-policy-table")
     assert "decision-recorded" in table.value
-    assert "dl-gate-fail' data-gate='decision-recorded'" in table.value
+    assert 'class="gate-fail" data-gate="decision-recorded"' in table.value
     decision = wb.decision()
     find(decision, "dl-outcome").value = "approve"
     find(decision, "dl-decision-rationale").value = "benefits clearly outweigh"
-    assert "dl-gate-pass' data-gate='decision-recorded'" in table.value
+    assert 'class="gate-pass" data-gate="decision-recorded"' in table.value
     gates = {gate.id: gate for gate in wb.live().gates}
     assert gates["decision-recorded"].clause in table.value
 
@@ -737,28 +738,22 @@ def test_chart_painter_draws_off_the_event_loop_and_the_newest_wins() -> None:
     assert not thread.is_alive()
 
 
-def test_notebook_progress_appears_only_for_runs_longer_than_a_second() -> None:
-    """A long analysis in a notebook shows a bar that follows the samples done."""
+def test_notebook_progress_draws_tqdms_notebook_bar() -> None:
+    """A long analysis in a notebook shows tqdm's widget bar following the samples done."""
+    import ipywidgets as widgets
+
     from deliberation.engine.analysis import analyze
     from deliberation.review.opening import open_review
     from deliberation.workbook.live import NotebookProgress
 
     from .conftest import ROOT
 
-    shown: list[Any] = []
-    ticks = iter([0.0, 0.2, 0.5])  # a quick run: never past the second
-    quick = NotebookProgress(clock=lambda: next(ticks), show=shown.append)
-    quick(1, 10)
-    quick(10, 10)
-    assert shown == []
-    moments = iter([0.0, *[0.6 * step for step in range(1, 1000)]])
-    slow = NotebookProgress(clock=lambda: next(moments), show=shown.append)
+    progress = NotebookProgress(after=0)
     review, template, _ = open_review(ROOT / "workbooks" / "example" / "review.json")
-    analyze(review, template, samples=300_000, seed=0, progress=slow)
-    assert len(shown) == 1
-    assert shown[0].max == 300_000
-    assert shown[0].value == 300_000
-    assert shown[0].bar_style == "success"
+    analyze(review, template, samples=300_000, seed=0, progress=progress)
+    assert progress.bar.total == 300_000
+    assert progress.bar.n == 300_000
+    assert isinstance(progress.bar.container, widgets.HBox)  # the ipywidgets bar
 
 
 def test_live_analysis_computes_an_edit_after_a_pause_at_once_and_batches_a_burst(

@@ -202,16 +202,20 @@ def report(*, review_path: Path, samples: int, seed: int, pool: str, as_json: bo
            template_dirs: tuple[Path, ...]) -> None:
     """The analysis per variant: tails, comparisons, sensitivity, disagreement."""
     from .engine.analysis import analyze
-    from .readout.report import ProgressBar, format_report
+    from .readout.progress import Progress
+    from .readout.report import format_report
 
     review, template, _ = load_checked(review_path, template_dirs)
     analysis = analyze(review, template, samples=samples, seed=seed,
                        pool="geometric" if pool == "geometric" else "linear",
-                       progress=ProgressBar(sys.stderr))
+                       progress=Progress())
     if as_json:
         click.echo(json.dumps(analysis.to_json(), indent=2, ensure_ascii=False))
     else:
-        click.echo(format_report(analysis, review), nl=False)
+        from .review.policy import evaluate_policy
+
+        gates = evaluate_policy(review, template, analysis)
+        click.echo(format_report(analysis, review, gates), nl=False)
 
 
 @main.command()

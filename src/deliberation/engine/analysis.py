@@ -42,6 +42,7 @@ from .estimates import (
     lognormal_mean,
     lognormal_parameters,
 )
+from .intervals import wilson
 from .results import (
     Analysis,
     Difference,
@@ -116,12 +117,15 @@ def _summary(
     good_count = samples - int(np.searchsorted(ordered, np.float32(good), side="left"))
     p_bad, p_bad_se = _probability(bad_count, samples)
     p_good, p_good_se = _probability(good_count, samples)
+    bad_interval, good_interval = wilson(bad_count, samples), wilson(good_count, samples)
     return VariantSummary(
         id=variant[0], title=variant[1], mitigations=variant[2],
         mean=mean, mean_se=sd / math.sqrt(samples), sd=sd,
         p5=p5, p5_se=p5_se, p50=p50, p50_se=p50_se, p95=p95, p95_se=p95_se,
         p_extreme_bad=p_bad, p_extreme_bad_se=p_bad_se,
+        p_extreme_bad_low=bad_interval[0], p_extreme_bad_high=bad_interval[1],
         p_extreme_good=p_good, p_extreme_good_se=p_good_se,
+        p_extreme_good_low=good_interval[0], p_extreme_good_high=good_interval[1],
         quantiles={str(q): _percentile(ordered, q / 100)[0] for q in QUANTILES},
         histogram=_histogram(ordered, edges),
     )

@@ -45,8 +45,13 @@ class VariantSummary(_Data):
     p95_se: float
     p_extreme_bad: float
     p_extreme_bad_se: float
+    # 95% Wilson intervals (absent from records made before they existed)
+    p_extreme_bad_low: float | None = None
+    p_extreme_bad_high: float | None = None
     p_extreme_good: float
     p_extreme_good_se: float
+    p_extreme_good_low: float | None = None
+    p_extreme_good_high: float | None = None
     quantiles: dict[str, float]
     histogram: Histogram
 

@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 from markupsafe import Markup, escape
 
 from ..engine.results import Analysis
-from .numbers import percent, percentage_points, points, signed_points
+from ..numbers import percent, percentage_points, points, signed_points
 
 # Everything vl-convert draws, and nothing that can run code or reach the network.
 _ELEMENTS = frozenset({"svg", "g", "path", "line", "rect", "text", "tspan", "circle",
@@ -51,8 +51,8 @@ _CAPTIONS = {
 }
 
 
-def chart_figure(name: str, analysis: Analysis | Mapping[str, Any], review: Any = None, *,
-                 chosen: str | None = None) -> Markup:
+def chart_figure(name: str, analysis: Analysis | Mapping[str, Any],
+                 review: Any = None) -> Markup:
     """The chart ``name`` of :data:`.charts.CHARTS` as a ``<figure>`` ready to inline."""
     from . import charts
 
@@ -65,7 +65,7 @@ def chart_figure(name: str, analysis: Analysis | Mapping[str, Any], review: Any 
     heading = title.get("text", "") if isinstance(title, Mapping) else str(title)
     svg = charts.to_svg(spec)
     return figure(f"chart-{name.replace('_', '-')}", heading, _CAPTIONS[name],
-                  describe(name, result, chosen), svg)
+                  describe(name, result), svg)
 
 
 def figure(chart_id: str, title: str, caption: str, description: str, svg: str) -> Markup:
@@ -116,14 +116,15 @@ def _write(element: ElementTree.Element) -> Markup:
 # --------------------------------------------------------------------------- the numbers
 
 
-def describe(name: str, result: Analysis, chosen: str | None = None) -> str:
+def describe(name: str, result: Analysis) -> str:
     """What the chart ``name`` shows, in words and numbers, names in full."""
-    return str(_DESCRIPTIONS[name](result, chosen))
+    return str(_DESCRIPTIONS[name](result, result.chosen))
 
 
 def _tails(result: Analysis, chosen: str | None) -> str:
+    mark = " (chosen)" if result.chosen_by == "decision" else " (preferred)"
     rows = [
-        f"{s.title}{' (chosen)' if key == chosen else ''}: {percent(s.p_extreme_good)} extremely "
+        f"{s.title}{mark if key == chosen else ''}: {percent(s.p_extreme_good)} extremely "
         f"good, {percent(s.p_extreme_bad)} extremely bad"
         for key, s in result.variants.items()
     ]

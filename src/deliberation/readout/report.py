@@ -7,50 +7,24 @@ items nobody estimated.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from ..engine.results import Analysis, Difference
+from ..numbers import (
+    PLUS_MINUS,
+    Z95,
+    percent,
+    percentage_points,
+    plus_minus,
+    points,
+    probability,
+    signed_points,
+)
 
 SENSITIVITY_ROWS = 10
 DISAGREEMENT_ROWS = 8
 DRIVER_ROWS = 8
-
-
-def percent(probability: float) -> str:
-    """A probability as a short percentage: 41%, 2.1%, 0.035%, 0%."""
-    value = probability * 100
-    if value == 0:
-        return "0%"
-    if abs(value) >= 10:
-        return f"{value:.0f}%"
-    if abs(value) >= 1:
-        return f"{value:.1f}%"
-    return f"{value:.2g}%"
-
-
-def points(change: float) -> str:
-    """A change in probability, in percentage points, with its sign."""
-    value = change * 100
-    if value == 0:
-        return "±0 pt"
-    if abs(value) >= 0.1:
-        return f"{value:+.1f} pt"
-    return f"{value:+.2g} pt"
-
-
-def number(value: float | None, *, signed: bool = False) -> str:
-    """A value on the template's scale, to three significant figures, with separators."""
-    if value is None:
-        return "n/a"
-    if value == 0 or not math.isfinite(value):
-        return f"{value:{'+' if signed else ''}g}"
-    sign = "+" if signed else ""
-    magnitude = math.floor(math.log10(abs(value)))
-    if magnitude >= 2:
-        return f"{round(value, 2 - magnitude):{sign},.0f}"
-    return f"{value:{sign},.{2 - magnitude}f}"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: int = 1) -> str:
@@ -69,20 +43,26 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: int =
 
 def sentence(title: str, summary: Any) -> str:
     return (
-        f"{title}: {percent(summary.p_extreme_bad)} ± {percent(summary.p_extreme_bad_se)} "
-        f"chance of an extremely bad outcome, {percent(summary.p_extreme_good)} of an "
-        f"extremely good one (mean net value {number(summary.mean)})."
+        f"{title}: {_p(summary, 'p_extreme_bad')} chance of an extremely bad outcome, "
+        f"{_p(summary, 'p_extreme_good')} of an extremely good one (mean net value "
+        f"{plus_minus(summary.mean, summary.mean_se)})."
     )
 
 
+def _p(summary: Any, name: str) -> str:
+    """A variant's probability ``name`` with its 95% interval."""
+    return probability(getattr(summary, name), getattr(summary, f"{name}_low", None),
+                       getattr(summary, f"{name}_high", None))
+
+
 def _change(change: float, standard_error: float) -> str:
-    return f"{points(change)} ± {points(standard_error).lstrip('+±')}"
+    return percentage_points(change, standard_error)
 
 
 def _difference_row(label: str, difference: Difference) -> list[str]:
     return [
         label,
-        f"{number(difference.mean, signed=True)} ± {number(difference.mean_se)}",
+        f"{signed_points(difference.mean)} ± {points(Z95 * difference.mean_se)}",
         percent(difference.p_better),
         percent(difference.p_worse),
         _change(difference.p_extreme_bad_change, difference.p_extreme_bad_change_se),
@@ -90,8 +70,12 @@ def _difference_row(label: str, difference: Difference) -> list[str]:
     ]
 
 
-def format_report(analysis: Analysis, review: Any) -> str:
-    """The whole report as text (no colour, no terminal codes: it may go into a record)."""
+def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) -> str:
+    """The whole report as text (no colour, no terminal codes: it may go into a record).
+
+    ``gates`` are the policy's results (:func:`deliberation.review.policy.evaluate_policy`)
+    for this analysis, printed as ``check`` prints them.
+    """
     titles = {name: summary.title for name, summary in analysis.variants.items()}
     out: list[str] = [f"{review.title}", ""]
     out += [sentence(titles[name], summary) for name, summary in analysis.variants.items()]
@@ -99,25 +83,24 @@ def format_report(analysis: Analysis, review: Any) -> str:
     decided = review.decision.variant if review.decision is not None else None
     out.append(
         f"{analysis.samples:,} samples, seed {analysis.seed}, {analysis.pool} pool; extremely bad "
-        f"at or below {number(analysis.extreme_bad)}, extremely good at or above "
-        f"{number(analysis.extreme_good)}. Highest mean: {titles[analysis.preferred]}"
+        f"at or below {points(analysis.extreme_bad)}, extremely good at or above "
+        f"{points(analysis.extreme_good)}. {PLUS_MINUS}. Highest mean: {titles[analysis.preferred]}"
         + (f"; decided: {titles[analysis.chosen]}." if decided == analysis.chosen else ".")
     )
 
     out += ["", "Net value per variant", ""]
     out.append(table(
-        ["variant", "mean ± se", "p5", "median", "p95", "P(extremely bad)", "P(extremely good)"],
+        ["variant", "mean", "p5", "median", "p95", "P(extremely bad)", "P(extremely good)"],
         [
             [
-                name, f"{number(s.mean)} ± {number(s.mean_se)}", number(s.p5), number(s.p50),
-                number(s.p95), f"{percent(s.p_extreme_bad)} ± {percent(s.p_extreme_bad_se)}",
-                f"{percent(s.p_extreme_good)} ± {percent(s.p_extreme_good_se)}",
+                name, plus_minus(s.mean, s.mean_se), points(s.p5), points(s.p50),
+                points(s.p95), _p(s, "p_extreme_bad"), _p(s, "p_extreme_good"),
             ]
             for name, s in analysis.variants.items()
         ],
     ))
 
-    headers = ["change", "mean ± se", "better", "worse", "P(extremely bad)", "P(extremely good)"]
+    headers = ["change", "mean", "better", "worse", "P(extremely bad)", "P(extremely good)"]
     if analysis.comparisons:
         out += ["", "Comparisons (same draws; positive is better)", ""]
         out.append(table(headers, [
@@ -141,7 +124,7 @@ def format_report(analysis: Analysis, review: Any) -> str:
             [
                 [
                     item.item, item.kind, percent(item.variants[chosen].p_happens),
-                    number(item.variants[chosen].mean_contribution, signed=True),
+                    signed_points(item.variants[chosen].mean_contribution),
                     _maybe_percent(item.variants[chosen].p_happened_given_extreme_bad),
                 ]
                 for item in drivers
@@ -158,11 +141,11 @@ def format_report(analysis: Analysis, review: Any) -> str:
             if entry.flips_preferred:
                 flags.append(f"flips preferred to {_other(entry, analysis.preferred)}")
             flags += [f"flips gate {rule}" for rule in entry.flips_gates]
-            show = percent if entry.quantity == "likelihood" else number
+            show = percent if entry.quantity == "likelihood" else points
             low, high = show(entry.low), show(entry.high)
             rows.append([
                 f"{entry.item} {entry.quantity}", f"{low} … {high}",
-                f"{number(entry.mean_low)} … {number(entry.mean_high)}",
+                f"{points(entry.mean_low)} … {points(entry.mean_high)}",
                 f"{percent(entry.p_extreme_bad_low)} … {percent(entry.p_extreme_bad_high)}",
                 "; ".join(flags),
             ])
@@ -188,9 +171,9 @@ def format_report(analysis: Analysis, review: Any) -> str:
             + (", ".join(analysis.unestimated) if analysis.unestimated else "none")]
     if analysis.notes:
         out += ["", "Notes"] + [f"  {note}" for note in analysis.notes]
-    if analysis.gates:
-        out += ["", f"Probability gates ({chosen}, point estimates)"]
-        out += [f"  {gate.rule}: {'pass' if gate.passes else 'FAIL'}" for gate in analysis.gates]
+    if gates:
+        out += ["", "Policy gates (as `deliberation check` decides them)"]
+        out += [f"  {gate.status.upper():4}  {gate.id}: {gate.message}" for gate in gates]
     return "\n".join(out) + "\n"
 
 
@@ -205,37 +188,4 @@ def _other(entry: Any, preferred: str) -> str:
 
 def _extreme_participant(entry: Any, pick: Any) -> str:
     participant = pick(entry.participants, key=lambda p: p.expected_value)
-    return f"{participant.participant} {number(participant.expected_value)}"
-
-
-class ProgressBar:
-    """A ``progress(done, total)`` callback that draws a one-line bar on a text stream,
-    but only once the run has taken longer than ``after`` seconds (short runs stay quiet).
-    """
-
-    def __init__(
-        self, stream: Any, *, after: float = 1.0, label: str = "simulating",
-        clock: Any = None,
-    ) -> None:
-        import time
-
-        self.stream = stream
-        self.after = after
-        self.label = label
-        self.clock = clock or time.monotonic
-        self.started = self.clock()
-        self.shown = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.shown and self.clock() - self.started < self.after:
-            return
-        self.shown = True
-        width = 30
-        filled = round(width * done / total) if total else width
-        self.stream.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{done:,}/{total:,} samples"
-        )
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
+    return f"{participant.participant} {points(participant.expected_value)}"

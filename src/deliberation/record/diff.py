@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..readout.numbers import percent, percentage_points, points, quantity, signed_points
+from ..numbers import percent, percentage_points, points, quantity, signed_points
 from ..review.model import Review, parse_review
 
 

@@ -20,13 +20,17 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from ..readout.numbers import (
+from ..engine.choice import chosen_variant, reference_variant
+from ..numbers import (
+    PLUS_MINUS,
     join_words,
     number,
     percent,
     percentage_points,
     plural,
+    plus_minus,
     points,
+    probability,
     quantity,
     signed_points,
     when,
@@ -40,13 +44,13 @@ if TYPE_CHECKING:
 # workbook's live views state numbers exactly as the record does.
 __all__ = [
     "OUTCOME_TEXT",
-    "chosen_variant",
+    "chosen_of",
     "escape_text",
     "percent",
     "percentage_points",
     "points",
     "quantity",
-    "reference_variant",
+    "reference_of",
     "render_attestation",
     "render_decision",
     "render_estimates",
@@ -89,13 +93,20 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters.update(
         percent=percent, points=points, quantity=quantity, signed_points=signed_points, when=when,
-        percentage_points=percentage_points,
+        percentage_points=percentage_points, probability=_probability, plus_minus=plus_minus,
     )
     return environment
 
 
-def _render(name: str, **context: Any) -> str:
-    return _environment().get_template(name).render(**context)
+def _probability(summary: Mapping[str, Any], name: str) -> str:
+    """A variant's probability ``name`` with its 95% interval (the one vocabulary)."""
+    return probability(summary.get(name), summary.get(f"{name}_low"),
+                       summary.get(f"{name}_high"))
+
+
+def _render(name: str, **context: Any) -> Markup:
+    """A partial rendered with autoescaping on: safe to nest in another partial."""
+    return Markup(_environment().get_template(name).render(**context))  # noqa: S704
 
 
 # --------------------------------------------------------------------------- views
@@ -129,23 +140,35 @@ def thresholds_of(
     return float(source.extreme_bad), float(source.extreme_good)
 
 
-def reference_variant(review: Review, analysis_json: Mapping[str, Any] | None) -> str | None:
-    """The option the others are compared with: the first without mitigations."""
-    variants = (analysis_json or {}).get("variants", {})
-    for variant in review.variants:
-        if not variant.mitigations and variant.id in variants:
-            return variant.id
-    return "baseline" if "baseline" in variants else None
+def chosen_of(review: Review, analysis_json: Mapping[str, Any] | None) -> tuple[str | None, str]:
+    """The variant the numbers talk about and why: ("decision" or "preferred").
+
+    The analysis decided it (:mod:`deliberation.engine.choice`); a record made before
+    the analysis stored ``chosen_by`` is read from its decision.
+    """
+    stored = analysis_json or {}
+    variants = stored.get("variants", {})
+    chosen = stored.get("chosen")
+    if not isinstance(chosen, str) or chosen not in variants:
+        means = {key: number(value, "mean") for key, value in variants.items()
+                 if isinstance(value, Mapping)}
+        if not means:
+            return None, "preferred"
+        return chosen_variant(review, means)  # a partial analysis: the same rule, here
+    by = stored.get("chosen_by")
+    if by not in {"decision", "preferred"}:
+        decided = review.decision.variant if review.decision is not None else None
+        by = "decision" if decided == chosen else "preferred"
+    return chosen, str(by)
 
 
-def chosen_variant(review: Review, analysis_json: Mapping[str, Any] | None) -> str | None:
-    variants = (analysis_json or {}).get("variants", {})
-    decision = review.decision
-    if decision is not None and decision.variant:
-        return decision.variant
-    if len(variants) == 1:
-        return str(next(iter(variants)))
-    return None
+def reference_of(review: Review, analysis_json: Mapping[str, Any] | None) -> str | None:
+    """The option the others are compared with (:func:`engine.choice.reference_variant`)."""
+    stored = analysis_json or {}
+    reference = stored.get("reference")
+    if isinstance(reference, str) and reference in stored.get("variants", {}):
+        return reference
+    return reference_variant(review, stored.get("variants", {}))
 
 
 # --------------------------------------------------------------------------- steps
@@ -201,15 +224,11 @@ def render_tradeoffs(
     review: Review, analysis_json: Mapping[str, Any], *, template: Template | None = None
 ) -> str:
     """Step 6: the numbers per option, what the chosen mitigations changed, and the charts."""
-    variants: Mapping[str, Any] = analysis_json.get("variants", {})
-    titles = _variant_titles(review, analysis_json)
     thresholds = thresholds_of(review, template, analysis_json)
-    chosen = chosen_variant(review, analysis_json)
-    reference = reference_variant(review, analysis_json)
-    change = None
-    if chosen in variants and reference in variants and chosen != reference:
-        change = _change(review, variants, str(chosen), str(reference), titles)
-    charts = _charts(analysis_json, review, chosen)
+    chosen, _ = chosen_of(review, analysis_json)
+    reference = reference_of(review, analysis_json)
+    change = (render_comparison(review, analysis_json, reference, chosen)
+              if chosen and reference and chosen != reference else Markup())
     effects = [
         {
             "title": effect.get("title", effect.get("mitigation", "")),
@@ -221,15 +240,60 @@ def render_tradeoffs(
         if isinstance(effect, Mapping) and isinstance(effect.get("difference"), Mapping)
     ]
     return _render(
-        "tradeoffs.html.j2", variants=variants, titles=titles, chosen=chosen,
-        thresholds=thresholds, change=change, charts=charts, effects=effects,
+        "tradeoffs.html.j2", numbers=render_numbers(review, analysis_json),
+        change=change, effects=effects, thresholds=thresholds,
+        sensitivity=render_sensitivity(review, analysis_json),
+        disagreement=render_disagreement(review, analysis_json),
+        charts=_charts(analysis_json, review),
         samples=analysis_json.get("samples"), seed=analysis_json.get("seed"),
         unit=(template.value_unit if template is not None else "value points"),
     )
 
 
-def _charts(analysis_json: Mapping[str, Any], review: Review,
-            chosen: str | None) -> list[Markup]:
+def render_numbers(review: Review, analysis_json: Mapping[str, Any]) -> str:
+    """The table of every release option: its tails with intervals, mean and percentiles."""
+    chosen, by = chosen_of(review, analysis_json)
+    return _render(
+        "numbers.html.j2", variants=analysis_json.get("variants", {}),
+        titles=_variant_titles(review, analysis_json), chosen=chosen,
+        chosen_label="chosen" if by == "decision" else "preferred",
+        plus_minus_legend=PLUS_MINUS,
+    )
+
+
+def render_comparison(review: Review, analysis_json: Mapping[str, Any], base: str | None,
+                      other: str | None) -> str:
+    """What moving from option ``base`` to ``other`` changes, on the same draws."""
+    variants = analysis_json.get("variants", {})
+    if base not in variants or other not in variants or base is None or other is None:
+        return ""
+    titles = _variant_titles(review, analysis_json)
+    return _render("change.html.j2", change=_change(review, variants, other, base, titles))
+
+
+def render_sensitivity(review: Review, analysis_json: Mapping[str, Any], *,
+                       limit: int = 8) -> str:
+    """The estimates that move the chosen option's result most."""
+    rows = sorted(analysis_json.get("sensitivity", []), key=lambda s: s.get("rank_mean", 0))
+    chosen, _ = chosen_of(review, analysis_json)
+    titles = _variant_titles(review, analysis_json)
+    return _render("sensitivity.html.j2", rows=rows[:limit],
+                   variant=titles.get(chosen or "", chosen or ""))
+
+
+def render_disagreement(review: Review, analysis_json: Mapping[str, Any], *,
+                        limit: int = 8) -> str:
+    """Items where participants differ most; never a hidden round by participant."""
+    rows = [d for d in sorted(analysis_json.get("disagreement", []),
+                              key=lambda d: d.get("rank", 0))
+            if len(d.get("participants", [])) > 1]
+    rounds = review.rounds()
+    hidden = rounds.round if rounds.hidden(rounds.round) else None
+    return _render("disagreement.html.j2", rows=rows[:limit], people=_people(review),
+                   hidden_round=hidden)
+
+
+def _charts(analysis_json: Mapping[str, Any], review: Review) -> list[Markup]:
     """Every chart with something to show, as inline SVG figures (see :mod:`.captions`)."""
     from pydantic import ValidationError
 
@@ -241,7 +305,7 @@ def _charts(analysis_json: Mapping[str, Any], review: Review,
         analysis = Analysis.from_json(dict(analysis_json))
     except ValidationError:
         return []  # numbers without the full analysis (a partial report): the tables only
-    return [chart_figure(name, analysis, review, chosen=chosen) for name in chart_names(analysis)]
+    return [chart_figure(name, analysis, review) for name in chart_names(analysis)]
 
 
 def _change(review: Review, variants: Mapping[str, Any], chosen: str, reference: str,
@@ -251,9 +315,11 @@ def _change(review: Review, variants: Mapping[str, Any], chosen: str, reference:
     chosen_set = by_id[chosen].mitigations if chosen in by_id else []
     reference_set = by_id[reference].mitigations if reference in by_id else []
     added = [mitigation_titles.get(m, m) for m in chosen_set if m not in reference_set]
+    removed = [mitigation_titles.get(m, m) for m in reference_set if m not in chosen_set]
     new, old = variants[chosen], variants[reference]
     return {
         "chosen": titles[chosen], "reference": titles[reference], "added": added,
+        "removed": removed,
         "rows": [
             ("P(extremely bad)", percent(old.get("p_extreme_bad")),
              percent(new.get("p_extreme_bad")),
@@ -320,7 +386,7 @@ def summary_sentences(
             text += f", choosing the option “{titles.get(decision.variant, decision.variant)}”"
         sentences.append(text + ".")
     variants = (analysis_json or {}).get("variants", {})
-    chosen = chosen_variant(review, analysis_json)
+    chosen, _ = chosen_of(review, analysis_json)
     thresholds = thresholds_of(review, template, analysis_json)
     horizon = f" within {review.horizon}" if review.horizon else ""
     if chosen in variants:
@@ -328,20 +394,20 @@ def summary_sentences(
         what = "this option" if decision is not None and decision.variant else "the release"
         text = (
             f"Pooling the participants' estimates, {what} has a "
-            f"{percent(summary.get('p_extreme_bad'))} chance of an extremely bad outcome and a "
-            f"{percent(summary.get('p_extreme_good'))} chance of an extremely good one{horizon}"
+            f"{_probability(summary, 'p_extreme_bad')} chance of an extremely bad outcome and a "
+            f"{_probability(summary, 'p_extreme_good')} chance of an extremely good one{horizon}"
         )
         if thresholds is not None:
             text += (f" (a net value at or below {points(thresholds[0])}, or at or above "
                      f"{signed_points(thresholds[1])}, on the template's value scale)")
         sentences.append(text + ".")
-        reference = reference_variant(review, analysis_json)
+        reference = reference_of(review, analysis_json)
         if reference in variants and reference != chosen:
             other = variants[reference]
             sentences.append(
                 f"Without its mitigations (the option “{titles[str(reference)]}”) these chances "
-                f"would be {percent(other.get('p_extreme_bad'))} and "
-                f"{percent(other.get('p_extreme_good'))}."
+                f"would be {_probability(other, 'p_extreme_bad')} and "
+                f"{_probability(other, 'p_extreme_good')}."
             )
     if gate_results_json:
         failed = [str(g.get("id")) for g in gate_results_json if g.get("status") == "fail"]

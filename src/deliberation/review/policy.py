@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
+from ..numbers import percent, plus_minus, points, probability
 from .model import Review
 from .opening import resolve_impact
 from .template import (
@@ -53,6 +54,12 @@ class _Summary(Protocol):
 class _Analysis(Protocol):
     @property
     def variants(self) -> dict[str, Any]: ...
+
+    @property
+    def chosen(self) -> str: ...
+
+    @property
+    def chosen_by(self) -> str: ...
 
 
 def _outcome(rule: Any, ok: bool, passed: str, failed: str) -> tuple[Status, str]:
@@ -163,15 +170,6 @@ def _decision_recorded(
     )
 
 
-def _chosen(review: Review, analysis: _Analysis) -> tuple[str, Any] | None:
-    variant = review.decision.variant if review.decision and review.decision.variant else None
-    if variant is None and len(analysis.variants) == 1:
-        variant = next(iter(analysis.variants))
-    if variant is None or variant not in analysis.variants:
-        return None
-    return variant, analysis.variants[variant]
-
-
 # What each analysis rule reads from a variant's summary, and how it is phrased.
 _METRICS: dict[str, tuple[str, str]] = {
     "max-p-extreme-bad": ("p_extreme_bad", "P(extremely bad) ="),
@@ -199,22 +197,27 @@ def _analysis_rule(
 ) -> tuple[Status, str]:
     if analysis is None:
         return "fail", "needs the analysis: run `deliberation check` (it simulates) or pass one"
-    chosen = _chosen(review, analysis)
-    if chosen is None:
-        return rule.severity, "no variant chosen in the decision to hold to this rule"
-    variant, summary = chosen
+    # The one chosen variant (engine.choice): the decision's, else the preferred one.
+    variant = analysis.chosen
+    summary = analysis.variants[variant]
     field, phrase = _METRICS[rule.rule]
     limit = getattr(rule, "value", None)
-    text = f"{variant}: {phrase} {_format(float(getattr(summary, field)), rule)}"
+    who = variant if analysis.chosen_by == "decision" else f"{variant} (preferred; no decision)"
+    text = f"{who}: {phrase} {_format(summary, field, rule)}"
     if limit is not None:
-        text += f" (limit {_format(limit, rule)})"
+        text += f", limit {_format_limit(limit, rule)}"
     return _outcome(rule, analysis_rule_holds(rule.rule, limit, summary), text, text)
 
 
-def _format(value: float, rule: Any) -> str:
+def _format(summary: Any, field: str, rule: Any) -> str:
     if rule.rule == "positive-expected-value":
-        return f"{value:,.0f}"
-    return f"{value:.2%}"
+        return plus_minus(summary.mean, summary.mean_se)
+    return probability(getattr(summary, field), getattr(summary, f"{field}_low", None),
+                       getattr(summary, f"{field}_high", None))
+
+
+def _format_limit(limit: float, rule: Any) -> str:
+    return points(limit) if rule.rule == "positive-expected-value" else percent(limit)
 
 
 _CHECKS: dict[str, Callable[..., tuple[Status, str]]] = {

@@ -63,6 +63,23 @@ input.dl-invalid, textarea.dl-invalid {
 .dl-badge-benefit { background: #2e7d32; }
 .dl-badge-harm { background: #b3261e; }
 .dl-muted { color: #888; }
+/* the record's own partials, shown live in the steps (record/record_template/partials) */
+.dl-step table.grid { border-collapse: collapse; font-size: 13.5px; margin: 4px 0 10px; }
+.dl-step .grid th, .dl-step .grid td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px;
+  text-align: left; vertical-align: top; }
+.dl-step .grid thead th { background: #f5f5f5; font-weight: 600; }
+.dl-step .grid caption { caption-side: bottom; text-align: left; color: #666;
+  font-size: 12.5px; padding-top: 3px; }
+.dl-step .grid td.num { text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
+.dl-step tr.chosen { background: #f3f6fb; }
+.dl-step .badge, .dl-step .status { display: inline-block; border-radius: 9px;
+  padding: 0 7px; font-size: 12px; background: #5477b3; color: white; }
+.dl-step .status-pass { background: #2e7d32; }
+.dl-step .status-fail { background: #b3261e; }
+.dl-step .status-warn { background: #a15c00; }
+.dl-step .empty, .dl-step .small { color: #666; }
+.dl-step .strong { font-weight: 600; }
 </style>
 """
 

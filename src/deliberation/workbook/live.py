@@ -21,9 +21,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import ipywidgets as widgets
-
 from ..errors import DeliberationError
+from ..readout.progress import Progress
 from .fields import escape
 from .session import ReviewSession, user_message
 
@@ -152,37 +151,12 @@ class ChartPainter:
             return f'<div class="dl-warn">The chart could not be drawn: {escape(str(error))}</div>'
 
 
-class NotebookProgress:
-    """A ``progress(done, total)`` callback for notebooks: an ipywidgets bar that appears
-    only once a run has taken longer than ``after`` seconds (short runs stay quiet), the
-    notebook's counterpart of :class:`deliberation.report.ProgressBar`.
+class NotebookProgress(Progress):
+    """A ``progress(done, total)`` callback for notebooks: tqdm's notebook bar, shown
+    only once a run has taken longer than ``after`` seconds (short runs stay quiet).
 
     ``dl.analyze(review, template, samples=1_000_000, progress=dl.NotebookProgress())``
     """
 
-    def __init__(self, *, after: float = 1.0, label: str = "simulating",
-                 clock: Callable[[], float] = time.monotonic,
-                 show: Callable[[Any], None] | None = None) -> None:
-        self.after = after
-        self.label = label
-        self.clock = clock
-        self.started = clock()
-        self.bar: Any = None
-        self._show = show
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            if self.clock() - self.started < self.after:
-                return
-            self.bar = widgets.IntProgress(min=0, max=max(total, 1), description=self.label,
-                                           style={"description_width": "initial"})
-            self.bar.add_class("dl-progress")
-            if self._show is not None:
-                self._show(self.bar)
-            else:
-                from IPython.display import display
-
-                display(self.bar)  # type: ignore[no-untyped-call]
-        self.bar.value = min(done, self.bar.max)
-        if done >= total:
-            self.bar.bar_style = "success"
+    def __init__(self, *, after: float = 1.0, label: str = "simulating") -> None:
+        super().__init__(label=label, after=after, notebook=True)

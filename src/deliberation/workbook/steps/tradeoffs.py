@@ -13,66 +13,17 @@ from ..live import ChartPainter, LiveAnalysis
 from ..session import ReviewSession
 
 
-def _percent(value: float) -> str:
-    from ...record.render import percent
+def _fragments() -> Any:
+    from ...record import render
 
-    return percent(value)
-
-
-def _number(value: float) -> str:
-    from ...record.render import points
-
-    return points(value) if abs(value) >= 100 else f"{value:,.3g}".replace("-", "−")
-
-
-def numbers_table(analysis: Any, review: Any) -> str:
-    """Per variant: mean with its standard error, 90% range, P(extremely good / bad)."""
-    titles = {v.id: v.title for v in review.variants}
-    rows = []
-    for variant_id, summary in analysis.variants.items():
-        rows.append(
-            f"<tr class='dl-variant-row' data-variant='{escape(variant_id)}'>"
-            f"<td>{escape(titles.get(variant_id, variant_id))}</td>"
-            f"<td>{_number(summary.mean)} <span class='dl-muted'>± "
-            f"{_number(2 * summary.mean_se)}</span></td>"
-            f"<td>{_number(summary.p5)} to {_number(summary.p95)}</td>"
-            f"<td class='dl-p-good'>{_percent(summary.p_extreme_good)}</td>"
-            f"<td class='dl-p-bad'>{_percent(summary.p_extreme_bad)}</td></tr>"
-        )
-    return (
-        "<table class='dl-table'><tr><th>variant</th><th>mean net value</th>"
-        "<th>90% of outcomes between</th><th>P(extremely good)</th><th>P(extremely bad)</th>"
-        "</tr>" + "".join(rows) + "</table>"
-    )
-
-
-def compare_table(analysis: Any, review: Any, base: str, other: str) -> str:
-    """What moving from variant ``base`` to ``other`` changes."""
-    variants = analysis.variants
-    if base not in variants or other not in variants:
-        return ""
-    a, b = variants[base], variants[other]
-
-    def delta(x: float, y: float, percent: bool) -> str:
-        sign = "+" if y - x >= 0 else "−"
-        shown = f"{abs(y - x):.1%}" if percent else f"{abs(y - x):,.0f}"
-        return f"{sign}{shown}"
-
-    return (
-        "<table class='dl-table'><tr><th></th><th>mean net value</th><th>P(extremely good)</th>"
-        "<th>P(extremely bad)</th></tr>"
-        f"<tr><td>change</td><td>{delta(a.mean, b.mean, False)}</td>"
-        f"<td>{delta(a.p_extreme_good, b.p_extreme_good, True)}</td>"
-        f"<td>{delta(a.p_extreme_bad, b.p_extreme_bad, True)}</td></tr></table>"
-    )
+    return render
 
 
 def chart_html(name: str, analysis: Any, review: Any) -> str:
     """The record's own chart ``name``, so the meeting sees what the record will show."""
     from ...readout.captions import chart_figure
 
-    chosen = review.decision.variant if review.decision is not None else None
-    return str(chart_figure(name, analysis, review, chosen=chosen))
+    return str(chart_figure(name, analysis, review))
 
 
 MORE_CHARTS = (("tornado", "Sensitivity: which estimate moves the result"),
@@ -83,43 +34,6 @@ MORE_CHARTS = (("tornado", "Sensitivity: which estimate moves the result"),
 # vl-convert draws one chart at a time, so while edits come quickly only the headline
 # chart follows each one, and it never queues behind a slower chart.
 QUIET = 0.3
-
-
-def sensitivity_table(analysis: Any, limit: int = 5) -> str:
-    """Which estimates, moved across their interval, move the result most."""
-    rows = []
-    for entry in sorted(analysis.sensitivity, key=lambda s: s.rank_mean)[:limit]:
-        flips = "yes" if entry.flips_preferred else "no"
-        gates = ", ".join(entry.flips_gates)
-        rows.append(
-            f"<tr><td>{escape(entry.title)} ({entry.quantity})</td>"
-            f"<td>{_number(entry.mean_low)} to {_number(entry.mean_high)}</td>"
-            f"<td>{_percent(entry.p_extreme_bad_low)} to {_percent(entry.p_extreme_bad_high)}</td>"
-            f"<td class='{'dl-fail' if entry.flips_preferred else 'dl-muted'}'>{flips}</td>"
-            f"<td>{escape(gates) or '—'}</td></tr>")
-    if not rows:
-        return ""
-    return ("<table class='dl-table dl-sensitivity'><tr><th>estimate, low to high end</th>"
-            "<th>mean net value</th><th>P(extremely bad)</th><th>flips the best option?</th>"
-            "<th>flips gates</th></tr>" + "".join(rows) + "</table>")
-
-
-def disagreement_table(analysis: Any, review: Any, limit: int = 5) -> str:
-    """Items where participants differ most: discuss these first."""
-    people = {p.id: p.name for p in review.participants}
-    rows = []
-    for entry in sorted(analysis.disagreement, key=lambda d: d.rank)[:limit]:
-        if len(entry.participants) < 2:
-            continue
-        who = "; ".join(f"{escape(people.get(p.participant, p.participant))}: "
-                        f"{_number(p.expected_value)}" for p in entry.participants)
-        rows.append(f"<tr><td>{escape(entry.title)}</td>"
-                    f"<td>{entry.orders_of_magnitude:.1f}</td><td>{who}</td></tr>")
-    if not rows:
-        return '<p class="dl-muted">Nobody disagrees yet: fewer than two estimates per item.</p>'
-    return ("<table class='dl-table dl-disagreement'><tr><th>item</th>"
-            "<th>spread (orders of magnitude)</th><th>expected value, per participant</th></tr>"
-            + "".join(rows) + "</table>")
 
 
 def _html(css_class: str) -> Any:
@@ -148,6 +62,7 @@ class TradeoffsStep(Step):
         self.more.add_class("dl-tradeoff-more")
         self.more.observe(lambda _: self._paint_open(), names="selected_index")
         self._drawn_net_value: Any = None  # the analysis the net-value chart shows
+        self._json: dict[str, Any] | None = None  # the shown analysis, as a record stores it
         self._refresh: asyncio.TimerHandle | None = None
         self.notes = _html("dl-tradeoff-notes")
         self.base = widgets.Dropdown(description="From", layout=widgets.Layout(width="300px"),
@@ -183,16 +98,19 @@ class TradeoffsStep(Step):
             self.chart.value = self.net_value.value = ""
             self.sensitivity.value = self.disagreement.value = ""
             return
-        self.numbers.value = numbers_table(live.analysis, review)
         analysis = live.analysis
+        analysis_json = analysis.to_json()
+        self._json = analysis_json
+        render = _fragments()
+        self.numbers.value = render.render_numbers(review, analysis_json)
         self.painter.paint(self.chart, functools.partial(chart_html, "tails", analysis, review),
                            now=now)
         if now:
             self._paint_quiet(now=True)
         else:
             self._when_quiet()
-        self.sensitivity.value = sensitivity_table(live.analysis)
-        self.disagreement.value = disagreement_table(live.analysis, review)
+        self.sensitivity.value = render.render_sensitivity(review, analysis_json, limit=5)
+        self.disagreement.value = render.render_disagreement(review, analysis_json, limit=5)
         options_list = [(live.analysis.variants[key].title, key)
                         for key in live.analysis.variants]
         if list(self.base.options) != options_list:
@@ -246,9 +164,10 @@ class TradeoffsStep(Step):
         self._refresh = loop.call_later(QUIET, self._paint_quiet)
 
     def _compare(self) -> None:
-        analysis = self.live.analysis
-        if analysis is None or self.base.value is None or self.other.value is None:
+        if self.live.analysis is None or self.base.value is None or self.other.value is None:
             self.compare.value = ""
             return
-        self.compare.value = compare_table(analysis, self.session.review, self.base.value,
-                                           self.other.value)
+        if self._json is None or self._json.get("seed") is None:
+            self._json = self.live.analysis.to_json()
+        self.compare.value = _fragments().render_comparison(
+            self.session.review, self._json, self.base.value, self.other.value)
