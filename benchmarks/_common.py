@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass
 class Budget:
-    """One measured figure against its DESIGN.md budget."""
+    """One measured figure against its project budget."""
 
     name: str
     measured: float

@@ -96,7 +96,7 @@ def main() -> list[Budget]:
         record = load_record(next((folder / "cli-0" / "records").iterdir()))
         render = median_of(lambda: render_record(record), repeat=5)
         print(f"   render_record (record.json -> record.html): median {render * 1000:.0f} ms")
-        # Not a DESIGN.md budget: six charts through vl-convert cost 100 to 450 ms each, so
+        # Not a project budget: six charts through vl-convert cost 100 to 450 ms each, so
         # "without a kernel, in a few seconds" is the promise (it was 500 ms with the
         # hand-drawn SVG charts the record used before it moved to charts.py).
         results.append(Budget("render record.html from record.json", render * 1000, 3000, "ms"))

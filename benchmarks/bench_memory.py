@@ -7,7 +7,7 @@ pydantic and the review already loaded and lazy imports warmed up by a 20-item a
 the big run then reuses, and hide them from the figure). RSS counts everything the run
 touched (numpy buffers, Python objects, allocator slack), so it is the stricter of the two
 measures the issue allows; tracemalloc (which slows the run several-fold) is not used.
-The budget (DESIGN.md: under 200 MB) is checked against it.
+The budget (the budget: under 200 MB) is checked against it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Simulation speed: against numpy drawing the same random numbers, and against squigglepy.
 
 The model: 50 items (half benefits, half harms), 20,000 samples, 3 variants over 4
-mitigations, as DESIGN.md's budgets state it. Timings are the best of several runs in
+mitigations, as the budgets state it. Timings are the best of several runs in
 this one process, alternating the two sides, so the ratios hold on a noisy machine.
 
 "Numpy drawing the same random numbers" is what the model needs per item and sample

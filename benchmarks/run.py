@@ -1,4 +1,4 @@
-"""Run every ``benchmarks/bench_*.py`` module's ``main()`` and check the DESIGN.md budgets.
+"""Run every ``benchmarks/bench_*.py`` module's ``main()`` and check the project budgets.
 
 Each ``main()`` prints what it measures and returns a list of :class:`Budget` results
 (see ``_common.py``). This script prints them together and exits 1 when a budget is
@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
         returned = module.main()
         print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
         results += [r for r in returned or [] if isinstance(r, Budget)]
-    print("\n== budgets (DESIGN.md)")
+    print("\n== budgets (docs/design.md)")
     for result in results:
         print(result.line())
     missed = [r for r in results if not r.ok]

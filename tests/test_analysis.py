@@ -295,3 +295,21 @@ def test_a_factor_interval_too_wide_for_its_mean_is_noted(template: Template) ->
     assert len(analysis.notes) == 1
     assert "'vague'" in analysis.notes[0]
     assert "above 1" in analysis.notes[0]
+
+
+def test_to_frame_holds_the_same_numbers_as_the_analysis() -> None:
+    review = three_variants()
+    analysis = analyze(review, load_template_file(TEMPLATE_FILE), samples=4_000, seed=3)
+    frame = analysis.to_frame()
+    assert list(frame.index) == list(analysis.variants)
+    for key, summary in analysis.variants.items():
+        assert frame.loc[key, "p_extreme_bad"] == summary.p_extreme_bad
+        assert frame.loc[key, "p_extreme_bad_high"] == summary.p_extreme_bad_high
+        assert frame.loc[key, "mean"] == summary.mean
+    assert frame["chosen"].sum() == 1
+    assert frame.loc[analysis.chosen, "chosen"]
+    comparisons = analysis.comparisons_frame()
+    assert len(comparisons) == len(analysis.comparisons) + len(analysis.mitigation_effects)
+    first = analysis.comparisons[0]
+    row = comparisons[(comparisons["base"] == first.base) & (comparisons["other"] == first.other)]
+    assert row["mean"].item() == first.mean

@@ -12,7 +12,8 @@ import pytest
 from deliberation.engine.analysis import analyze
 from deliberation.readout.captions import chart_figure
 from deliberation.readout.charts import CHARTS
-from deliberation.review.model import Elicitation, load_review
+from deliberation.review.elicitation import Elicitation
+from deliberation.review.model import load_review
 from deliberation.review.opening import open_review
 from deliberation.workbook.static import StaticContext, render_step
 from deliberation.workbook.steps import STEPS

@@ -1,4 +1,4 @@
-"""The ``deliberation`` command line (DESIGN.md, "Command line").
+"""The ``deliberation`` command line (docs/design.md, *The command line*).
 
 Exit codes are a contract for release pipelines: 0 pass, 1 a gate failed or an
 archive is tampered, 2 invalid input. A user mistake prints one line naming the

@@ -1,6 +1,6 @@
 """Cross-site scripting: hostile text in every free-text field, rendered and opened in Chromium.
 
-The shared corpus (shared/data/xss-payloads.txt, beside the checkout in CI) plus our
+The payloadbox corpus (tests/data/xss/xss-payloads.txt, MIT, see its README) plus our
 own breakouts go into reviews; their records must open with no dialog, no request,
 no CSP violation (nothing even tried to run), no element we did not write, and
 show every payload back as the text that was typed.
@@ -32,8 +32,7 @@ from ..conftest import DATA, ROOT, TEST_TEMPLATES
 from ..test_record import static_problems
 from .test_record_page import Watched
 
-SHARED = [ROOT.parent / "shared" / "data" / "xss-payloads.txt",
-          Path("/work/shared/data/xss-payloads.txt")]
+CORPUS = DATA / "xss" / "xss-payloads.txt"
 OWN = [
     "</script><script>alert('own-1')</script>",
     "</SCRIPT ><script>alert(2)</script >",
@@ -68,12 +67,7 @@ OWN = [
 
 
 def load_payloads() -> list[str]:
-    for path in SHARED:
-        if path.is_file():
-            lines = path.read_text(encoding="utf-8").split("\n")
-            break
-    else:
-        pytest.fail(f"xss-payloads.txt not found in {[str(p) for p in SHARED]}")
+    lines = CORPUS.read_text(encoding="utf-8").split("\n")
     payloads = [line.removesuffix("\r") for line in lines if line.strip()]
     assert len(payloads) >= 700
     return [*payloads, *OWN]

@@ -7,11 +7,14 @@ without the samples.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from .choice import ChosenBy
+
+if TYPE_CHECKING:
+    import pandas as pd
 from .estimates import (
     Pool,
 )
@@ -192,3 +195,28 @@ class Analysis(_Data):
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Analysis:
         return cls.model_validate(data)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per release option: its mean, percentiles and tails, with their errors.
+
+        Plain numbers (probabilities as fractions), indexed by variant id, for a
+        notebook user's own tables and plots; the wording is in :mod:`deliberation.numbers`.
+        """
+        import pandas as pd
+
+        rows = {key: summary.model_dump(exclude={"histogram", "quantiles", "mitigations"})
+                for key, summary in self.variants.items()}
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "variant"
+        frame["chosen"] = frame.index == self.chosen
+        return frame
+
+    def comparisons_frame(self) -> pd.DataFrame:
+        """One row per comparison ("add modification Y: does it change?"), on the same draws,
+        and one per mitigation applied alone to the release without mitigations."""
+        import pandas as pd
+
+        rows = [{"kind": "variants", **d.model_dump()} for d in self.comparisons]
+        rows += [{"kind": "mitigation alone", **e.difference.model_dump(),
+                  "mitigation": e.mitigation} for e in self.mitigation_effects]
+        return pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""The review's nouns (DESIGN.md's ``review.json``) and their validation.
+"""The review's nouns (docs/design.md, *The review file*) and their validation.
 
 A review is plain data: pydantic models with no behaviour beyond checking
 themselves. Field names are a contract shared with pipelines and records; new
@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,13 +24,13 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from ..atomic import write_atomic
 from ..errors import ReviewInvalid
+from .elicitation import Elicitation
 
 SCHEMA_ID = "deliberation/review@1"
 # Bounds that keep the simulation's float32 arithmetic finite: 1e15 value points is
@@ -217,69 +217,6 @@ class Thresholds(_Model):
                 f"got {self.extreme_bad} and {self.extreme_good}"
             )
         return self
-
-
-class Elicitation(_Model):
-    """The blind (Delphi) rounds: which round is open, and which rounds are revealed.
-
-    While ``blind``, the estimates of a round not in ``revealed`` are private: each
-    participant sees only their own, and no view shows them by participant. The pooled
-    numbers use every participant's latest round, revealed or not.
-    """
-
-    round: int = Field(default=1, ge=1)
-    blind: bool = True
-    revealed: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
-
-    @field_validator("revealed", mode="before")
-    @classmethod
-    def _legacy_flag(cls, value: Any, info: ValidationInfo) -> Any:
-        # Workbooks before 0.2 wrote ``"revealed": true|false`` for the open round only;
-        # earlier rounds were shown.
-        if isinstance(value, bool):
-            current = int(info.data.get("round", 1))
-            return list(range(1, current + (1 if value else 0)))
-        return value
-
-    def hidden(self, round_: int) -> bool:
-        """Whether estimates of ``round_`` are private to their participant."""
-        return self.blind and round_ not in self.revealed
-
-    @property
-    def open_revealed(self) -> bool:
-        """Whether the open round's estimates are shown to everyone."""
-        return not self.hidden(self.round)
-
-    @classmethod
-    def implied(cls, estimate_rounds: Iterable[int]) -> Elicitation:
-        """The state of a review that has none: it carries on from its latest round, and
-        everything already in the file is revealed (it was typed in the open)."""
-        rounds = sorted(set(estimate_rounds))
-        return cls(round=rounds[-1] if rounds else 1, revealed=rounds)
-
-    @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Elicitation:
-        """The state of review data (a dict as in review.json), stored or implied."""
-        stored = data.get("elicitation")
-        if isinstance(stored, Mapping):
-            return cls.model_validate(stored)
-        return cls.implied(int(e.get("round", 1)) for e in data.get("estimates", []))
-
-    def reveal(self) -> Elicitation:
-        """The open round's estimates shown to everyone."""
-        return self.model_copy(update={"revealed": sorted({*self.revealed, self.round})})
-
-    def hide(self) -> Elicitation:
-        """The open round's estimates private again (a blind round)."""
-        return self.model_copy(update={
-            "blind": True, "revealed": [r for r in self.revealed if r != self.round]})
-
-    def next_round(self) -> Elicitation:
-        """A new blind round opens; earlier rounds keep their state."""
-        return self.model_copy(update={"round": self.round + 1})
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
 
 
 class NotApplicable(_Model):

@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ...errors import ConcurrentEdit, DeliberationError
-from ...review.model import Elicitation
+from ...review.elicitation import Elicitation
 from ..fields import (
     Step,
     error_line,
