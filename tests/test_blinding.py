@@ -11,7 +11,7 @@ import pytest
 
 from deliberation.engine.analysis import analyze
 from deliberation.readout.captions import chart_figure
-from deliberation.readout.charts import CHARTS
+from deliberation.readout.catalog import CHARTS
 from deliberation.review.elicitation import Elicitation
 from deliberation.review.model import load_review
 from deliberation.review.opening import open_review

@@ -13,7 +13,7 @@ import pytest
 
 from deliberation.engine.analysis import analyze
 from deliberation.engine.results import Analysis
-from deliberation.readout import charts
+from deliberation.readout import catalog, charts
 from deliberation.review.templates import load_template_file
 
 from .test_analysis import TEMPLATE_FILE, three_variants
@@ -38,7 +38,7 @@ def test_each_chart_renders_to_svg(analysis: Analysis, chart: Callable[..., Any]
 
 
 def test_specs_are_small_and_carry_no_samples(analysis: Analysis) -> None:
-    sizes = {name: len(json.dumps(c.to_dict())) for name, c in charts.all_charts(analysis).items()}
+    sizes = {name: len(json.dumps(c.to_dict())) for name, c in catalog.all_charts(analysis).items()}
     assert set(sizes) == {"net_value", "tails", "risk_matrix", "tornado", "disagreement",
                           "mitigations"}
     assert max(sizes.values()) < 50_000, sizes
@@ -107,7 +107,8 @@ def test_sorting_never_writes_names_into_the_spec_as_a_list(analysis: Analysis) 
 
 def test_the_fast_tails_spec_is_the_tails_chart() -> None:
     """The workbook's cached spec (redrawn on every edit) is exactly the altair chart's."""
-    from deliberation.readout.charts import FAST_SPECS, tails_chart
+    from deliberation.readout.catalog import CHARTS
+    from deliberation.readout.charts import tails_chart
     from deliberation.review.opening import open_review
 
     from .conftest import ROOT
@@ -117,4 +118,4 @@ def test_the_fast_tails_spec_is_the_tails_chart() -> None:
     review.estimates[0].likelihood = (0.2, 0.6)
     second = analyze(review, template, samples=4_000, seed=1)
     for result in (first, second):  # the second call hits the cache with new data
-        assert FAST_SPECS["tails"](result) == tails_chart(result, review).to_dict(validate=False)
+        assert CHARTS["tails"].fast(result) == tails_chart(result, review).to_dict(validate=False)

@@ -202,7 +202,7 @@ def test_undecided_review_without_options(review: Any, template: Any) -> None:
 def test_estimates_matrix(review: Any, template: Any) -> None:
     html = render.render_estimates(review, template)
     assert html.count("<tr>") == 1 + len(review.items)
-    assert "60% to 90%<br>2,000 to 20,000" in html  # ana on tutoring
+    assert "round 1: 60% to 90% × 2,000 to 20,000" in html  # ana on tutoring
     assert '<span class="empty">none</span>' in html  # ben did not estimate tutoring
 
 

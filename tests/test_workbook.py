@@ -265,12 +265,13 @@ def test_each_participant_estimates_in_turn(wb: Workbook, review_path: Path) -> 
 def test_blind_rounds_hide_numbers_until_revealed(wb: Workbook, review_path: Path) -> None:
     step = wb.estimates()
     table = find(step, "dl-estimates-table")
-    assert "0.2 to 0.6" in table.value  # estimates made before the workbook: nothing hidden
+    # the table is the record's estimates partial, in the record's words
+    assert "20% to 60%" in table.value  # estimates made before the workbook: nothing hidden
     click(find(step, "dl-hide"))
     assert "entered (hidden)" in table.value
-    assert "0.2 to 0.6" not in table.value
+    assert "20% to 60%" not in table.value
     click(find(step, "dl-reveal"))
-    assert "0.2 to 0.6" in table.value
+    assert "20% to 60%" in table.value
     assert on_disk(review_path)["elicitation"]["revealed"] == [1]
     click(find(step, "dl-next-round"))
     assert "Round 2" in find(step, "dl-round").value
@@ -282,8 +283,8 @@ def test_blind_rounds_hide_numbers_until_revealed(wb: Workbook, review_path: Pat
     data = on_disk(review_path)
     assert _estimate(data, "deepfakes", "ana", 1)["likelihood"] == [0.2, 0.6]
     assert _estimate(data, "deepfakes", "ana", 2)["likelihood"] == [0.3, 0.5]
-    assert "r1: 0.2 to 0.6" in table.value  # earlier rounds stay visible
-    assert "0.3 to 0.5" not in table.value  # the new round is blind again
+    assert "round 1: 20% to 60%" in table.value  # earlier rounds stay visible
+    assert "30% to 50%" not in table.value  # the new round is blind again
 
 
 # --------------------------------------------------------------------------- mitigations
@@ -582,7 +583,7 @@ def test_a_review_without_elicitation_state_continues_its_latest_round(
     review_path.write_text(json.dumps(data), encoding="utf-8")
     step = Workbook.open(review_path, debounce=0).estimates()
     assert "Round 2" in find(step, "dl-round").value
-    assert "r2: unlikely × major" in find(step, "dl-estimates-table").value  # nothing hidden
+    assert "round 2: unlikely × major" in find(step, "dl-estimates-table").value  # not hidden
 
 
 def test_a_fresh_review_starts_blind(review_path: Path) -> None:

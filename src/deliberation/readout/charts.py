@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
 from typing import Any
 
 from ..engine.results import Analysis
+from ..numbers import Z95
 
 OKABE_ITO = (
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
@@ -114,18 +114,27 @@ def net_value_chart(analysis: Analysis | dict[str, Any], review: Any = None) -> 
     return _finish(chart)
 
 
+def _interval(summary: Any, name: str) -> tuple[float, float]:
+    """The 95% interval of a probability, in percent (Wilson's, as the tables say it);
+    a record made before intervals were stored falls back to 1.96 standard errors."""
+    low, high = getattr(summary, f"{name}_low", None), getattr(summary, f"{name}_high", None)
+    if low is None or high is None:
+        value, spread = getattr(summary, name), Z95 * getattr(summary, f"{name}_se")
+        low, high = max(0.0, value - spread), min(1.0, value + spread)
+    return low * 100, high * 100
+
+
 def _tails_rows(result: Analysis) -> list[dict[str, Any]]:
-    return [
-        {
+    rows = []
+    for s in result.variants.values():
+        bad_low, bad_high = _interval(s, "p_extreme_bad")
+        good_low, good_high = _interval(s, "p_extreme_good")
+        rows.append({
             "variant": s.title, "bad": s.p_extreme_bad * 100, "good": s.p_extreme_good * 100,
-            "bad_low": max(0.0, s.p_extreme_bad - s.p_extreme_bad_se) * 100,
-            "bad_high": min(1.0, s.p_extreme_bad + s.p_extreme_bad_se) * 100,
-            "good_low": max(0.0, s.p_extreme_good - s.p_extreme_good_se) * 100,
-            "good_high": min(1.0, s.p_extreme_good + s.p_extreme_good_se) * 100,
-            "mean": s.mean,
-        }
-        for s in result.variants.values()
-    ]
+            "bad_low": bad_low, "bad_high": bad_high, "good_low": good_low,
+            "good_high": good_high, "mean": s.mean,
+        })
+    return rows
 
 
 def tails_chart(analysis: Analysis | dict[str, Any], review: Any = None) -> Any:
@@ -391,10 +400,10 @@ def mitigation_chart(analysis: Analysis | dict[str, Any], review: Any = None) ->
         rows.append({
             "mitigation": effect.title if unique else f"{effect.title} ({effect.mitigation})",
             "mean": d.mean,
-            "mean_low": d.mean - d.mean_se, "mean_high": d.mean + d.mean_se,
+            "mean_low": d.mean - Z95 * d.mean_se, "mean_high": d.mean + Z95 * d.mean_se,
             "bad": d.p_extreme_bad_change * 100,
-            "bad_low": (d.p_extreme_bad_change - d.p_extreme_bad_change_se) * 100,
-            "bad_high": (d.p_extreme_bad_change + d.p_extreme_bad_change_se) * 100,
+            "bad_low": (d.p_extreme_bad_change - Z95 * d.p_extreme_bad_change_se) * 100,
+            "bad_high": (d.p_extreme_bad_change + Z95 * d.p_extreme_bad_change_se) * 100,
             "in": ", ".join(effect.variants) or "no variant",
         })
     for position, row in enumerate(sorted(rows, key=lambda r: -float(r["mean"]))):
@@ -424,40 +433,6 @@ def mitigation_chart(analysis: Analysis | dict[str, Any], review: Any = None) ->
         title="What each mitigation buys on its own (against no mitigations, ± 1 s.e.)"
     )
     return _finish(chart)
-
-
-CHARTS: dict[str, Callable[..., Any]] = {
-    "tails": tails_chart,
-    "net_value": net_value_chart,
-    "mitigations": mitigation_chart,
-    "risk_matrix": risk_matrix,
-    "tornado": tornado_chart,
-    "disagreement": disagreement_chart,
-}
-"""Every chart by name, headline first: the order the record shows them in."""
-
-FAST_SPECS: dict[str, Callable[..., dict[str, Any]]] = {"tails": tails_spec}
-"""Charts redrawn on every edit, with a cached spec: the same spec as ``CHARTS`` gives."""
-
-
-def chart_names(analysis: Analysis | dict[str, Any]) -> list[str]:
-    """The charts that have something to show for this analysis, in :data:`CHARTS` order."""
-    result = _analysis(analysis)
-    shown = {
-        "tails": True,
-        "net_value": True,
-        "mitigations": bool(result.mitigation_effects),
-        "risk_matrix": any(item.kind == "harm" for item in result.items),
-        "tornado": bool(result.sensitivity),
-        "disagreement": bool(result.disagreement),
-    }
-    return [name for name in CHARTS if shown[name]]
-
-
-def all_charts(analysis: Analysis | dict[str, Any], review: Any = None) -> dict[str, Any]:
-    """Every chart of the analysis, by name (those with nothing to show are left out)."""
-    result = _analysis(analysis)
-    return {name: CHARTS[name](result, review) for name in chart_names(result)}
 
 
 _SEPARATORS = str.maketrans({"\u2028": " ", "\u2029": " "})

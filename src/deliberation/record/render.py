@@ -207,9 +207,11 @@ def render_register(review: Review, template: Template | None = None, *,
 
 
 def render_estimates(review: Review, template: Template | None = None) -> str:
-    """Step 4 at a glance: items by participants, each cell the latest estimate."""
-    latest = {(e.item, e.participant): e for e in review.latest_shown_estimates()}
-    return _render("estimates.html.j2", review=review, latest=latest)
+    """Step 4 at a glance: items by participants, every round; hidden rounds as "entered"."""
+    cells: dict[tuple[str, str], list[Any]] = {}
+    for estimate in sorted(review.estimates, key=lambda e: e.round):
+        cells.setdefault((estimate.item, estimate.participant), []).append(estimate)
+    return _render("estimates.html.j2", review=review, cells=cells, rounds=review.rounds())
 
 
 def render_mitigations(review: Review) -> str:
@@ -299,7 +301,7 @@ def _charts(analysis_json: Mapping[str, Any], review: Review) -> list[Markup]:
 
     from ..engine.results import Analysis
     from ..readout.captions import chart_figure
-    from ..readout.charts import chart_names
+    from ..readout.catalog import chart_names
 
     try:
         analysis = Analysis.from_json(dict(analysis_json))

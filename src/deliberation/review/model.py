@@ -263,12 +263,7 @@ class Review(_Model):
 
     def latest_estimates(self) -> list[Estimate]:
         """Each participant's estimate of each item from their latest round."""
-        latest: dict[tuple[str, str], Estimate] = {}
-        for estimate in self.estimates:
-            key = (estimate.item, estimate.participant)
-            if key not in latest or estimate.round >= latest[key].round:
-                latest[key] = estimate
-        return list(latest.values())
+        return _latest(self.estimates)
 
     def rounds(self) -> Elicitation:
         """The elicitation state, stored or implied (see :meth:`Elicitation.implied`)."""
@@ -283,16 +278,20 @@ class Review(_Model):
 
     def latest_shown_estimates(self) -> list[Estimate]:
         """Each participant's latest estimate of each item among the revealed rounds."""
-        latest: dict[tuple[str, str], Estimate] = {}
-        for estimate in self.shown_estimates():
-            key = (estimate.item, estimate.participant)
-            if key not in latest or estimate.round >= latest[key].round:
-                latest[key] = estimate
-        return list(latest.values())
+        return _latest(self.shown_estimates())
 
     def unestimated_items(self) -> list[str]:
         estimated = {e.item for e in self.estimates}
         return [i.id for i in self.items if i.id not in estimated]
+
+
+def _latest(estimates: Iterable[Estimate]) -> list[Estimate]:
+    latest: dict[tuple[str, str], Estimate] = {}
+    for estimate in estimates:
+        key = (estimate.item, estimate.participant)
+        if key not in latest or estimate.round >= latest[key].round:
+            latest[key] = estimate
+    return list(latest.values())
 
 
 def _duplicates(ids: Iterable[str]) -> list[str]:

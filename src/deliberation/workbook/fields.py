@@ -8,13 +8,13 @@ review keeps its last valid value.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import ipywidgets as widgets
+import markupsafe
 
 from ..errors import ConcurrentEdit, DeliberationError
 from ..review.model import check_quantity
@@ -190,7 +190,9 @@ def labels_of(template: Template, kind: QuantityKind) -> list[str]:
 
 
 def escape(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """User text for the workbook's small HTML fragments: markupsafe, as the record's
+    autoescaping partials use, so both surfaces escape alike."""
+    return str(markupsafe.escape(str(text)))
 
 
 # --------------------------------------------------------------------------- widgets

@@ -92,7 +92,7 @@ class Workbook:
         return f"Workbook({str(self.session.path)!r})"
 
     def _repr_html_(self) -> str:
-        from html import escape
+        from .fields import escape
 
         review, template = self.session.review, self.session.template
         return (

@@ -237,38 +237,6 @@ class EstimatesStep(Step):
     def after_change(self, data: dict[str, Any]) -> None:
         for row in self.rows:
             row.sync(data)
-        self.table.value = estimates_table(data)
+        from ...record.render import render_estimates
 
-
-def estimates_table(data: dict[str, Any]) -> str:
-    """Everyone's estimates per item; the current round's numbers only once revealed."""
-    state = Elicitation.of(data)
-    people = data.get("participants", [])
-    items = data.get("items", [])
-    if not people or not items:
-        return ""
-    hidden = state.hidden(state.round)
-    head = "".join(f"<th>{escape(p['name'])}</th>" for p in people)
-    rows = []
-    for item in items:
-        cells = []
-        for person in people:
-            mine = [e for e in data.get("estimates", [])
-                    if e["item"] == item["id"] and e["participant"] == person["id"]]
-            parts = []
-            for estimate in sorted(mine, key=lambda e: e.get("round", 1)):
-                round_ = estimate.get("round", 1)
-                if state.hidden(round_):
-                    parts.append('<span class="dl-muted">✓ entered (hidden)</span>')
-                else:
-                    parts.append(f"<span title='round {round_}'>r{round_}: "
-                                 f"{escape(format_quantity(estimate['likelihood']))} × "
-                                 f"{escape(format_quantity(estimate['impact']))}</span>")
-            cells.append("<td>" + ("<br>".join(parts) or '<span class="dl-muted">—</span>')
-                         + "</td>")
-        rows.append(f"<tr><td>{escape(item['title'])}</td>{''.join(cells)}</tr>")
-    note = ("Blind round: numbers stay hidden until the facilitator reveals them."
-            if hidden else "Numbers are revealed: discuss where you differ most.")
-    return (f'<h4>Everyone\'s estimates, round {state.round}</h4>'
-            f'<p class="dl-hint">{note}</p><table class="dl-table"><tr><th>item</th>{head}</tr>'
-            + "".join(rows) + "</table>")
+        self.table.value = render_estimates(self.session.review)

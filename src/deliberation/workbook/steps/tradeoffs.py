@@ -26,10 +26,14 @@ def chart_html(name: str, analysis: Any, review: Any) -> str:
     return str(chart_figure(name, analysis, review))
 
 
-MORE_CHARTS = (("tornado", "Sensitivity: which estimate moves the result"),
-               ("disagreement", "Disagreement: each participant's estimate"),
-               ("risk_matrix", "Risk matrix: harms before and after mitigation"),
-               ("mitigations", "What each mitigation buys on its own"))
+def _more_charts() -> tuple[tuple[str, str], ...]:
+    """The charts drawn on demand (the catalog's non-live ones), with their titles."""
+    from ...readout.catalog import CHARTS
+
+    return tuple((name, kind.title) for name, kind in CHARTS.items() if not kind.live)
+
+
+MORE_CHARTS = _more_charts()
 # Seconds of quiet before the net-value chart and an open accordion chart are redrawn:
 # vl-convert draws one chart at a time, so while edits come quickly only the headline
 # chart follows each one, and it never queues behind a slower chart.
@@ -142,7 +146,7 @@ class TradeoffsStep(Step):
             return
         name = MORE_CHARTS[index][0]
         target, review = self.panels[name], self.session.review
-        from ...readout.charts import chart_names
+        from ...readout.catalog import chart_names
 
         if name not in chart_names(analysis):
             target.value = '<p class="dl-muted">Nothing to show here yet.</p>'
