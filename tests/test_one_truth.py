@@ -129,3 +129,41 @@ def test_touching_a_submodule_first_does_not_shadow_a_function() -> None:
     code = ("import deliberation as dl, deliberation.engine.simulate, "
             "deliberation.engine.analysis; assert callable(dl.simulate) and callable(dl.analyze)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.fixture
+def own_template_review(tmp_path: Path) -> Path:
+    """A review folder whose template exists only in its own templates/ folder."""
+    folder = tmp_path / "review"
+    (folder / "templates").mkdir(parents=True)
+    (folder / "templates" / "test-minimal.yaml").write_bytes(
+        (TEST_TEMPLATES / "test-minimal.yaml").read_bytes())
+    (folder / "review.json").write_bytes((DATA / "good" / "minimal.json").read_bytes())
+    return folder
+
+
+def test_a_folder_template_opens_in_check_and_report(own_template_review: Path) -> None:
+    runner = CliRunner()
+    checked = runner.invoke(main, ["check", str(own_template_review)])
+    assert checked.exit_code == 0, checked.output
+    assert "6 gates" in checked.output
+    reported = runner.invoke(main, ["report", str(own_template_review), "--samples", "500"])
+    assert reported.exit_code == 0, reported.output
+
+
+def test_a_folder_template_opens_in_the_workbook(own_template_review: Path) -> None:
+    from deliberation.workbook.workbook import Workbook
+
+    wb = Workbook.open(own_template_review, debounce=0)
+    assert wb.session.template.id == "test-minimal"
+    assert wb.tradeoffs() is not None
+
+
+@pytest.mark.slow
+def test_a_folder_template_opens_in_the_exported_kernel(own_template_review: Path,
+                                                        tmp_path: Path) -> None:
+    from deliberation.record.build import export
+
+    result = export(own_template_review, tmp_path / "archive", samples=500)
+    record = json.loads((result.path / "record.json").read_text(encoding="utf-8"))
+    assert record["template"]["id"] == "test-minimal"
