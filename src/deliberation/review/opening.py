@@ -6,7 +6,7 @@ folder beside the review, then $DELIBERATION_TEMPLATES, then the built-in ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,17 @@ from .templates import load_template
 
 def resolve_likelihood(value: Any, template: Template) -> tuple[float, float]:
     """A likelihood as a numeric 90% interval: labels looked up, points doubled."""
-    if isinstance(value, str):
-        return template.likelihood_of(value)
-    if isinstance(value, tuple | list):
-        return (float(value[0]), float(value[1]))
-    return (float(value), float(value))
+    return _interval(value, template.likelihood_of)
 
 
 def resolve_impact(value: Any, template: Template) -> tuple[float, float]:
     """An impact as a numeric 90% interval: labels looked up, points doubled."""
+    return _interval(value, template.impact_of)
+
+
+def _interval(value: Any, label: Callable[[str], tuple[float, float]]) -> tuple[float, float]:
     if isinstance(value, str):
-        return template.impact_of(value)
+        return label(value)
     if isinstance(value, tuple | list):
         return (float(value[0]), float(value[1]))
     return (float(value), float(value))
