@@ -24,6 +24,7 @@ PLUS_MINUS = "± is the 95% Monte Carlo interval (1.96 standard errors)"
 """What ``±`` means wherever deliberation writes it: say it once beside every table."""
 
 Z95 = 1.959963984540054
+"""The standard normal's 97.5th percentile: a 95% interval is ± Z95 standard errors."""
 
 
 def _finite(value: Any) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-Z95 = 1.959963984540054  # the standard normal's 97.5th percentile
+from ..numbers import Z95  # the standard normal's 97.5th percentile
 
 
 def wilson(hits: int, samples: int, z: float = Z95) -> tuple[float, float]:

@@ -138,7 +138,7 @@ def _tails_rows(result: Analysis) -> list[dict[str, Any]]:
 
 
 def tails_chart(analysis: Analysis | dict[str, Any], review: Any = None) -> Any:
-    """P(extremely good) against P(extremely bad) per variant, ± one standard error."""
+    """P(extremely good) against P(extremely bad) per variant, with their 95% intervals."""
     result = _analysis(analysis)
     names = tuple(s.title for s in result.variants.values())
     return _tails_layers(names).properties(datasets={TAILS_DATA: _tails_rows(result)})
@@ -195,7 +195,7 @@ def _tails_layers(names: tuple[str, ...]) -> Any:
     y_errors = base.mark_rule(strokeWidth=2).encode(x="bad:Q", y="good_low:Q", y2="good_high:Q",
                                                    color=colour)
     chart = alt.layer(x_errors, y_errors, points).properties(
-        title="Chance of an extremely good against an extremely bad outcome (± 1 s.e.)",
+        title="Chance of an extremely good against an extremely bad outcome (95% intervals)",
         width=WIDTH * 0.8, height=300,
     )
     return _finish(chart)
@@ -430,7 +430,7 @@ def mitigation_chart(analysis: Analysis | dict[str, Any], review: Any = None) ->
             x2="bad_high:Q"),
     ).properties(width=WIDTH / 2 - 20, height=max(60, 24 * len(rows)))
     chart = alt.hconcat(mean_panel, bad_panel).properties(
-        title="What each mitigation buys on its own (against no mitigations, ± 1 s.e.)"
+        title="What each mitigation buys on its own (against no mitigations, 95% intervals)"
     )
     return _finish(chart)
 

@@ -64,6 +64,7 @@ input.dl-invalid, textarea.dl-invalid {
 .dl-badge-harm { background: #b3261e; }
 .dl-muted { color: #888; }
 /* the record's own partials, shown live in the steps (record/record_template/partials) */
+.dl-step .wide { overflow-x: auto; max-width: 100%; }
 .dl-step table.grid { border-collapse: collapse; font-size: 13.5px; margin: 4px 0 10px; }
 .dl-step .grid th, .dl-step .grid td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px;
   text-align: left; vertical-align: top; }
