@@ -20,9 +20,7 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +39,7 @@ from .archive import Published, Slot, find_archive, publish, record_name, verify
 from .artifact import SUMS_FILE, Artifact
 from .attest import required_roles, seal
 from .mode import RecordMode
+from .pdf import print_pdf
 
 RECORD_SCHEMA = "deliberation/record@1"
 RECORD_JSON = "record.json"
@@ -428,39 +427,6 @@ def export(
                         created=clock(), build=build)
     return Exported(published, published.path / RECORD_HTML, time.perf_counter() - started,
                     hashed)
-
-
-def chromium() -> str | None:
-    found = os.environ.get("DELIBERATION_CHROMIUM") or shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
-def print_pdf(html: bytes, *, timeout: int = 120) -> bytes:
-    """The same page as a PDF, printed by headless Chromium (its print stylesheet applies)."""
-    browser = chromium()
-    if browser is None:
-        raise RecordError("--pdf needs Chromium (apt-get install chromium), which is not "
-                          "installed", field="--pdf")
-    with tempfile.TemporaryDirectory(prefix="deliberation-pdf-") as folder:
-        page = Path(folder) / RECORD_HTML
-        page.write_bytes(html)
-        target = Path(folder) / PDF
-        command = [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--no-pdf-header-footer", f"--user-data-dir={Path(folder) / 'profile'}",
-            f"--print-to-pdf={target}", page.as_uri(),
-        ]
-        try:
-            subprocess.run(command, check=True, capture_output=True, timeout=timeout)  # noqa: S603
-        except (OSError, subprocess.SubprocessError) as error:
-            raise RecordError(f"Chromium could not print the record: {error}",
-                              field="--pdf") from None
-        if not target.is_file():
-            raise RecordError("Chromium printed no PDF", field="--pdf")
-        return target.read_bytes()
 
 
 # --------------------------------------------------------------------------- verify
