@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from deliberation.errors import ConcurrentEdit, ReviewInvalid
-from deliberation.numbers import percentage_points
+from deliberation.numbers import percent, percentage_points
 from deliberation.record.mode import RecordMode
 from deliberation.workbook.fields import format_quantity, parse_quantity
 from deliberation.workbook.session import ReviewSession
@@ -462,7 +462,7 @@ def test_tradeoff_numbers_and_chart_follow_an_estimate(wb: Workbook) -> None:
     assert after_bad > before_bad + 0.05  # a ten times larger harm: far more extreme outcomes
     assert numbers.value != before_numbers
     assert chart.value != before_chart
-    assert f"{after_bad:.1%}" in numbers.value
+    assert percent(after_bad) in numbers.value
 
 
 def test_tradeoff_charts_are_the_records_and_the_rest_draw_when_opened(wb: Workbook) -> None:
@@ -473,7 +473,10 @@ def test_tradeoff_charts_are_the_records_and_the_rest_draw_when_opened(wb: Workb
     tornado = find(tradeoffs, "dl-chart-tornado")
     assert more.selected_index is None
     assert tornado.value == ""  # closed: not drawn
-    more.selected_index = 0
+    from deliberation.workbook.steps.tradeoffs import MORE_CHARTS
+
+    panel = [name for name, _ in MORE_CHARTS]
+    more.selected_index = panel.index("tornado")
     assert 'id="chart-tornado"' in tornado.value
     assert "<svg" in tornado.value
     before = tornado.value
@@ -481,7 +484,7 @@ def test_tradeoff_charts_are_the_records_and_the_rest_draw_when_opened(wb: Workb
     assert tornado.value != before  # open: follows the edits
     risk = find(tradeoffs, "dl-chart-risk-matrix")
     assert risk.value == ""
-    more.selected_index = 2
+    more.selected_index = panel.index("risk_matrix")
     assert 'id="chart-risk-matrix"' in risk.value
 
 
