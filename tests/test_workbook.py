@@ -380,13 +380,32 @@ def test_two_views_of_one_step_stay_in_step(wb: Workbook) -> None:
 # --------------------------------------------------------------------------- conflicts
 
 
-def test_two_workbooks_on_one_file_do_not_overwrite_each_other(review_path: Path) -> None:
+def test_two_workbooks_on_one_file_keep_both_edits(review_path: Path) -> None:
+    # Both write through the store beside review.json: the second edit is applied to
+    # the review the first left, never instead of it.
     mine = Workbook.open(review_path, debounce=0)
     theirs = Workbook.open(review_path, debounce=0)
     mine_setup, their_setup = mine.setup(), theirs.setup()
     find(their_setup, "dl-horizon").value = "their horizon"
-    find(mine_setup, "dl-horizon").value = "my horizon"
+    find(mine_setup, "dl-subject-version").value = "9"
     assert on_disk(review_path)["horizon"] == "their horizon"
+    assert on_disk(review_path)["subject"]["version"] == "9"
+    assert "dl-conflict" not in find(mine_setup, "dl-status")._dom_classes
+    # Each workbook follows the store: theirs shows my edit once it refreshes.
+    assert theirs.session.refresh()
+    assert find(their_setup, "dl-subject-version").value == "9"
+    assert not mine.session.refresh()  # my edit was applied on top of theirs: it has it
+    assert find(mine_setup, "dl-horizon").value == "their horizon"
+
+
+def test_a_hand_edit_is_refused_until_reloaded_or_saved_as_a_copy(review_path: Path) -> None:
+    mine = Workbook.open(review_path, debounce=0)
+    mine_setup = mine.setup()
+    data = on_disk(review_path)
+    data["horizon"] = "edited by hand"
+    review_path.write_text(json.dumps(data), encoding="utf-8")
+    find(mine_setup, "dl-horizon").value = "my horizon"
+    assert on_disk(review_path)["horizon"] == "edited by hand"
     status = find(mine_setup, "dl-status")
     assert "changed elsewhere since this workbook loaded it" in status.value
     assert "dl-conflict" in status._dom_classes
@@ -398,7 +417,7 @@ def test_two_workbooks_on_one_file_do_not_overwrite_each_other(review_path: Path
     assert len(copies) == 1
     assert on_disk(copies[0])["horizon"] == "my horizon"
     assert on_disk(copies[0])["subject"]["version"] == "9"
-    assert on_disk(review_path)["horizon"] == "their horizon"
+    assert on_disk(review_path)["horizon"] == "edited by hand"
 
 
 def test_reload_resolves_a_conflict(review_path: Path) -> None:

@@ -396,3 +396,97 @@ def diff_command(*, old: Path, new: Path, seed: int, samples: int, as_json: bool
     )
     click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if as_json
                else format_diff(result))
+
+
+# --------------------------------------------------------------------------- the meeting
+# `serve` runs a meeting (deliberation.meeting); `meeting ...` are its round controls.
+
+STORE_OPTION = click.option(
+    "--store", "store_url", default=None, metavar="URL",
+    help="The meeting's store: a SQLAlchemy URL such as postgresql://USER@HOST/DB "
+         "(default: SQLite beside review.json; also $DELIBERATION_STORE).")
+
+
+def _store_url(store_url: str | None) -> str | None:
+    import os
+
+    return store_url or os.environ.get("DELIBERATION_STORE") or None
+
+
+@main.command()
+@click.argument("review_dir", metavar="REVIEW_DIR", type=click.Path(path_type=Path))
+@STORE_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on; beyond this machine, put TLS in front.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="The port (0: any free one).")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"facilitator", "participants": {ID: URL}, "store"} as one line.')
+@user_errors
+def serve(*, review_dir: Path, store_url: str | None, host: str, port: int,
+          as_json: bool) -> None:
+    """Run the meeting: a console for the facilitator, a private page per participant."""
+    import asyncio
+
+    from .meeting.rounds import open_store
+    from .meeting.server import LOCAL_HOSTS, Links
+    from .meeting.server import serve as serve_meeting
+    from .meeting.store import shown_url
+
+    store = open_store(review_dir, _store_url(store_url))
+
+    def ready(links: Links, _: int) -> None:
+        people = [pid for pid in links.tokens if not pid.startswith("@")]
+        if as_json:
+            click.echo(json.dumps({"facilitator": links.facilitator(),
+                                   "participants": {p: links.participant(p) for p in people},
+                                   "store": shown_url(store.url)}), nl=True)
+        else:
+            click.echo(f"facilitator: {links.facilitator()}")
+            for pid in people:
+                click.echo(f"  {pid}: {links.participant(pid)}")
+            click.echo(f"store: {shown_url(store.url)}")
+            click.echo("each link is private: send it to that participant only. Ctrl+C stops "
+                       "the meeting; every acknowledged estimate is in the store.")
+        if host not in LOCAL_HOSTS:
+            click.echo(
+                f"warning: serving on {host} without TLS: anyone on the network can read the "
+                "links. Put a TLS proxy in front and share its https:// links, e.g. `caddy "
+                f"reverse-proxy --from meeting.example.org --to 127.0.0.1:{_}`", err=True)
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(serve_meeting(store, host=host, port=port, ready=ready))
+    except OSError as error:
+        raise DeliberationError(f"cannot listen on {host}:{port}: {error.strerror}",
+                                field="--port") from None
+    finally:
+        store.close()
+
+
+@main.group()
+def meeting() -> None:
+    """The facilitator's round controls, from a shell."""
+
+
+def _round_command(action: str, help_text: str) -> None:
+    @meeting.command(action, help=help_text)
+    @click.argument("review_dir", metavar="REVIEW_DIR", type=click.Path(path_type=Path))
+    @STORE_OPTION
+    @user_errors
+    def command(review_dir: Path, store_url: str | None) -> None:
+        from .meeting.rounds import open_store, status_lines, step_round
+
+        store = open_store(review_dir, _store_url(store_url))
+        try:
+            state = store.open() if action == "status" else step_round(store, action)
+            for line in status_lines(store, state):
+                click.echo(line)
+        finally:
+            store.close()
+
+
+_round_command("status", "The open round, who has entered estimates, the event log.")
+_round_command("reveal", "Show the open round's estimates to everyone.")
+_round_command("hide", "Make the open round blind again.")
+_round_command("next-round", "Open a new blind round.")

@@ -107,6 +107,8 @@ def build_record(
             "gates": [dict(g) for g in gate_results_json],
         },
         "versions": dict(versions if versions is not None else package_versions()),
+        # A review kept by a meeting's store names the event log it came from.
+        **({"event_log": log} if (log := (review.model_extra or {}).get("event_log")) else {}),
     }
 
 

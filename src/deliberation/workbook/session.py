@@ -5,10 +5,17 @@ that changes the review's plain data; the session validates the result through t
 pydantic model (and the template's scales and categories) and only then keeps and
 saves it, so review.json never holds a value the model would reject.
 
-Two workbooks open on the same file must not overwrite each other silently: the
-session remembers the sha256 of the bytes it last loaded or saved and, before every
-save, compares it with the file on disk. On a mismatch it raises ConcurrentEdit
-and writes nothing; the edit stays in memory until the user reloads or saves a copy.
+Two workbooks open on the same review never overwrite each other: a session backed
+by the meeting's store (a :class:`Journal`, see :mod:`deliberation.meeting.store`)
+sends every edit to the store, which applies it to the latest review under the
+review's write lock and rewrites review.json, so a second workbook's edit lands on top
+of the first's. The session follows the store (:meth:`ReviewSession.refresh`), so an
+estimate typed on a participant's phone shows up here too. A review.json changed by
+hand is still refused with ConcurrentEdit until the user reloads or saves a copy.
+
+Without a store (a read-only folder, a record being exported) the session keeps the
+sha256 of the bytes it last loaded or saved and compares it with the file before
+every save; on a mismatch it raises ConcurrentEdit and writes nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from ..errors import ConcurrentEdit, DeliberationError
 from ..review.model import Review, parse_review, review_to_data, save_review
@@ -29,6 +36,59 @@ from ..review.templates import load_template
 
 Edit = Callable[[dict[str, Any]], None]
 Listener = Callable[["ReviewSession"], None]
+STORE_ENV = "DELIBERATION_STORE"  # a store URL for every workbook (PostgreSQL in a meeting)
+
+
+class JournalState(Protocol):
+    """The review after the journal's latest event."""
+
+    @property
+    def n(self) -> int: ...
+    @property
+    def review(self) -> Review: ...
+    @property
+    def template(self) -> Template: ...
+
+
+class JournalOutcome(Protocol):
+    @property
+    def state(self) -> JournalState: ...
+
+
+class Journal(Protocol):
+    """An append-only store of a review's changes (the meeting's store implements it)."""
+
+    path: Path
+
+    def open(self) -> JournalState: ...
+    def state(self) -> JournalState: ...
+    def version(self) -> int: ...
+    def edit(self, change: Edit, *, actor: str,
+             outside: Literal["refuse", "import"] = "refuse") -> JournalOutcome | None: ...
+    def close(self) -> None: ...
+
+
+def open_journal(path: Path, *, template_search: tuple[Path | str, ...] = (),
+                 create: bool = False) -> Journal | None:
+    """The store that backs ``path``: $DELIBERATION_STORE, or the SQLite store beside it
+    when it exists (or ``create``); None for a folder it cannot be made in."""
+    import os
+
+    # The store belongs to the meeting layer; the workbook knows it only as a Journal,
+    # and this is the one place that reaches for it.
+    from ..meeting.store import Store, StoreError, default_url
+
+    url = os.environ.get(STORE_ENV) or None
+    if url is None:
+        sqlite = Path(default_url(path).removeprefix("sqlite:///"))
+        if not (sqlite.exists() or (create and os.access(path.parent, os.W_OK))):
+            return None
+    try:
+        return Store(path, url, template_search=template_search)
+    except StoreError:
+        if url is not None:
+            raise
+        return None
 
 
 def _sha256_of(path: Path) -> str | None:
@@ -41,31 +101,78 @@ def _sha256_of(path: Path) -> str | None:
 class ReviewSession:
     """One review.json, its template, and the listeners that show it."""
 
-    def __init__(self, path: Path | str, *, template_search: tuple[Path | str, ...] = ()) -> None:
+    def __init__(self, path: Path | str, *, template_search: tuple[Path | str, ...] = (),
+                 journal: Journal | Literal["existing", "create"] | None = "existing",
+                 actor: str = "workbook") -> None:
+        """``journal``: a store to write through, ``"existing"`` (the review's store if it
+        has one), ``"create"`` (make one beside review.json) or None (the file alone)."""
         path = Path(path)
         if path.is_dir():
             path = path / "review.json"
         self.path = path
         self.template_search = template_search
+        self.actor = actor
         self.listeners: list[Listener] = []
         self.conflict: ConcurrentEdit | None = None
         self.saved_at: datetime | None = None
         self.saves = 0
         self._snapshot: tuple[Review, dict[str, Any]] | None = None
+        if isinstance(journal, str):
+            open_review(path, search=template_search)  # a bad review fails here, as before
+            journal = open_journal(path, template_search=template_search,
+                                   create=journal == "create")
+        self.journal: Journal | None = journal
+        self.version = 0
         self._load()
 
     # ------------------------------------------------------------------ loading
     def _load(self) -> None:
-        review, template, _ = open_review(self.path, search=self.template_search)
-        self.review: Review = review
+        if self.journal is not None:
+            self._take(self.journal.open())
+        else:
+            review, template, _ = open_review(self.path, search=self.template_search)
+            self.review: Review = review
+            self.template: Template = template
         self._disk_sha256 = _sha256_of(self.path)
-        self.template: Template = template
         self.conflict = None
+
+    def _take(self, state: JournalState) -> None:
+        self.review, self.template, self.version = state.review, state.template, state.n
 
     def reload(self) -> None:
         """Drop what is in memory and read review.json again (resolves a conflict)."""
         self._load()
         self._notify()
+
+    def refresh(self) -> bool:
+        """Take the store's latest review if someone else changed it; True if so."""
+        if self.journal is None or self.journal.version() == self.version:
+            return False
+        self._take(self.journal.state())
+        self._notify()
+        return True
+
+    def follow(self, interval: float = 0.25) -> None:
+        """Refresh every ``interval`` seconds on the running event loop (a kernel's)."""
+        import asyncio
+
+        if self.journal is None or getattr(self, "_following", False):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # plain Python: call refresh() yourself
+        self._following = True
+
+        def tick() -> None:
+            try:
+                self.refresh()
+            except DeliberationError:
+                pass  # shown on the next edit; following must not stop
+            finally:
+                loop.call_later(interval, tick)
+
+        loop.call_later(interval, tick)
 
     # ------------------------------------------------------------------ editing
     def data(self) -> dict[str, Any]:
@@ -91,6 +198,8 @@ class ReviewSession:
         review is left as it was) or ConcurrentEdit (the review is kept in memory,
         unsaved, until :meth:`reload` or :meth:`save_copy`).
         """
+        if self.journal is not None:
+            return self._edit_through_journal(change, self.journal)
         before = self.snapshot()
         data = copy.deepcopy(before)
         change(data)
@@ -108,6 +217,27 @@ class ReviewSession:
             self.save()
         finally:
             self._notify()
+        return True
+
+    def _edit_through_journal(self, change: Edit, journal: Journal) -> bool:
+        try:
+            if self.conflict is not None:
+                raise self.conflict
+            outcome = journal.edit(change, actor=self.actor)
+        except ConcurrentEdit as conflict:
+            # The edit stays in memory, unsaved, until the user reloads or saves a copy.
+            data = self.data()
+            change(data)
+            self.review = self.validate(data)
+            self.conflict = ConcurrentEdit(conflict.detail, path=self.path)
+            self._notify()
+            raise self.conflict from None
+        if outcome is None:
+            return False
+        self._take(outcome.state)
+        self.saved_at = datetime.now(UTC)
+        self.saves += 1
+        self._notify()
         return True
 
     def save(self) -> None:
@@ -134,6 +264,12 @@ class ReviewSession:
             raise DeliberationError("a file of that name exists already", path=target)
         self._disk_sha256 = save_review(self.review, target)
         self.path = target
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = open_journal(target, template_search=self.template_search,
+                                        create=True)
+            if self.journal is not None:
+                self._take(self.journal.open())
         self.conflict = None
         self.saved_at = datetime.now(UTC)
         self.saves += 1

@@ -66,7 +66,10 @@ class Workbook:
         """
         mode = RecordMode.from_env()
         if mode is None:
-            session = ReviewSession(path, template_search=template_search)
+            # The store beside review.json is made on first open: every workbook and
+            # every participant's device then writes through it (deliberation.meeting).
+            session = ReviewSession(path, template_search=template_search, journal="create")
+            session.follow()
             return cls(session, samples=DEFAULT_SAMPLES if samples is None else samples,
                        seed=DEFAULT_SEED if seed is None else seed, debounce=debounce)
         for name, asked, recorded in (("seed", seed, mode.seed),
@@ -76,7 +79,8 @@ class Workbook:
                     f"the workbook asks for {name}={asked} but the record is made with "
                     f"{name} {recorded}: remove {name}= from the cell or export with "
                     f"--{name} {asked}")
-        session = ReviewSession(mode.review, template_search=(*template_search, *mode.templates))
+        session = ReviewSession(mode.review, template_search=(*template_search, *mode.templates),
+                                journal=None)  # a record reads the review, never writes
         return cls(session, record=True, samples=mode.samples, seed=mode.seed,
                    debounce=debounce)
 

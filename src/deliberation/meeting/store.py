@@ -1,0 +1,429 @@
+"""The meeting's store: an append-only log of events, the truth while a meeting runs.
+
+Every change to a review in a meeting (a participant's estimate, a facilitator's
+edit in the workbook, a reveal) is one row of ``deliberation_events``, appended in a
+transaction that holds the review's write lock: catch up with the log, fold the
+event onto the latest review (:mod:`.events`), validate the result with the review's
+template, rewrite review.json atomically, insert the row, commit. Writers therefore
+never overwrite each other: a second workbook's edit is applied on top of the
+first's, not instead of it. Each event carries an id its client made, and a retried
+event with an id the log holds is acknowledged again and stored once.
+
+The store is SQLite in WAL mode next to review.json by default (``review.events.sqlite``,
+no set-up), or any SQLAlchemy URL, PostgreSQL for an organisation
+(``postgresql://user@host/db``). The rows form a hash chain (each row's
+``chain_sha256`` covers the previous one's and its own fields), and review.json
+carries the last hash and the event count in its ``event_log`` field, so a record
+names the exact log its review came from.
+
+review.json is written while the lock is held, so it always holds the latest event's
+review; a writer killed between writing it and committing leaves a file that no
+event produced, which the next open imports (nothing acknowledged is lost, and
+nothing unacknowledged is silently dropped). A review.json edited by hand while the
+store is in use is detected the same way (its sha256 is no event's result).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..atomic import write_atomic
+from ..errors import ConcurrentEdit, DeliberationError, ReviewInvalid
+from ..review.model import SCHEMA_ID, Review, parse_review, review_to_data
+from ..review.opening import check_review_against
+from ..review.template import Template
+from ..review.templates import load_template
+from .events import LOG_FIELD, apply_event, edit_patch, without_log
+
+CHAIN_DOMAIN = b"deliberation/event-log@1\n"
+SQLITE_SUFFIX = ".events.sqlite"
+
+metadata = sa.MetaData()
+events_table = sa.Table(
+    "deliberation_events",
+    metadata,
+    sa.Column("review", sa.String(200), primary_key=True),
+    sa.Column("n", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("result_sha256", sa.String(64), nullable=False),
+    sa.Column("chain_sha256", sa.String(64), nullable=False),
+    sa.UniqueConstraint("review", "event_id", name="deliberation_events_client_id"),
+    sa.Index("deliberation_events_result", "review", "result_sha256"),
+)
+
+# The private links: one secret per participant and one for the facilitator, kept so a
+# restarted server answers the links people already have.
+links_table = sa.Table(
+    "deliberation_links",
+    metadata,
+    sa.Column("review", sa.String(200), primary_key=True),
+    sa.Column("who", sa.String(200), primary_key=True),
+    sa.Column("token", sa.String(100), nullable=False),
+)
+
+Make = Callable[[dict[str, Any]], tuple[str, dict[str, Any]] | None]
+OutsideEdit = Literal["refuse", "import"]
+
+
+class StoreError(DeliberationError):
+    """A store that cannot be opened or written (a bad URL, a database that refuses)."""
+
+
+def default_url(review_path: Path) -> str:
+    """SQLite next to review.json: ``review.json`` -> ``review.events.sqlite``."""
+    return f"sqlite:///{review_path.resolve().with_suffix(SQLITE_SUFFIX)}"
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def new_event_id() -> str:
+    return secrets.token_hex(16)
+
+
+def chain_hash(previous: str, row: Mapping[str, Any]) -> str:
+    """sha256 over the previous hash and this event's own fields, exactly as stored."""
+    line = json.dumps([row["n"], row["event_id"], row["kind"], row["actor"], row["at"],
+                       row["body"]], ensure_ascii=False)
+    return hashlib.sha256(CHAIN_DOMAIN + previous.encode() + b"\n" + line.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """The review after event ``n``: as data, as the model, with its template."""
+
+    n: int
+    chain: str
+    data: dict[str, Any]
+    review: Review
+    template: Template
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an append did: the event's number, whether it was a retry, the review after."""
+
+    n: int
+    duplicate: bool
+    state: StoreState
+
+
+def _engine(url: str) -> tuple[Engine, Engine]:
+    """A writer engine whose transactions take the write lock first, and a reader engine."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise StoreError(f"expected a database URL such as sqlite:///FILE or "
+                         f"postgresql://USER@HOST/DB, got {url!r}", field="--store") from None
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        engines = []
+        for begin in ("BEGIN IMMEDIATE", "BEGIN"):
+            engine = sa.create_engine(parsed, connect_args={"timeout": 60})
+
+            @sa.event.listens_for(engine, "connect")
+            def _connect(dbapi: Any, _record: Any) -> None:
+                dbapi.isolation_level = None  # we issue BEGIN ourselves
+                cursor = dbapi.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged event is on disk
+                cursor.execute("PRAGMA busy_timeout=60000")
+                cursor.close()
+
+            @sa.event.listens_for(engine, "begin")
+            def _begin(connection: Connection, begin: str = begin) -> None:
+                connection.exec_driver_sql(begin)
+
+            engines.append(engine)
+        return engines[0], engines[1]
+    engine = sa.create_engine(parsed, pool_pre_ping=True)
+    return engine, engine
+
+
+def _present(state: StoreState | None) -> StoreState:
+    if state is None:
+        raise StoreError("the event log is empty")
+    return state
+
+
+class Store:
+    """One review's event log in a database, and the review.json it keeps up to date."""
+
+    def __init__(self, review_path: Path | str, url: str | None = None, *,
+                 template_search: Iterable[Path | str] = ()) -> None:
+        review_path = Path(review_path)
+        if review_path.is_dir():
+            review_path = review_path / "review.json"
+        self.path = review_path
+        self.url = url or default_url(review_path)
+        self.template_search = (*template_search, review_path.parent / "templates")
+        self._templates: dict[str, Template] = {}
+        self._writer, self._reader = _engine(self.url)
+        self.postgres = self._writer.dialect.name == "postgresql"
+        self._lock = threading.RLock()  # one writer per process; the database orders processes
+        self._state: StoreState | None = None
+        self.key = self._key_of_file()
+        try:
+            with self._writer.begin() as connection:
+                self._lock_review(connection, "deliberation-schema")
+                metadata.create_all(connection)
+        except sa.exc.OperationalError as error:
+            raise StoreError(f"cannot open the store: {error.orig}",
+                             path=shown_url(self.url)) from None
+
+    # ------------------------------------------------------------------ opening
+    def _key_of_file(self) -> str:
+        """Which review of the store this file is: its ``event_log.review``, else its id."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ReviewInvalid("no such file", path=self.path) from None
+        except (ValueError, UnicodeDecodeError):
+            raise ReviewInvalid("expected a review (JSON)", path=self.path) from None
+        log = data.get(LOG_FIELD) if isinstance(data, dict) else None
+        if isinstance(log, dict) and isinstance(log.get("review"), str):
+            return str(log["review"])
+        review = parse_review(data, path=self.path)
+        return review.id
+
+    def open(self) -> StoreState:
+        """Bring the log and review.json together: import the file into an empty log or
+        after a hand edit, rewrite a stale or missing file; return the latest review."""
+        with self._lock, self._writer.begin() as connection:
+            self._lock_review(connection, self.key)
+            state = self._catch_up(connection)
+            status = self._file_status(connection, state)
+            if status == "outside":
+                state = self._append(connection, state, "import",
+                                     {"review": self._read_file()}, actor="review.json",
+                                     event_id=new_event_id())
+            elif status in {"stale", "missing"} and state is not None:
+                self._write_file(state)
+            return _present(state)
+
+    def close(self) -> None:
+        self._writer.dispose()
+        self._reader.dispose()
+
+    # ------------------------------------------------------------------ reading
+    def version(self) -> int:
+        """The number of the last event (cheap: for polling)."""
+        with self._reader.connect() as connection:
+            value = connection.execute(
+                sa.select(sa.func.max(events_table.c.n)).where(
+                    events_table.c.review == self.key)).scalar()
+        return int(value or 0)
+
+    def state(self) -> StoreState:
+        """The review after the latest event in the log."""
+        with self._lock, self._reader.connect() as connection:
+            state = self._catch_up(connection)
+        if state is None:
+            return self.open()
+        return state
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event of this review, in order, as stored."""
+        with self._reader.connect() as connection:
+            rows = connection.execute(
+                sa.select(events_table).where(events_table.c.review == self.key)
+                .order_by(events_table.c.n)).mappings().all()
+        return [dict(row) for row in rows]
+
+    def verify_chain(self) -> str:
+        """Recompute the hash chain; the last hash, or StoreError naming the first bad event."""
+        previous = ""
+        for row in self.events():
+            expected = chain_hash(previous, row)
+            if expected != row["chain_sha256"]:
+                raise StoreError(f"event {row['n']} does not match its hash in the chain",
+                                 path=shown_url(self.url))
+            previous = expected
+        return previous
+
+    def links(self, people: Iterable[str]) -> dict[str, str]:
+        """The secret of each of ``people`` (made on first use: 192 random bits each)."""
+        wanted = list(people)
+        with self._lock, self._writer.begin() as connection:
+            self._lock_review(connection, self.key)
+            rows = connection.execute(sa.select(links_table.c.who, links_table.c.token).where(
+                links_table.c.review == self.key)).all()
+            tokens = {str(who): str(token) for who, token in rows}
+            for who in wanted:
+                if who not in tokens:
+                    tokens[who] = secrets.token_urlsafe(24)
+                    connection.execute(sa.insert(links_table).values(
+                        review=self.key, who=who, token=tokens[who]))
+        return {who: tokens[who] for who in wanted}
+
+    # ------------------------------------------------------------------ writing
+    def commit(self, make: Make, *, actor: str, event_id: str | None = None,
+               outside: OutsideEdit = "import") -> Outcome | None:
+        """Append the event ``make`` returns for the latest review, or nothing if it
+        returns None. A retried ``event_id`` returns the first outcome (duplicate=True).
+
+        ``outside`` says what to do when review.json was edited by hand since the store
+        last wrote it: ``import`` it first (the server), or ``refuse`` with ConcurrentEdit
+        (a workbook, which asks its user).
+        """
+        event_id = event_id or new_event_id()
+        if not 0 < len(event_id) <= 100:
+            raise ReviewInvalid("expected an event id of 1 to 100 characters", field="id")
+        with self._lock, self._writer.begin() as connection:
+            self._lock_review(connection, self.key)
+            earlier = connection.execute(
+                sa.select(events_table.c.n).where(events_table.c.review == self.key,
+                                                  events_table.c.event_id == event_id)).scalar()
+            state = self._catch_up(connection)
+            if earlier is not None:
+                return Outcome(int(earlier), True, _present(state))
+            status = self._file_status(connection, state)
+            if status == "outside":
+                if outside == "refuse":
+                    raise ConcurrentEdit(
+                        "review.json was changed elsewhere since this workbook loaded it: "
+                        "reload or save as a copy", path=self.path)
+                state = self._append(connection, state, "import", {"review": self._read_file()},
+                                     actor="review.json", event_id=new_event_id())
+            if state is None:
+                state = self._append(connection, None, "import", {"review": self._read_file()},
+                                     actor="review.json", event_id=new_event_id())
+            made = make(json.loads(json.dumps(state.data)))
+            if made is None:
+                return None
+            kind, body = made
+            state = self._append(connection, state, kind, body, actor=actor, event_id=event_id)
+            return Outcome(state.n, False, state)
+
+    def edit(self, change: Callable[[dict[str, Any]], None], *, actor: str,
+             outside: OutsideEdit = "refuse") -> Outcome | None:
+        """Apply a workbook's ``change`` to the latest review, as an ``edit`` event (a JSON
+        Patch); None when it changes nothing. Two workbooks' edits apply one after the
+        other, each to the review the other left."""
+        def make(data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+            before = json.loads(json.dumps(data))
+            change(data)
+            patch = edit_patch(before, data)
+            return ("edit", {"patch": patch}) if patch else None
+        return self.commit(make, actor=actor, outside=outside)
+
+    # ------------------------------------------------------------------ internals
+    def _lock_review(self, connection: Connection, key: str) -> None:
+        """PostgreSQL: one writer per review at a time (SQLite's BEGIN IMMEDIATE does it)."""
+        if self.postgres:
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                               {"key": key})
+
+    def template_of(self, template_id: str) -> Template:
+        if template_id not in self._templates:
+            self._templates[template_id] = load_template(template_id,
+                                                         search=self.template_search)
+        return self._templates[template_id]
+
+    def _validated(self, data: dict[str, Any]) -> tuple[Review, Template]:
+        review = parse_review(json.loads(json.dumps(data)), path=self.path)
+        template = self.template_of(review.template.id)
+        check_review_against(review, template, self.path)
+        return review, template
+
+    def _catch_up(self, connection: Connection) -> StoreState | None:
+        state = self._state
+        after = state.n if state is not None else 0
+        rows = connection.execute(
+            sa.select(events_table).where(events_table.c.review == self.key,
+                                          events_table.c.n > after)
+            .order_by(events_table.c.n)).mappings().all()
+        if not rows:
+            return state
+        data = state.data if state is not None else None
+        chain = state.chain if state is not None else ""
+        for row in rows:
+            data = apply_event(data, row["kind"], json.loads(row["body"]))
+            chain = row["chain_sha256"]
+        if data is None:
+            raise StoreError("the event log holds no import event", path=shown_url(self.url))
+        review, template = self._validated(data)
+        self._state = StoreState(int(rows[-1]["n"]), str(chain), data, review, template)
+        return self._state
+
+    def _append(self, connection: Connection, state: StoreState | None, kind: str,
+                body: dict[str, Any], *, actor: str, event_id: str) -> StoreState:
+        data = apply_event(state.data if state is not None else None, kind, body)
+        review, template = self._validated(data)  # ReviewInvalid rolls the transaction back
+        row: dict[str, Any] = {
+            "review": self.key, "n": (state.n if state is not None else 0) + 1,
+            "event_id": event_id, "kind": kind, "actor": actor,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "body": json.dumps(body, ensure_ascii=False, allow_nan=False, sort_keys=True),
+        }
+        row["chain_sha256"] = chain_hash(state.chain if state is not None else "", row)
+        # The state is the raw fold (never re-serialised through the model), so replaying
+        # the log gives the same bytes whatever defaults a later version of the model has.
+        new = StoreState(int(row["n"]), str(row["chain_sha256"]), data, review, template)
+        row["result_sha256"] = self._write_file(new)
+        connection.execute(sa.insert(events_table).values(**row))
+        self._state = new
+        return new
+
+    def file_bytes(self, state: StoreState) -> bytes:
+        """review.json's bytes for ``state``: the review and the log it came from."""
+        data = {**without_log(state.data), LOG_FIELD: {
+            "review": self.key, "events": state.n, "sha256": state.chain}}
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return text.encode("utf-8")
+
+    def _write_file(self, state: StoreState) -> str:
+        data = self.file_bytes(state)
+        write_atomic(self.path, data)
+        return hashlib.sha256(data).hexdigest()
+
+    def _read_file(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ReviewInvalid("no such file", path=self.path) from None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ReviewInvalid(f"expected valid JSON ({error})", path=self.path) from None
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID:
+            raise ReviewInvalid(f"expected {SCHEMA_ID!r}", path=self.path, field="schema")
+        # Imported as the model writes it, so every later event applies to the same
+        # shape of data the workbook edits, whatever the hand-written file looked like.
+        return review_to_data(parse_review(without_log(data), path=self.path))
+
+    def _file_status(self, connection: Connection,
+                     state: StoreState | None) -> Literal["current", "stale", "missing",
+                                                          "outside"]:
+        try:
+            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            return "missing"
+        if state is None:
+            return "outside"
+        if digest == hashlib.sha256(self.file_bytes(state)).hexdigest():
+            return "current"
+        known = connection.execute(
+            sa.select(events_table.c.n).where(events_table.c.review == self.key,
+                                              events_table.c.result_sha256 == digest)
+            .limit(1)).scalar()
+        return "stale" if known is not None else "outside"
