@@ -53,24 +53,31 @@ def _find_estimate(data: dict[str, Any], item: str, participant: str,
 
 def apply_event(data: Mapping[str, Any] | None, kind: str,
                 body: Mapping[str, Any]) -> dict[str, Any]:
-    """The review after ``kind`` with ``body`` happened to ``data`` (which is not changed)."""
+    """The review after ``kind`` with ``body`` happened to ``data`` (which is not changed:
+    the result shares the parts the event leaves alone, so treat both as read-only)."""
     if kind == "import":
         return without_log(copy.deepcopy(dict(body["review"])))
     if data is None:
         raise ValueError(f"a {kind!r} event before the review was imported")
-    state = copy.deepcopy(dict(data))
     if kind == "edit":
-        result = jsonpatch.apply_patch(state, list(body["patch"]))
+        result = jsonpatch.apply_patch(copy.deepcopy(dict(data)), list(body["patch"]))
         return without_log(result)
+    # A shallow copy: an estimate or a round step changes two top-level fields, and
+    # copying the whole review for each of hundreds of estimates is what costs.
+    state = dict(data)
     # The round's state is kept from the first estimate on (as the workbook does), so it
     # no longer depends on which estimates exist.
     state.setdefault("elicitation", Elicitation.of(state).to_json())
     if kind == "estimate":
         item, participant, round_ = body["item"], body["participant"], int(body["round"])
-        estimate = _find_estimate(state, item, participant, round_)
-        if estimate is None:
-            estimate = {"item": item, "participant": participant, "round": round_}
-            state.setdefault("estimates", []).append(estimate)
+        state["estimates"] = estimates = list(state.get("estimates", []))
+        found = _find_estimate(state, item, participant, round_)
+        estimate = dict(found) if found is not None else {
+            "item": item, "participant": participant, "round": round_}
+        if found is None:
+            estimates.append(estimate)
+        else:
+            estimates[estimates.index(found)] = estimate
         estimate["likelihood"] = body["likelihood"]
         estimate["impact"] = body["impact"]
         estimate["rationale"] = body.get("rationale", "")

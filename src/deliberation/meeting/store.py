@@ -108,6 +108,26 @@ def chain_hash(previous: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256(CHAIN_DOMAIN + previous.encode() + b"\n" + line.encode()).hexdigest()
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def readable_json(data: Mapping[str, Any]) -> str:
+    """JSON with one top-level field, and one entry of each list, per line.
+
+    Python's json module indents only in its slow pure-Python encoder; this layout uses
+    the fast one and still reads (and diffs) well: each estimate is one line.
+    """
+    fields = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            entries = ",\n".join(f"    {_compact(entry)}" for entry in value)
+            fields.append(f"  {_compact(key)}: [\n{entries}\n  ]")
+        else:
+            fields.append(f"  {_compact(key)}: {_compact(value)}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
 @dataclass(frozen=True)
 class StoreState:
     """The review after event ``n``: as data, as the model, with its template."""
@@ -183,6 +203,7 @@ class Store:
         self.postgres = self._writer.dialect.name == "postgresql"
         self._lock = threading.RLock()  # one writer per process; the database orders processes
         self._state: StoreState | None = None
+        self._bytes: tuple[tuple[int, str], bytes] | None = None  # the last file_bytes
         self.key = self._key_of_file()
         try:
             with self._writer.begin() as connection:
@@ -309,7 +330,7 @@ class Store:
             if state is None:
                 state = self._append(connection, None, "import", {"review": self._read_file()},
                                      actor="review.json", event_id=new_event_id())
-            made = make(json.loads(json.dumps(state.data)))
+            made = make(state.data)  # read-only: Store.edit copies for a workbook's change
             if made is None:
                 return None
             kind, body = made
@@ -322,9 +343,9 @@ class Store:
         Patch); None when it changes nothing. Two workbooks' edits apply one after the
         other, each to the review the other left."""
         def make(data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-            before = json.loads(json.dumps(data))
-            change(data)
-            patch = edit_patch(before, data)
+            after = json.loads(json.dumps(data))
+            change(after)
+            patch = edit_patch(data, after)
             return ("edit", {"patch": patch}) if patch else None
         return self.commit(make, actor=actor, outside=outside)
 
@@ -342,7 +363,7 @@ class Store:
         return self._templates[template_id]
 
     def _validated(self, data: dict[str, Any]) -> tuple[Review, Template]:
-        review = parse_review(json.loads(json.dumps(data)), path=self.path)
+        review = parse_review(data, path=self.path)
         template = self.template_of(review.template.id)
         check_review_against(review, template, self.path)
         return review, template
@@ -369,13 +390,16 @@ class Store:
 
     def _append(self, connection: Connection, state: StoreState | None, kind: str,
                 body: dict[str, Any], *, actor: str, event_id: str) -> StoreState:
-        data = apply_event(state.data if state is not None else None, kind, body)
+        # Fold the body as it will be read back, so the live state is the replayed one
+        # (key order included: it decides review.json's bytes).
+        text = json.dumps(body, ensure_ascii=False, allow_nan=False)
+        data = apply_event(state.data if state is not None else None, kind, json.loads(text))
         review, template = self._validated(data)  # ReviewInvalid rolls the transaction back
         row: dict[str, Any] = {
             "review": self.key, "n": (state.n if state is not None else 0) + 1,
             "event_id": event_id, "kind": kind, "actor": actor,
             "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "body": json.dumps(body, ensure_ascii=False, allow_nan=False, sort_keys=True),
+            "body": text,
         }
         row["chain_sha256"] = chain_hash(state.chain if state is not None else "", row)
         # The state is the raw fold (never re-serialised through the model), so replaying
@@ -388,10 +412,13 @@ class Store:
 
     def file_bytes(self, state: StoreState) -> bytes:
         """review.json's bytes for ``state``: the review and the log it came from."""
+        cached = self._bytes
+        if cached is not None and cached[0] == (state.n, state.chain):
+            return cached[1]
         data = {**without_log(state.data), LOG_FIELD: {
             "review": self.key, "events": state.n, "sha256": state.chain}}
-        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-        return text.encode("utf-8")
+        self._bytes = ((state.n, state.chain), readable_json(data).encode("utf-8"))
+        return self._bytes[1]
 
     def _write_file(self, state: StoreState) -> str:
         data = self.file_bytes(state)
