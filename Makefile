@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_DIR := reviews/lab
 
-.PHONY: install lab present test lint unit browser chromium ssh-keygen demo bench schema clean
+.PHONY: install lab present test lint unit browser chromium ssh-keygen postgresql meeting demo bench schema clean
 
 install: $(STAMP)
 
@@ -30,6 +30,13 @@ ssh-keygen:
 	  echo "installing openssh-client and openssl from Debian's packages"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openssh-client openssl >/dev/null; }
+# Debian's PostgreSQL for the meeting store's tests (each test run makes a throw-away
+# cluster in a temp folder; nothing is started here).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing PostgreSQL from Debian's packages"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
 # Your own copy of the finished example, so the shipped one stays pristine.
 $(LAB_DIR)/review.json:
@@ -48,8 +55,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: $(STAMP) chromium ssh-keygen lint
+test: $(STAMP) chromium ssh-keygen postgresql lint
 	$(BIN)/pytest
+
+# The example as a meeting: a private link per participant (see the README).
+MEETING_DIR := reviews/meeting
+meeting: $(STAMP)
+	mkdir -p $(MEETING_DIR)
+	cp -n workbooks/example/review.json workbooks/release_review.ipynb $(MEETING_DIR)/ 2>/dev/null || true
+	$(BIN)/deliberation serve $(MEETING_DIR)
 
 # The finished text-to-image example, exported headless into a fresh archive.
 DEMO := build/demo

@@ -79,10 +79,11 @@ class Served:
 
 
 def serve(review_dir: Path, *, store: str | None = None, log: Path | None = None,
-          env: dict[str, str] | None = None, timeout: float = 60) -> Served:
+          env: dict[str, str] | None = None, timeout: float = 60, port: int = 0) -> Served:
     """Start ``deliberation serve REVIEW_DIR --port 0 --json`` and read its links."""
     log = log or review_dir / "serve.log"
-    command = [str(BIN / "deliberation"), "serve", str(review_dir), "--port", "0", "--json"]
+    command = [str(BIN / "deliberation"), "serve", str(review_dir), "--port", str(port),
+               "--json"]
     if store:
         command += ["--store", store]
     err = log.open("ab")
@@ -115,6 +116,7 @@ class Client:
     connection: Any
     frames: list[str] = field(default_factory=list)
     states: list[dict[str, Any]] = field(default_factory=list)
+    states_by_frame: dict[int, dict[str, Any]] = field(default_factory=dict)
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     arrived: dict[int, float] = field(default_factory=dict)  # frame index -> monotonic time
     _reader: asyncio.Task[None] | None = None
@@ -139,6 +141,7 @@ class Client:
             message = json.loads(text)
             if message.get("type") in {"state", "console"}:
                 self.states.append(message)
+                self.states_by_frame[len(self.frames) - 1] = message
             elif "id" in message:
                 self.answers[str(message["id"])] = message
             self._changed.set()
@@ -193,7 +196,7 @@ def _postgres_bin() -> Path | None:
     return Path(initdb).resolve().parent if initdb else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -211,7 +214,7 @@ def postgres_cluster() -> Iterator[str]:
     prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
     if as_root:
         shutil.chown(root, user="postgres")
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     try:
         subprocess.run([*prefix, str(binaries / "initdb"), "-D", str(data), "-A", "trust",
                         "-U", "postgres", "--no-instructions"], check=True,

@@ -341,6 +341,7 @@ def application(meeting: Meeting) -> tornado.web.Application:
         (rf"/ws/p/{who}/{token}", SocketHandler, args),
         (rf"/ws/f/{token}", _FacilitatorSocket, args),
         (r"/assets/([a-z-]+\.(?:js|css))", AssetHandler, args),
+        (r"/favicon\.ico", _NoIcon),
     ], websocket_ping_interval=10, websocket_max_message_size=64 * 1024,
         default_handler_class=_NotFound, default_handler_args=args)
 
@@ -353,6 +354,11 @@ class _FacilitatorPage(PageHandler):
 class _FacilitatorSocket(SocketHandler):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await super().get(FACILITATOR, *args, **kwargs)
+
+
+class _NoIcon(tornado.web.RequestHandler):
+    def get(self) -> None:
+        self.set_status(204)  # browsers ask for one; there is none
 
 
 class _NotFound(_Private, tornado.web.RequestHandler):

@@ -4,6 +4,7 @@
 const rows = new Map();     // item id -> {section, inputs, status, ...}
 const pending = new Map();  // message id -> {message, item}: sent, not yet acknowledged
 let state = null;
+const NAMES = { likelihood: "likelihood of ", impact: "impact of ", rationale: "rationale for " };
 
 const socket = meetingSocket(render, answer, (open) => {
   showConnection(open);
@@ -60,19 +61,20 @@ function renderScales(scales) {
 function field(kind, item, row, listId) {
   const id = "f-" + kind + "-" + item.id;
   const input = el("input", { id, type: "text", autocomplete: "off",
-    "aria-label": kind + " of " + item.title, "data-kind": kind });
+    "aria-label": NAMES[kind] + item.title, "data-kind": kind });
   if (listId) input.setAttribute("list", listId);
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter") { event.preventDefault(); commit(row); }
   });
   input.addEventListener("blur", () => commit(row));
-  input.addEventListener("input", () => { row.dirty = true; });
   const label = el("label", { for: id, text: kind });
   return [input, el("div", { class: "field" }, label, input)];
 }
 
 function buildRow(item) {
-  const row = { item: item.id, inputs: {}, dirty: false, sent: null };
+  // shown: the values the page last took from the server or had acknowledged;
+  // sent: the values of the last submission (so a blur after Enter sends nothing).
+  const row = { item: item.id, inputs: {}, shown: null, sent: null };
   const section = el("section", { class: "item item-" + item.kind, "data-item": item.id });
   row.heading = el("h2");
   row.badge = el("span", { class: "badge" });
@@ -108,16 +110,20 @@ function updateRow(row, item, next) {
   row.badge.textContent = item.kind;
   row.heading.querySelector(".item-title").textContent = item.title;
   for (const kind of ["likelihood", "impact", "rationale"]) {
-    row.inputs[kind].setAttribute("aria-label", kind + " of " + item.title);
+    row.inputs[kind].setAttribute("aria-label", NAMES[kind] + item.title);
   }
   row.description.textContent = item.description;
   row.questions.replaceChildren(...item.questions.map((q) => el("li", { text: q })));
   const mine = item.mine[String(next.round)];
   const focused = Object.values(row.inputs).includes(document.activeElement);
-  if (!row.dirty && !focused) {
+  const untouched = row.shown === null || valuesOf(row).key === row.shown;
+  const inFlight = Array.from(pending.values()).some((entry) => entry.row === row);
+  if (!focused && untouched && !inFlight) {
     for (const kind of ["likelihood", "impact", "rationale"]) {
       row.inputs[kind].value = mine ? mine[kind] : "";
     }
+    row.shown = valuesOf(row).key;
+    row.sent = mine ? row.shown : null;
   }
   const earlier = Object.entries(item.mine).filter(([r]) => Number(r) < next.round)
     .map(([r, e]) => "your round " + r + ": likelihood " + e.likelihood + ", impact " + e.impact);
@@ -134,11 +140,15 @@ function updateRow(row, item, next) {
   }
 }
 
-function commit(row) {
+function valuesOf(row) {
   const values = {};
   for (const kind of ["likelihood", "impact", "rationale"]) values[kind] = row.inputs[kind].value;
-  const key = JSON.stringify(values);
-  if (!row.dirty || key === row.sent) return;
+  return { values, key: JSON.stringify(values) };
+}
+
+function commit(row) {
+  const { values, key } = valuesOf(row);
+  if (key === row.sent || key === row.shown) return;
   if (!socket.open) {
     row.status.textContent = "not saved: the server is not reachable, reconnecting…";
     row.status.className = "status error";
@@ -163,7 +173,7 @@ function answer(message) {
   pending.delete(message.id);
   const row = entry.row;
   if (message.type === "ack") {
-    row.dirty = row.sent !== entry.key ? row.dirty : false;
+    row.shown = entry.key;
     row.status.textContent = "saved ✓";
     row.status.className = "status saved";
     for (const input of Object.values(row.inputs)) input.classList.remove("invalid");
