@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-from _common import Budget  # noqa: E402
-
 from tests.meeting_support import Client, meeting_review, serve  # noqa: E402
+
+from _common import Budget  # noqa: E402
 
 PARTICIPANTS, ESTIMATES, EXTRA_SOCKETS = 15, 20, 100
 
@@ -63,7 +63,8 @@ async def _measure(served: object) -> tuple[list[float], float]:
             sent = time.monotonic()
             answer = await client.submit(item, "0.1 to 0.3", f"{k + 1} to 100")
             assert answer["type"] == "ack", answer
-            arrived = await console.wait_for(lambda _: shown_at(pid, item, after), timeout=30)
+            arrived = await console.wait_for(
+                lambda _, item=item, after=after: shown_at(pid, item, after), timeout=30)
             latencies.append(arrived - sent)
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - sent)))
         client.close()
