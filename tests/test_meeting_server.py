@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from deliberation.meeting.store import Store
+from deliberation.journal.store import Store
 
 from .meeting_support import (
     BIN,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from deliberation.errors import ConcurrentEdit, ReviewInvalid
-from deliberation.meeting.events import apply_event
-from deliberation.meeting.store import Store, chain_hash
+from deliberation.journal.events import apply_event
+from deliberation.journal.store import Store, chain_hash
 from deliberation.record.build import build_record
 from deliberation.review.opening import open_review
 from deliberation.workbook.session import ReviewSession

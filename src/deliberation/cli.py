@@ -428,10 +428,10 @@ def serve(*, review_dir: Path, store_url: str | None, host: str, port: int,
     """Run the meeting: a console for the facilitator, a private page per participant."""
     import asyncio
 
+    from .journal.store import shown_url
     from .meeting.rounds import open_store
     from .meeting.server import LOCAL_HOSTS, Links
     from .meeting.server import serve as serve_meeting
-    from .meeting.store import shown_url
 
     store = open_store(review_dir, _store_url(store_url))
 

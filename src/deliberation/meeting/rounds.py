@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..journal.events import ROUND_STEPS
+from ..journal.store import Store, StoreState, shown_url
 from ..review.model import Review
-from .events import ROUND_STEPS
-from .store import Store, StoreState, shown_url
 
 
 def open_store(review_dir: Path | str, url: str | None = None) -> Store:

@@ -31,9 +31,9 @@ import tornado.web
 import tornado.websocket
 
 from ..errors import DeliberationError
+from ..journal.events import ROUND_STEPS
+from ..journal.store import Store, StoreState
 from ..workbook.fields import labels_of, parse_quantity
-from .events import ROUND_STEPS
-from .store import Store, StoreState
 from .views import facilitator_view, participant_view
 
 ASSETS = Path(__file__).parent / "assets"
@@ -170,7 +170,7 @@ class Meeting:
             raise Refused("expected the message's id", field="id")
 
         def make(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-            from ..review.model import Elicitation
+            from ..review.elicitation import Elicitation
 
             return "estimate", {
                 "participant": participant, "item": item, "round": Elicitation.of(data).round,
@@ -209,7 +209,7 @@ def _json(value: Any) -> Any:
 def numbers_of(state: StoreState) -> dict[str, Any]:
     """The facilitator's tradeoff numbers: each option's tails and mean, pooled."""
     from ..engine.analysis import analyze
-    from ..readout.numbers import percent, points
+    from ..numbers import percent, points
 
     try:
         analysis = analyze(state.review, state.template, samples=NUMBERS_SAMPLES, seed=0,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import RecordError
 
+
 def chromium() -> str | None:
     found = os.environ.get("DELIBERATION_CHROMIUM") or shutil.which("chromium")
     if found:

@@ -6,7 +6,7 @@ pydantic model (and the template's scales and categories) and only then keeps an
 saves it, so review.json never holds a value the model would reject.
 
 Two workbooks open on the same review never overwrite each other: a session backed
-by the meeting's store (a :class:`Journal`, see :mod:`deliberation.meeting.store`)
+by the meeting's store (a :class:`Journal`, see :mod:`deliberation.journal.store`)
 sends every edit to the store, which applies it to the latest review under the
 review's write lock and rewrites review.json, so a second workbook's edit lands on top
 of the first's. The session follows the store (:meth:`ReviewSession.refresh`), so an
@@ -56,7 +56,7 @@ class JournalOutcome(Protocol):
 
 
 class Journal(Protocol):
-    """An append-only store of a review's changes (the meeting's store implements it)."""
+    """An append-only store of a review's changes (:class:`..journal.store.Store` is one)."""
 
     path: Path
 
@@ -74,9 +74,9 @@ def open_journal(path: Path, *, template_search: tuple[Path | str, ...] = (),
     when it exists (or ``create``); None for a folder it cannot be made in."""
     import os
 
-    # The store belongs to the meeting layer; the workbook knows it only as a Journal,
-    # and this is the one place that reaches for it.
-    from ..meeting.store import Store, StoreError, default_url
+    # The store lives in the journal layer, below the workbook: imported lazily so a
+    # workbook without a store never pays for SQLAlchemy.
+    from ..journal.store import Store, StoreError, default_url
 
     url = os.environ.get(STORE_ENV) or None
     if url is None:

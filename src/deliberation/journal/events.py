@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonpatch
 
-from ..review.model import Elicitation
+from ..review.elicitation import Elicitation
 
 KINDS = ("import", "edit", "estimate", "reveal", "hide", "next-round")
 ROUND_STEPS: dict[str, Callable[[Elicitation], Elicitation]] = {
