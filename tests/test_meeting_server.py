@@ -8,6 +8,7 @@ import json
 import random
 import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +29,27 @@ from .meeting_support import (
     postgres_cluster,
     serve,
 )
+
+
+def run_async(coroutine: Any) -> Any:
+    """``asyncio.run`` in a thread of its own: Playwright's sync API (the browser tests,
+    earlier in the same process) leaves an event loop running in the main thread."""
+    outcome: list[Any] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(asyncio.run(coroutine))
+        except BaseException as error:
+            failure.append(error)
+
+    runner = threading.Thread(target=target)
+    runner.start()
+    runner.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +115,7 @@ def test_a_wrong_or_missing_token_gets_403_and_no_content(meeting: tuple[Path, S
             with pytest.raises(Exception, match="403"):
                 await Client.connect(url)
 
-    asyncio.run(sockets())
+    run_async(sockets())
 
 
 def test_a_participant_cannot_act_as_another_or_change_rounds(
@@ -116,7 +138,7 @@ def test_a_participant_cannot_act_as_another_or_change_rounds(
         assert (bad["type"], bad["field"]) == ("refused", "likelihood")
         ana.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
     data = on_disk(path)
     assert data["estimates"] == []
     assert data["elicitation"] == {"round": 1, "blind": True, "revealed": []}
@@ -164,7 +186,7 @@ def test_until_reveal_each_socket_carries_only_its_own_numbers(
             client.close()
         return clients
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def command_seconds(path: Path) -> float:
@@ -198,7 +220,7 @@ def _load(path: Path, served: Served) -> None:
     async def everyone() -> list[list[dict[str, Any]]]:
         return await asyncio.gather(*(participant(f"p{k:02d}") for k in range(PARTICIPANTS)))
 
-    results = asyncio.run(everyone())
+    results = run_async(everyone())
     assert all(a["type"] == "ack" for answers in results for a in answers)
     estimates = on_disk(path)["estimates"]
     assert len(estimates) == PARTICIPANTS * ESTIMATES
@@ -276,7 +298,7 @@ def test_sigkill_during_submissions_loses_no_acknowledged_estimate(tmp_path: Pat
     for round_ in range(20):
         served = serve(path.parent)
         tokens.add(served.participant("p00"))
-        asyncio.run(submit_until_killed(served, round_))
+        run_async(submit_until_killed(served, round_))
         assert served.process.returncode == -signal.SIGKILL
     served = serve(path.parent)  # the restart after the last kill
     try:
