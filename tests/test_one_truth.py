@@ -73,7 +73,8 @@ def test_p_extreme_bad_has_the_same_digits_in_cli_workbook_and_record(tmp_path: 
     from deliberation.review.opening import open_review
     from deliberation.workbook.workbook import Workbook
 
-    path = REVIEWS[1]
+    path = tmp_path / "review.json"  # a copy: a workbook opens a store beside its review
+    path.write_bytes(REVIEWS[1].read_bytes())
     review, template, _ = open_review(path)
     analysis = analyze(review, template, samples=20_000, seed=0)
     cli = CliRunner().invoke(main, ["report", str(path)]).output
