@@ -13,7 +13,10 @@ from hypothesis import strategies as st
 from deliberation.review.model import Review, parse_review
 
 ids = st.from_regex(r"[a-z][a-z0-9\-]{0,12}", fullmatch=True)
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+# Printable text: control characters and U+FFFE/U+FFFF are refused by validation (tested
+# in test_hostile.py), so a valid review never holds one.
+text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"),
+                             exclude_characters="\ufffe\uffff"), max_size=40)
 names = text.filter(lambda s: s.strip() != "")
 
 
@@ -211,3 +214,42 @@ def analysis_reviews(draw: Any, *, max_items: int = 6) -> Review:
         list(zip(item_ids, kinds, strict=True)), estimates,
         mitigations=mitigations, variants=variants,
     )
+
+
+# Any JSON value, the odd ones included: huge and negative integers, extreme floats,
+# control characters, deep-ish nesting. For the "random JSON in every field" tests.
+any_json = st.recursive(
+    st.none() | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.sampled_from([0, -1, 10**400, 2**63])
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([1e308, -1e308, 5e-324])
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=8,
+)
+
+
+def field_paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to a value inside parsed JSON (objects by key, lists by index)."""
+    paths = [prefix] if prefix else []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            paths += field_paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            paths += field_paths(value, (*prefix, index))
+    return paths
+
+
+def replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """A deep copy of ``data`` with the value at ``path`` replaced."""
+    import copy
+
+    data = copy.deepcopy(data)
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return data

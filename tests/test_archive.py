@@ -264,11 +264,12 @@ def _crash_states(archive: Path) -> Iterator[tuple[str, Path]]:
     # 1. killed while writing the pending folder: never published
     (records / ".pending-000004-alpha-v3").mkdir()
     (records / ".pending-000004-alpha-v3" / "record.html").write_bytes(b"<html>half")
-    (archive / ".manifest.jsonl.x1y2.tmp").write_bytes(b"half a manifest")
+    manifest = (archive / "manifest.jsonl").read_bytes()
+    (archive / ".manifest.jsonl.x1y2z3w4.tmp").write_bytes(manifest + b'{"seq": 4, "reco')
     yield "pending folder and temp manifest", archive
     # 2. committed (line written), folder not yet renamed, HEAD not yet written
     shutil.rmtree(records / ".pending-000004-alpha-v3")
-    (archive / ".manifest.jsonl.x1y2.tmp").unlink()
+    (archive / ".manifest.jsonl.x1y2z3w4.tmp").unlink()
     files = record_files("alpha-v3", "alpha", Slot(4, "000004-alpha-v3", "t", None))
     pending = records / ".pending-000004-alpha-v3"
     pending.mkdir()
@@ -284,7 +285,7 @@ def _crash_states(archive: Path) -> Iterator[tuple[str, Path]]:
     yield "committed, still pending, HEAD behind", archive
     # 3. renamed, HEAD not yet written
     pending.rename(records / "000004-alpha-v3")
-    (archive / ".HEAD.abc.tmp").write_bytes(b"")
+    (archive / ".HEAD.abc_1234.tmp").write_bytes(b"")
     yield "renamed, HEAD behind", archive
 
 

@@ -39,8 +39,10 @@ def test_check_prints_a_line_per_gate(minimal_path: Path) -> None:
     result = run("check", "--templates", str(TEST_TEMPLATES), str(minimal_path))
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stderr
-    assert len(lines) == 7  # six gates and a summary
-    assert lines[0] == "PASS  categories: all 2 categories considered  [MAP 1.1]"
+    assert len(lines) == 8  # where the template came from, six gates and a summary
+    template_file = TEST_TEMPLATES / "test-minimal.yaml"
+    assert lines[0] == f"template test-minimal v1: {template_file} (--templates)"
+    assert lines[1] == "PASS  categories: all 2 categories considered  [MAP 1.1]"
     assert lines[-1] == "6 gates: 5 passed, 0 failed, 1 warned"
 
 

@@ -1,7 +1,7 @@
 """The folder tree is the map: each package imports only from the packages above it.
 
-base (errors, atomic, resources, numbers) < review < engine < readout < record <
-journal < workbook < meeting < cli. Lazy imports inside functions count too.
+base (errors, atomic, resources, numbers, text, files) < review < engine < readout <
+record < journal < workbook < meeting < cli. Lazy imports inside functions count too.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "deliberation"
 LAYERS = ["base", "review", "engine", "readout", "record", "journal", "workbook", "meeting",
           "front"]
-BASE = {"errors", "atomic", "resources", "numbers"}
-FRONT = {"cli", "__init__", "__main__"}
+BASE = {"errors", "atomic", "resources", "numbers", "text", "files"}
+FRONT = {"cli", "console", "__init__", "__main__"}
 MAX_LINES = 500
 
 

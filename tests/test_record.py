@@ -234,7 +234,7 @@ def test_verify_record_folder(exported: Any, tmp_path: Path) -> None:
     html.write_text(html.read_text().replace("Approved with conditions", "Approved", 1))
     with pytest.raises(RecordTampered, match=r"does not match what record\.json renders"):
         verify_record(loose)
-    run = subprocess.run([sys.executable, "-m", "deliberation", "verify", str(loose)],
+    run = subprocess.run([sys.executable, "-m", "deliberation", "verify", "--record", str(loose)],
                          capture_output=True, text=True, check=False)
     assert run.returncode == 1
     assert "TAMPERED" in run.stderr

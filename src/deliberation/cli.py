@@ -8,49 +8,26 @@ file, the field and what was expected; never a traceback.
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from .errors import DeliberationError
-from .resources import shipped_workbook
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-ARTIFACT_OPTION = click.option(
-    "--artifact", type=click.Path(path_type=Path), default=None,
-    help="The model file or folder under review: its sha256 becomes the record's subject.")
-
-TEMPLATES_OPTION = click.option(
-    "--templates",
-    "template_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="A folder of your own templates (repeatable); also $DELIBERATION_TEMPLATES.",
+from .console import (
+    ARTIFACT_OPTION,
+    SAMPLES,
+    SEED,
+    TEMPLATES_OPTION,
+    Commands,
+    say,
+    say_json,
+    user_errors,
 )
+from .errors import DeliberationError
 
 
-def user_errors(function: F) -> F:
-    """Print a DeliberationError as one line on stderr and exit 2."""
-
-    @wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except DeliberationError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="deliberation")
 def main() -> None:
     """Structured release reviews of AI models: check, report, export, verify."""
@@ -77,30 +54,15 @@ def new(
     template_dirs: tuple[Path, ...],
 ) -> None:
     """Start a review in DIRECTORY: review.json plus the workbook."""
-    from .review.model import Review, Subject, TemplateRef, save_review
+    from .review.starting import start_review
     from .review.templates import load_template
 
     template = load_template(template_id, search=template_dirs)
-    if directory.exists() and any(directory.iterdir()):
-        raise DeliberationError(
-            "expected a new or empty folder; it already holds files", path=directory
-        )
-    name = subject or directory.resolve().name
-    review_id = re.sub(r"[^A-Za-z0-9_.\-]+", "-", name).strip("-.") or "review"
-    review = Review(
-        id=review_id,
-        title=title or f"Release review: {name}",
-        subject=Subject(name=name),
-        template=TemplateRef(id=template.id, version=template.version, sha256=template.sha256()),
-        horizon="12 months after release",
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    save_review(review, directory / "review.json")
-    shutil.copyfile(shipped_workbook(), directory / "release_review.ipynb")
-    click.echo(
+    start_review(directory, template, title=title, subject=subject)
+    say(
         f"created {directory / 'review.json'} from template {template.id} v{template.version}"
     )
-    click.echo(f"open the workbook: jupyter lab {directory / 'release_review.ipynb'}")
+    say(f"open the workbook: jupyter lab {directory / 'release_review.ipynb'}")
 
 
 @main.command("templates")
@@ -112,9 +74,9 @@ def list_templates_command(template_dirs: tuple[Path, ...]) -> None:
 
     for template_id, path, template in list_templates(template_dirs):
         if isinstance(template, str):
-            click.echo(f"{template_id:<20} INVALID  {template}")
+            say(f"{template_id:<20} INVALID  {template}")
         else:
-            click.echo(f"{template_id:<20} v{template.version:<4} {template.title}  ({path})")
+            say(f"{template_id:<20} v{template.version:<4} {template.title}  ({path})")
 
 
 def load_checked(review_path: Path, template_dirs: tuple[Path, ...] = ()) -> tuple[Any, Any, Path]:
@@ -130,10 +92,10 @@ def load_checked(review_path: Path, template_dirs: tuple[Path, ...] = ()) -> tup
     "--samples",
     default=20_000,
     show_default=True,
-    type=click.IntRange(min=100),
+    type=SAMPLES,
     help="Monte Carlo samples for the probability gates.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the gate results as JSON.")
 @TEMPLATES_OPTION
 @user_errors
@@ -141,9 +103,10 @@ def check(
     review_path: Path, samples: int, seed: int, as_json: bool, template_dirs: tuple[Path, ...]
 ) -> None:
     """Validate REVIEW and run its template's policy gates: exit 0 pass, 1 fail, 2 invalid."""
+    from .review.opening import open_review_with_sources
     from .review.policy import evaluate_policy, needs_analysis, passed
 
-    review, template, path = load_checked(review_path, template_dirs)
+    review, template, path, sources = open_review_with_sources(review_path, search=template_dirs)
     analysis = None
     if needs_analysis(template):
         from .engine.analysis import analyze
@@ -152,33 +115,39 @@ def check(
     results = evaluate_policy(review, template, analysis)
     drift = bool(review.template.sha256) and review.template.sha256 != template.sha256()
     if as_json:
-        click.echo(
-            json.dumps(
+        say_json(
                 {
                     "review": str(path),
                     "template": template.id,
                     "template_sha256": template.sha256(),
                     "template_changed": drift,
+                    "template_files": [
+                        {"id": f.id, "path": str(f.path), "origin": f.origin,
+                         "shadows": [{"path": str(p), "origin": o} for p, o in f.shadows]}
+                        for f in sources
+                    ],
                     "samples": samples,
                     "seed": seed,
                     "passed": passed(results),
                     "gates": [r.to_json() for r in results],
-                },
-                indent=2,
-            )
+                }
         )
     else:
+        for index, found in enumerate(sources):
+            label = f"template {found.id} v{template.version}" if index == 0 else (
+                f"  extends {found.id}")
+            say(f"{label}: {found.describe()}")
         for result in results:
             clause = f"  [{result.clause}]" if result.clause else ""
-            click.echo(f"{result.status.upper():<4}  {result.id}: {result.message}{clause}")
+            say(f"{result.status.upper():<4}  {result.id}: {result.message}{clause}")
         if drift:
-            click.echo(
+            say(
                 f"note  the template {template.id!r} changed since the review recorded "
                 f"it (sha256 {review.template.sha256[:12]}… now {template.sha256()[:12]}…)"
             )
         failed = sum(r.status == "fail" for r in results)
         warned = sum(r.status == "warn" for r in results)
-        click.echo(
+        say(
             f"{len(results)} gates: {len(results) - failed - warned} passed, "
             f"{failed} failed, {warned} warned"
         )
@@ -187,9 +156,9 @@ def check(
 
 @main.command()
 @click.argument("review_path", metavar="REVIEW", type=click.Path(path_type=Path))
-@click.option("--samples", default=20_000, show_default=True, type=click.IntRange(min=100),
+@click.option("--samples", default=20_000, show_default=True, type=SAMPLES,
               help="Monte Carlo samples.")
-@click.option("--seed", default=0, show_default=True, type=int,
+@click.option("--seed", default=0, show_default=True, type=SEED,
               help="Random seed (the same review and seed give the same numbers).")
 @click.option("--pool", type=click.Choice(["linear", "geometric"]), default="linear",
               show_default=True,
@@ -210,12 +179,12 @@ def report(*, review_path: Path, samples: int, seed: int, pool: str, as_json: bo
                        pool="geometric" if pool == "geometric" else "linear",
                        progress=Progress())
     if as_json:
-        click.echo(json.dumps(analysis.to_json(), indent=2, ensure_ascii=False))
+        say_json(analysis.to_json())
     else:
         from .review.policy import evaluate_policy
 
         gates = evaluate_policy(review, template, analysis)
-        click.echo(format_report(analysis, review, gates), nl=False)
+        say(format_report(analysis, review, gates), nl=False)
 
 
 @main.command()
@@ -233,10 +202,10 @@ def schema() -> None:
 @main.command()
 @click.argument("review_dir", metavar="REVIEW_DIR", type=click.Path(path_type=Path))
 @click.option("--archive", "archive_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path),
+              type=click.Path(path_type=Path),
               help="The archive folder the record is published into (created if new).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
-@click.option("--samples", default=20_000, show_default=True, type=click.IntRange(min=100),
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed.")
+@click.option("--samples", default=20_000, show_default=True, type=SAMPLES,
               help="Monte Carlo samples.")
 @click.option("--pdf", is_flag=True, help="Also print record.pdf with headless Chromium.")
 @ARTIFACT_OPTION
@@ -248,54 +217,62 @@ def export(*, review_dir: Path, archive_dir: Path, seed: int, samples: int, pdf:
     from .record.build import export as export_record
 
     def progress(message: str) -> None:
-        click.echo(message, err=True)
+        say(message, err=True)
 
     exported = export_record(review_dir, archive_dir, seed=seed, samples=samples, pdf=pdf,
                              template_dirs=template_dirs, progress=progress, artifact=artifact,
                              artifact_progress=True)
     published = exported.published
-    click.echo(f"record {published.name} published in {exported.seconds:.1f} s")
-    click.echo(f"record.html: {exported.html}")
+    say(f"record {published.name} published in {exported.seconds:.1f} s")
+    say(f"record.html: {exported.html}")
     if exported.artifact is not None:
-        click.echo(f"artifact: {exported.artifact.name} ({exported.artifact.kind}, "
+        say(f"artifact: {exported.artifact.name} ({exported.artifact.kind}, "
                    f"{exported.artifact.files:,} files, {exported.artifact.size:,} bytes) "
                    f"sha256 {exported.artifact.sha256}")
-    click.echo(f"HEAD: {published.head}")
-    click.echo("keep the HEAD elsewhere (a ticket, minutes): `deliberation verify "
+    say(f"HEAD: {published.head}")
+    say("keep the HEAD elsewhere (a ticket, minutes): `deliberation verify "
                f"{archive_dir} --anchor {published.head}` proves the archive unchanged since")
 
 
 @main.command("render")
 @click.argument("record_json", metavar="RECORD", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the HTML (default: record.html beside record.json).")
+              help="Where to write the HTML (default: record.html beside record.json); "
+                   "never inside an archive.")
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
 @click.option("--signatures", is_flag=True,
               help="Show the signatures the record's archive holds for it (the page then "
                    "differs from the published one, written before anyone signed).")
 @user_errors
-def render_command(record_json: Path, output: Path | None, signatures: bool) -> None:
+def render_command(record_json: Path, output: Path | None, force: bool, signatures: bool) -> None:
     """Rebuild record.html from record.json, byte for byte, without a kernel."""
     from .record.build import render_record_file
 
-    click.echo(f"wrote {render_record_file(record_json, output, signatures=signatures)}")
+    say(f"wrote {render_record_file(record_json, output, force=force, signatures=signatures)}")
 
 
 @main.command()
-@click.argument("path", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("path", metavar="ARCHIVE", required=False, type=click.Path(path_type=Path))
+@click.option("--record", "record_folder", type=click.Path(path_type=Path), default=None,
+              metavar="FOLDER", help="Check one record folder instead of a whole archive.")
 @click.option("--anchor", default=None, metavar="HASH",
               help="A HEAD printed at export time: fails if the chain no longer contains it.")
 @user_errors
-def verify(path: Path, anchor: str | None) -> None:
-    """Check an archive (or one record folder): exit 0 intact, 1 tampered."""
+def verify(path: Path | None, record_folder: Path | None, anchor: str | None) -> None:
+    """Check an archive, or with --record one record folder: exit 0 intact, 1 tampered,
+    2 when the path is not what the command says it is."""
     from .errors import RecordTampered
     from .record.archive import verify_archive
-    from .record.build import RECORD_JSON, verify_record
+    from .record.build import verify_record
 
+    if (path is None) == (record_folder is None):
+        raise DeliberationError("expected an archive folder, or --record FOLDER (one of the "
+                                "two)", field="verify")
     try:
-        if (path / RECORD_JSON).is_file():
-            notes = verify_record(path, anchor=anchor)
-            summary = f"ok: record {path.name} intact"
-        else:
+        if record_folder is not None:
+            notes = verify_record(record_folder, anchor=anchor)
+            summary = f"ok: record {record_folder.name} intact"
+        elif path is not None:
             verified = verify_archive(path, anchor=anchor)
             notes = verified.notes
             count = sum(e.kind == "record" for e in verified.entries)
@@ -303,18 +280,19 @@ def verify(path: Path, anchor: str | None) -> None:
                        f"HEAD {verified.head}")
             if anchor:
                 summary += f", anchor {anchor[:16]}… found in the chain"
-        notes += _signature_notes(path)
+        notes += _signature_notes(record_folder or path or Path())
     except RecordTampered as error:
-        click.echo(f"TAMPERED: {error}", err=True)
+        say(f"TAMPERED: {' '.join(str(error).splitlines())}", err=True)
         sys.exit(1)
     for note in notes:
-        click.echo(f"note: {note}")
-    click.echo(summary)
+        say(f"note: {note}")
+    say(summary)
 
 
 def _signature_notes(path: Path) -> list[str]:
     """verify's check of attestations and signatures, for an archive or a record in one."""
-    from .record.archive import find_archive, read_entries
+    from .record.archive import read_entries
+    from .record.layout import find_archive
     from .record.signing import verify_attestations
 
     archive = path if (path / "manifest.jsonl").is_file() else find_archive(path)
@@ -344,7 +322,7 @@ def sign(record_dir: Path, key_path: Path, participant: str,
     signature = sign_record(record_dir, key_path=key_path.expanduser(),
                             participant=participant, allowed_signers=allowed_signers,
                             passphrase=passphrase)
-    click.echo(f"signed {signature.record} as {signature.participant} with "
+    say(f"signed {signature.record} as {signature.participant} with "
                f"{signature.fingerprint}: {signature.entry.record}")
 
 
@@ -368,20 +346,20 @@ def gate(archive_dir: Path, artifact: Path, allowed_signers: Path | None, anchor
     verdict = release_gate(archive_dir, artifact, allowed_signers=allowed_signers,
                            anchor=anchor, progress=not as_json)
     if as_json:
-        click.echo(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False))
+        say_json(verdict.to_json())
     elif verdict.passed:
-        click.echo(f"PASS  {verdict.message}")
+        say(f"PASS  {verdict.message}")
     else:
-        click.echo(f"FAIL  {verdict.failed}: {verdict.message}")
+        say(f"FAIL  {verdict.failed}: {verdict.message}")
     sys.exit(0 if verdict.passed else 1)
 
 
 @main.command("diff")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
-@click.option("--seed", default=0, show_default=True, type=int,
+@click.option("--seed", default=0, show_default=True, type=SEED,
               help="Random seed for a review's analysis (records use their stored one).")
-@click.option("--samples", default=20_000, show_default=True, type=click.IntRange(min=100))
+@click.option("--samples", default=20_000, show_default=True, type=SAMPLES)
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 @TEMPLATES_OPTION
 @user_errors
@@ -394,8 +372,10 @@ def diff_command(*, old: Path, new: Path, seed: int, samples: int, as_json: bool
         load_side(old, samples=samples, seed=seed, template_dirs=template_dirs),
         load_side(new, samples=samples, seed=seed, template_dirs=template_dirs),
     )
-    click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if as_json
-               else format_diff(result))
+    if as_json:
+        say_json(result.to_json())
+    else:
+        say(format_diff(result))
 
 
 # --------------------------------------------------------------------------- the meeting
@@ -442,10 +422,10 @@ def serve(*, review_dir: Path, store_url: str | None, host: str, port: int,
                                    "participants": {p: links.participant(p) for p in people},
                                    "store": shown_url(store.url)}), nl=True)
         else:
-            click.echo(f"facilitator: {links.facilitator()}")
+            say(f"facilitator: {links.facilitator()}")
             for pid in people:
-                click.echo(f"  {pid}: {links.participant(pid)}")
-            click.echo(f"store: {shown_url(store.url)}")
+                say(f"  {pid}: {links.participant(pid)}")
+            say(f"store: {shown_url(store.url)}")
             click.echo("each link is private: send it to that participant only. Ctrl+C stops "
                        "the meeting; every acknowledged estimate is in the store.")
         if host not in LOCAL_HOSTS:
@@ -481,7 +461,7 @@ def _round_command(action: str, help_text: str) -> None:
         try:
             state = store.open() if action == "status" else step_round(store, action)
             for line in status_lines(store, state):
-                click.echo(line)
+                say(line)
         finally:
             store.close()
 

@@ -9,6 +9,7 @@ show every payload back as the text that was typed.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -82,29 +83,37 @@ def poisoned_review(chunk: list[str]) -> Any:
     base = load_review(DATA / "good" / "minimal.json").model_dump(mode="json", by_alias=True)
     data = json.loads(json.dumps(base))
     pick = iter(chunk * 8).__next__
-    data["title"], data["horizon"] = pick(), pick()
-    data["subject"] = {"name": pick(), "version": pick()}
-    data["participants"] = [{"id": f"p{n}", "name": pick(), "role": pick()} for n in range(3)]
+
+    def line() -> str:
+        # Single-line fields refuse control characters at validation (a payload with a
+        # tab never reaches the page there); they get the payload with spaces instead,
+        # and the multi-line fields get it as it is.
+        return re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", pick())
+
+    data["title"], data["horizon"] = line(), line()
+    data["subject"] = {"name": line(), "version": line()}
+    data["participants"] = [{"id": f"p{n}", "name": line(), "role": line()} for n in range(3)]
     items, estimates = [], []
     for n, payload in enumerate(chunk):
         kind = "harm" if n % 2 else "benefit"
-        items.append({"id": f"i{n}", "kind": kind, "title": payload, "description": pick(),
-                      "references": [pick()]})
+        title = re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", payload)
+        items.append({"id": f"i{n}", "kind": kind, "title": title, "description": pick(),
+                      "references": [line()]})
         estimates.append({"item": f"i{n}", "participant": f"p{n % 3}",
                           "likelihood": [0.1, 0.5], "impact": [10, 1000 + n],
                           "rationale": pick()})
     data["items"], data["estimates"] = items, estimates
-    data["mitigations"] = [{"id": "m0", "title": pick(), "description": pick(),
+    data["mitigations"] = [{"id": "m0", "title": line(), "description": pick(),
                             "targets": ["i1"], "likelihood_factor": [0.3, 0.6],
                             "owner": "p0", "status": "planned"}]
-    data["variants"] = [{"id": "v0", "title": pick(), "description": pick(), "mitigations": []},
-                        {"id": "v1", "title": pick(), "description": pick(),
+    data["variants"] = [{"id": "v0", "title": line(), "description": pick(), "mitigations": []},
+                        {"id": "v1", "title": line(), "description": pick(),
                          "mitigations": ["m0"]}]
     data["decision"] = {"outcome": "approve-with-conditions", "variant": "v1",
                         "rationale": "\n".join(chunk[:5]), "conditions": chunk[:30],
                         "dissent": chunk[30:60],
                         "signoffs": [{"participant": "p1", "at": "2026-11-28T10:00:00Z"}]}
-    data["not_applicable"] = [{"category": pick(), "reason": pick()}]
+    data["not_applicable"] = [{"category": line(), "reason": pick()}]
     return parse_review(data)
 
 

@@ -19,6 +19,7 @@ from xml.etree import ElementTree
 from markupsafe import Markup, escape
 
 from ..engine.results import Analysis
+from ..text import reveal
 
 # Everything vl-convert draws, and nothing that can run code or reach the network.
 _ELEMENTS = frozenset({"svg", "g", "path", "line", "rect", "text", "tspan", "circle",
@@ -53,6 +54,7 @@ def chart_figure(name: str, analysis: Analysis | Mapping[str, Any],
 
 def figure(chart_id: str, title: str, caption: str, description: str, svg: str) -> Markup:
     """A titled, captioned figure around ``svg``, which is rewritten safe to inline."""
+    title, description = reveal(title), reveal(description)  # bidi controls shown, not obeyed
     return Markup(
         '<figure class="chart" id="{id}"><figcaption><div class="chart-title">{title}</div>'
         '<div class="chart-caption">{caption}</div></figcaption>{svg}'

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..engine.results import Analysis
 from ..numbers import Z95
+from ..text import reveal
 
 OKABE_ITO = (
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
@@ -440,9 +441,12 @@ _SEPARATORS = str.maketrans({"\u2028": " ", "\u2029": " "})
 
 def _plain(value: Any) -> Any:
     """The spec with line and paragraph separators as spaces: vega's expression parser
-    rejects them, and vega-lite copies some titles into expressions."""
+    rejects them, and vega-lite copies some titles into expressions; and with control
+    characters, noncharacters and bidi controls shown as marks (``⟪U+000B⟫``): vl-convert
+    aborts the whole process on the first two (validation refuses them, but a chart may
+    be drawn from any data)."""
     if isinstance(value, str):
-        return value.translate(_SEPARATORS)
+        return reveal(value.translate(_SEPARATORS))
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -14,58 +14,50 @@ first), so changing, deleting or reordering any line breaks every hash after it.
 A rewritten chain is consistent with itself: only an anchor (a HEAD printed at
 export time and kept elsewhere) catches it.
 
-Crash ordering. ``publish`` takes the lock, verifies what is there (it never
-appends to a tampered archive), finishes or undoes what an interrupted publish
-left, then:
-
-1. writes the files into ``records/.pending-<name>/`` (exclusive create, fsync);
-2. commits: ``manifest.jsonl`` is replaced atomically by its old bytes plus the
-   new line (temp file, fsync, ``os.replace``), so no reader ever sees half a line;
-3. renames ``.pending-<name>`` to ``<name>``;
-4. replaces ``HEAD`` atomically.
-
-A SIGKILL leaves one of these states, each of which verifies:
-
-- before 2: a ``.pending-`` folder no line names. It is not part of the archive:
-  verify ignores it, the next publish deletes it (the record was never published);
-- between 2 and 3: the last line's record is still under ``.pending-<name>``:
-  verify checks it there, the next publish renames it into place;
-- between 2 and 4: HEAD is one line behind: verify accepts it and says so, the
-  next publish rewrites it.
-
-Stray temp files (``.manifest.jsonl.*.tmp``, ``.HEAD.*.tmp``) are likewise ignored
-by verify and removed by the next publish. Verify never writes.
+Publishing is crash-safe and recovery removes only what an exporter wrote: see
+:mod:`.layout`. Verify never writes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..atomic import fsync_dir, write_atomic
 from ..errors import RecordError, RecordTampered
+from .layout import (
+    _FILE,
+    _HEX64,
+    _NAME,
+    ALLOWED_SIGNERS,
+    DOMAIN,
+    GENESIS,
+    HEAD,
+    KINDS,
+    LOCK,
+    MANIFEST,
+    MAX_MANIFEST_BYTES,
+    PENDING,
+    RECORDS,
+    _check_extra_records,
+    _check_files,
+    _check_head,
+    _exclusive_lock,
+    _is_own_temp,
+    _open_lock,
+    _read_inside,
+    _shared_lock,
+    _tampered,
+    is_archive,
+    recover,
+)
 
-DOMAIN = b"deliberation-manifest-v1\n"
-GENESIS = "0" * 64
-MANIFEST = "manifest.jsonl"
-HEAD = "HEAD"
-RECORDS = "records"
-LOCK = ".lock"
-PENDING = ".pending-"
-KINDS = ("record", "signature")
-
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_NAME = re.compile(r"^(\d{6})-([A-Za-z0-9][A-Za-z0-9_.\-]*)$")
-_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _LINE_KEYS = {"seq", "record", "prev", "created", "files"}
 
 
@@ -74,12 +66,6 @@ def line_hash(line: bytes) -> str:
     return hashlib.sha256(DOMAIN + line).hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -127,8 +113,6 @@ class Verified:
 # --------------------------------------------------------------------------- reading
 
 
-def _tampered(message: str, archive: Path) -> RecordTampered:
-    return RecordTampered(message, path=archive)
 
 
 def _parse_line(raw: bytes, number: int, archive: Path) -> Entry:
@@ -183,36 +167,40 @@ def _split_lines(data: bytes, archive: Path) -> list[bytes]:
     return [line + b"\n" for line in lines[:-1]]
 
 
+
+
+
+
 def read_entries(archive: Path) -> list[Entry]:
     """Parse the manifest (format only: hashes are checked by ``verify_archive``)."""
-    path = archive / MANIFEST
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = _read_inside(archive, MANIFEST, MAX_MANIFEST_BYTES)
+    if data is None:
         return []
     return [_parse_line(raw, n, archive) for n, raw in enumerate(_split_lines(data, archive), 1)]
 
 
-@contextlib.contextmanager
-def _shared_lock(archive: Path) -> Iterator[None]:
-    """Hold a shared lock while reading, if the archive has a lock file; never create one."""
-    try:
-        fd = os.open(archive / LOCK, os.O_RDONLY)
-    except OSError:
-        yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)
+
+
+
+
+
+
 
 
 def verify_archive(archive: Path | str, *, anchor: str | None = None) -> Verified:
-    """Re-hash every file and walk the chain; raise RecordTampered naming the first problem."""
+    """Re-hash every file and walk the chain; raise RecordTampered naming the first problem.
+
+    ``archive`` must be an archive (:func:`is_archive`); anything else is a RecordError,
+    never "0 records intact": a mistyped path must not pass a pipeline.
+    """
     archive = Path(archive)
     if not archive.is_dir():
-        raise RecordError("expected an archive folder (or a record folder)", path=archive)
+        raise RecordError("expected an archive folder, found "
+                          + ("a file" if archive.exists() else "nothing"), path=archive)
+    if not is_archive(archive):
+        raise RecordError(
+            f"not an archive: no {MANIFEST} (to check one record folder, run "
+            "`deliberation verify --record FOLDER`)", path=archive)
     if anchor is not None:
         anchor = anchor.strip().lower()
         if not _HEX64.match(anchor):
@@ -226,6 +214,9 @@ def _verify_locked(archive: Path, anchor: str | None) -> Verified:
     notes: list[str] = []
     entries = read_entries(archive)
     records = archive / RECORDS
+    if records.is_symlink() or (records.exists() and not records.is_dir()):
+        raise _tampered(f"{RECORDS} is {'a symbolic link' if records.is_symlink() else 'a file'}"
+                        ", expected a folder", archive)
     expected_prev = GENESIS
     earlier_records: set[str] = set()  # records a signature line may name
     for number, entry in enumerate(entries, 1):
@@ -249,8 +240,12 @@ def _verify_locked(archive: Path, anchor: str | None) -> Verified:
         if entry.kind == "record":
             earlier_records.add(entry.record)
         folder = records / entry.record
+        pending = records / (PENDING + entry.record)
+        for candidate in (folder, pending):
+            if candidate.is_symlink():
+                raise _tampered(f"{label}: {RECORDS}/{candidate.name} is a symbolic link, "
+                                "expected the record's folder", archive)
         if not folder.is_dir():
-            pending = records / (PENDING + entry.record)
             if number == len(entries) and pending.is_dir():
                 folder = pending
                 notes.append(
@@ -268,123 +263,33 @@ def _verify_locked(archive: Path, anchor: str | None) -> Verified:
             "rolled back since the anchor was taken",
             archive,
         )
-    for stray in sorted(archive.glob(".*.tmp")):
-        notes.append(f"{stray.name}: a temp file of an interrupted export (removed by the next)")
+    for entry_path in sorted(archive.iterdir()):
+        name = entry_path.name
+        if name in {MANIFEST, HEAD, RECORDS, LOCK, ALLOWED_SIGNERS}:
+            continue
+        if _is_own_temp(archive, entry_path):
+            notes.append(f"{name}: a temp file of an interrupted export (removed by the next)")
+        else:
+            notes.append(f"{name}: not part of the archive (verify ignores it, export leaves "
+                         "it alone)")
     return Verified(entries, head, notes)
 
 
-def _check_files(folder: Path, entry: Entry, label: str, archive: Path) -> None:
-    present = {p.name for p in folder.iterdir()}
-    for name in sorted(present - entry.files.keys()):
-        raise _tampered(f"{label}: extra file {name} not in the manifest (added)", archive)
-    for name, expected in entry.files.items():
-        path = folder / name
-        if name not in present or not path.is_file():
-            raise _tampered(f"{label}: {name} is missing (deleted)", archive)
-        actual = file_sha256(path)
-        if actual != expected:
-            raise _tampered(
-                f"{label}: {name} does not match its sha256 in the manifest (the file was "
-                f"changed: expected {expected[:12]}…, found {actual[:12]}…)",
-                archive,
-            )
 
 
-def _check_extra_records(
-    records: Path, entries: list[Entry], archive: Path, notes: list[str]
-) -> None:
-    if not records.is_dir():
-        return
-    named = {e.record for e in entries}
-    for path in sorted(records.iterdir()):
-        if path.name.startswith("."):
-            if path.name.startswith(PENDING) and path.name[len(PENDING):] in named:
-                continue  # the committed last record, reported above
-            notes.append(
-                f"{RECORDS}/{path.name}: left by an interrupted export, never published "
-                "(the next export removes it)"
-            )
-        elif path.name not in named:
-            raise _tampered(
-                f"record {path.name}: not in the manifest (a record was added, or its "
-                "manifest line deleted)",
-                archive,
-            )
 
 
-def _check_head(archive: Path, entries: list[Entry], notes: list[str]) -> str:
-    try:
-        text = (archive / HEAD).read_bytes().decode("ascii")
-    except FileNotFoundError:
-        text = None
-    except UnicodeDecodeError:
-        raise _tampered(f"{HEAD}: not a sha256 (replaced or corrupted)", archive) from None
-    last = entries[-1].hash if entries else GENESIS
-    previous = entries[-2].hash if len(entries) > 1 else None
-    if text is None:
-        if len(entries) <= 1:
-            if entries:
-                notes.append(f"{HEAD} not written yet (an export was interrupted); "
-                             "the next export writes it")
-            return last
-        raise _tampered(f"{HEAD} is missing (deleted)", archive)
-    if not text.endswith("\n") or not _HEX64.match(text[:-1]):
-        raise _tampered(f"{HEAD}: not a sha256 followed by a newline (replaced or corrupted)",
-                        archive)
-    head = text[:-1]
-    if head == last:
-        return head
-    if head == previous:
-        notes.append(f"{HEAD} is one line behind the manifest (an export was interrupted); "
-                     "the next export updates it")
-        return last
-    raise _tampered(
-        f"{HEAD} does not match the last manifest line (HEAD replaced, or the manifest "
-        "changed after it)",
-        archive,
-    )
+
+
+
+
 
 
 # --------------------------------------------------------------------------- writing
 
 
-@contextlib.contextmanager
-def _exclusive_lock(archive: Path) -> Iterator[None]:
-    fd = os.open(archive / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
-def recover(archive: Path, entries: list[Entry]) -> None:
-    """Finish a committed publish or undo an uncommitted one (call under the lock)."""
-    records = archive / RECORDS
-    last = entries[-1] if entries else None
-    if records.is_dir():
-        for path in records.iterdir():
-            if not path.name.startswith("."):
-                continue
-            committed = last is not None and path.name == PENDING + last.record
-            if committed and last is not None and not (records / last.record).exists():
-                os.rename(path, records / last.record)  # committed: roll forward
-                fsync_dir(records)
-                continue
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-    for stray in archive.glob(".*.tmp"):
-        stray.unlink()
-    head = (last.hash if last else GENESIS) + "\n"
-    if last is not None:
-        try:
-            current = (archive / HEAD).read_text(encoding="ascii")
-        except FileNotFoundError:
-            current = ""
-        if current != head:
-            write_atomic(archive / HEAD, head.encode("ascii"))
 
 
 def clean(archive: Path | str) -> Verified:
@@ -402,6 +307,47 @@ def latest_of_subject(entries: list[Entry], subject: str) -> Entry | None:
                 None)
 
 
+def preflight(archive: Path | str, *, verify: bool = True) -> None:
+    """Raise RecordError unless a record could be published into ``archive`` now: an
+    archive that verifies, or a new or empty folder, writable. Export calls this before it
+    runs the workbook, so a wrong path fails in a second, not after the whole analysis;
+    publish calls it without ``verify`` (it verifies under the lock anyway)."""
+    archive = Path(archive)
+    if archive.exists() or archive.is_symlink():
+        if not archive.is_dir():
+            raise RecordError("expected an archive folder, found a file", path=archive)
+        if not is_archive(archive) and any(archive.iterdir()):
+            raise RecordError(f"expected an archive (with {MANIFEST}) or a new or empty "
+                              "folder; it holds other files", path=archive)
+        records, lock = archive / RECORDS, archive / LOCK
+        if records.exists() and (records.is_symlink() or not records.is_dir()):
+            raise RecordError(f"{RECORDS}: expected a folder, found "
+                              f"{'a symbolic link' if records.is_symlink() else 'a file'}",
+                              path=archive)
+        if lock.exists() or lock.is_symlink():
+            fd = _open_lock(archive, create=False)
+            if fd is not None:
+                os.close(fd)
+        if not os.access(archive, os.W_OK):
+            raise RecordError("cannot write into the archive (read-only file system or "
+                              "permissions)", path=archive)
+        if verify and is_archive(archive):
+            try:
+                verify_archive(archive)
+            except RecordTampered as error:
+                raise RecordTampered(f"refusing to add a record to an archive that fails "
+                                     f"verification: {error.detail}", path=archive) from None
+        return
+    ancestor = Path(os.path.abspath(archive)).parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise RecordError(f"cannot create the archive: {ancestor} is a file", path=archive)
+    if not os.access(ancestor, os.W_OK):
+        raise RecordError(f"cannot create the archive: {ancestor} is not writable "
+                          "(read-only file system or permissions)", path=archive)
+
+
 def publish(
     archive: Path | str,
     *,
@@ -416,12 +362,33 @@ def publish(
     ``build`` receives the record's slot (seq, folder name, supersedes) and returns
     the record's files by name; it runs under the lock, so it should be quick.
     With ``signs`` (an earlier record's folder name) the entry is a signature of that
-    record: its own folder and line, so the signed record is never rewritten.
+    record: its own folder and line, so the signed record is never rewritten. An error
+    of the file system (full disk, read-only, a file where a folder should be) is one
+    RecordError; the archive stays as it was (an uncommitted record is removed).
     """
     archive = Path(archive)
     if not _NAME.match(f"000001-{review_id}"):
         raise RecordError(f"expected a review id usable as a folder name, got {review_id!r}",
                           path=archive, field="id")
+    preflight(archive, verify=False)
+    try:
+        return _publish(archive, review_id=review_id, subject=subject, created=created,
+                        build=build, signs=signs)
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        raise RecordError(f"cannot publish the record: {error.strerror or error}{where}",
+                          path=archive) from None
+
+
+def _publish(
+    archive: Path,
+    *,
+    review_id: str,
+    subject: str,
+    created: str,
+    build: Callable[[Slot], Mapping[str, bytes]],
+    signs: str | None,
+) -> Published:
     archive.mkdir(parents=True, exist_ok=True)
     (archive / RECORDS).mkdir(exist_ok=True)
     with _exclusive_lock(archive):
@@ -451,24 +418,25 @@ def publish(
         records = archive / RECORDS
         pending = records / (PENDING + name)
         pending.mkdir()
-        for file_name, data in files.items():
-            fd = os.open(pending / file_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        fsync_dir(pending)
-        line = _line_bytes(
-            seq=seq, record=name, prev=entries[-1].hash if entries else GENESIS,
-            created=created, subject=subject,
-            files={n: hashlib.sha256(d).hexdigest() for n, d in files.items()},
-            **({"kind": "signature", "signs": signs} if signs else {}),
-        )
         try:
-            old = (archive / MANIFEST).read_bytes()
-        except FileNotFoundError:
-            old = b""
-        write_atomic(archive / MANIFEST, old + line)  # the commit point
+            for file_name, data in files.items():
+                fd = os.open(pending / file_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            fsync_dir(pending)
+            line = _line_bytes(
+                seq=seq, record=name, prev=entries[-1].hash if entries else GENESIS,
+                created=created, subject=subject,
+                files={n: hashlib.sha256(d).hexdigest() for n, d in files.items()},
+                **({"kind": "signature", "signs": signs} if signs else {}),
+            )
+            old = _read_inside(archive, MANIFEST, MAX_MANIFEST_BYTES) or b""
+            write_atomic(archive / MANIFEST, old + line)  # the commit point
+        except OSError:
+            shutil.rmtree(pending, ignore_errors=True)  # ours, never published
+            raise
         os.rename(pending, records / name)
         fsync_dir(records)
         head = line_hash(line)
@@ -484,14 +452,5 @@ def _line_bytes(**fields: Any) -> bytes:
     ) + b"\n"
 
 
-def find_archive(record_folder: Path) -> Path | None:
-    """The archive a record folder sits in, if it sits in one."""
-    parent = record_folder.resolve().parent
-    if parent.name == RECORDS and (parent.parent / MANIFEST).is_file():
-        return parent.parent
-    return None
 
 
-def record_name(folder: Path) -> str:
-    name = folder.name
-    return name[len(PENDING):] if name.startswith(PENDING) else name

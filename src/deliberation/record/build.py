@@ -30,19 +30,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DeliberationError, RecordError, RecordTampered
+from ..files import load_json
 from ..resources import shipped_workbook
 from ..review.model import Review, parse_review, review_to_data
 from ..review.opening import open_review
 from ..review.template import Template
 from . import render
-from .archive import Published, Slot, find_archive, publish, record_name, verify_archive
+from .archive import Published, Slot, preflight, publish, verify_archive
 from .artifact import SUMS_FILE, Artifact
 from .attest import required_roles, seal
+from .document import MAX_RECORD_BYTES, RECORD_JSON, RECORD_SCHEMA, validate_record
+from .layout import enclosing_archive, find_archive, record_name
 from .mode import RecordMode
 from .pdf import print_pdf
 
-RECORD_SCHEMA = "deliberation/record@1"
-RECORD_JSON = "record.json"
 RECORD_HTML = "record.html"
 NOTEBOOK = "review.ipynb"
 PDF = "record.pdf"
@@ -119,32 +120,13 @@ def dumps_record(record: Mapping[str, Any]) -> bytes:
 
 
 def load_record(path: Path | str) -> dict[str, Any]:
-    """Read record.json (or the record.json of a record folder)."""
+    """Read and validate record.json (or the record.json of a record folder): a regular
+    file, bounded in size and depth, that satisfies the record's model
+    (:mod:`.document`); RecordError naming the path given and the field otherwise."""
     path = Path(path)
     if path.is_dir():
         path = path / RECORD_JSON
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise RecordError("no such file", path=path) from None
-    except (UnicodeDecodeError, ValueError) as error:
-        raise RecordError(f"expected a record.json document ({error})", path=path) from None
-    if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
-        raise RecordError(f"expected {RECORD_SCHEMA!r}", path=path, field="schema")
-    return data
-
-
-def is_record(path: Path) -> bool:
-    """Whether ``path`` is a record.json or a record folder (rather than a review)."""
-    if path.is_dir():
-        return (path / RECORD_JSON).is_file()
-    if path.suffix != ".json":
-        return False
-    try:
-        head = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(head, dict) and head.get("schema") == RECORD_SCHEMA
+    return validate_record(load_json(path, limit=MAX_RECORD_BYTES, error=RecordError), path)
 
 
 # --------------------------------------------------------------------------- record.html
@@ -240,29 +222,47 @@ def render_record(record: Mapping[str, Any],
     return str(body)
 
 
-def render_record_file(path: Path | str, output: Path | str | None = None, *,
-                       signatures: bool = False) -> Path:
+def render_record_file(
+    path: Path | str, output: Path | str | None = None, *, force: bool = False,
+    signatures: bool = False,
+) -> Path:
     """``deliberation render``: write record.html beside record.json (or to ``output``);
-    ``signatures``: show the checked signatures its archive holds for it."""
+    ``signatures``: show the checked signatures its archive holds for it.
+
+    Never into an archive (its files are written once, by export), and never over an
+    existing file unless ``force``.
+    """
     path = Path(path)
     source = path / RECORD_JSON if path.is_dir() else path
-    archive = find_archive(source.parent)
-    if output is None and archive is not None:
-        raise RecordError("this record is in an archive, where files are written once; "
-                          "give -o FILE to write the HTML elsewhere", path=source)
+    target = Path(output) if output is not None else source.with_name(RECORD_HTML)
+    archive = enclosing_archive(target)
+    if archive is not None:
+        hint = "" if output is not None else "; give -o FILE to write the HTML elsewhere"
+        raise RecordError(f"refusing to write into the archive {archive}, where files are "
+                          f"written once{hint}", path=target)
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise RecordError("refusing to write: it exists and is not a regular file", path=target)
+    if target.exists() and not force:
+        raise RecordError("refusing to overwrite an existing file (give --force to replace it)",
+                          path=target)
+    if not target.parent.is_dir():
+        raise RecordError("the folder to write into does not exist", path=target)
     shown = None
     if signatures:
-        if archive is None:
+        record_archive = find_archive(source.parent)
+        if record_archive is None:
             raise RecordError("--signatures needs the record in its archive", path=source,
                               field="--signatures")
         from .signing import signature_rows
 
-        shown = signature_rows(archive, record_name(source.parent))
+        shown = signature_rows(record_archive, record_name(source.parent))
     html = render_record(load_record(source), shown).encode("utf-8")
-    target = Path(output) if output is not None else source.with_name(RECORD_HTML)
     from ..atomic import write_atomic
 
-    write_atomic(target, html)
+    try:
+        write_atomic(target, html)
+    except OSError as error:
+        raise RecordError(f"cannot write: {error.strerror}", path=target) from None
     return target
 
 
@@ -391,6 +391,7 @@ def export(
     started = time.perf_counter()
     review_dir = Path(review_dir)
     review, template, review_path = open_review(review_dir, search=template_dirs)
+    preflight(archive)  # fail fast: before the analysis and the workbook run
     hashed = None
     if artifact is not None:
         from .artifact import hash_artifact
@@ -438,6 +439,9 @@ def verify_record(folder: Path | str, *, anchor: str | None = None) -> list[str]
     """Check one record folder: its archive's hashes and chain when it sits in one, and that
     record.html re-renders from record.json. Returns notes; raises RecordTampered."""
     folder = Path(folder)
+    if not folder.is_dir() or not (folder / RECORD_JSON).is_file():
+        raise RecordError(f"not a record folder: no {RECORD_JSON} (to check a whole archive, "
+                          "run `deliberation verify ARCHIVE`)", path=folder)
     notes: list[str] = []
     archive = find_archive(folder)
     if archive is not None:
@@ -456,7 +460,8 @@ def verify_record(folder: Path | str, *, anchor: str | None = None) -> list[str]
         record = load_record(folder / RECORD_JSON)
         review_id = _record_parts(record)[0].id
     except DeliberationError as error:
-        raise RecordTampered(f"record.json is not a valid record: {error.detail}",
+        where = f"{error.field}: " if error.field else ""
+        raise RecordTampered(f"record.json is not a valid record: {where}{error.detail}",
                              path=folder) from None
     expected = record.get("record")
     if archive is not None and expected != record_name(folder):

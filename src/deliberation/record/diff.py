@@ -62,7 +62,8 @@ def load_side(
 ) -> Side:
     """Read a record (stored analysis) or a review (analysis computed now)."""
     from ..review.opening import open_review
-    from .build import is_record, load_record
+    from .build import load_record
+    from .document import is_record
 
     path = Path(path)
     if is_record(path):

@@ -35,6 +35,7 @@ from ..numbers import (
     signed_points,
     when,
 )
+from ..text import reveal
 
 if TYPE_CHECKING:
     from ..review.model import Review
@@ -81,6 +82,11 @@ _OUTCOME_SENTENCE = {
     "defer": "deferred the decision",
     "reject": "rejected the release",
 }
+def _visible(value: Any) -> Any:
+    """Every value a partial prints: bidi controls (U+202E ...) shown, not obeyed."""
+    return reveal(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -90,6 +96,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        finalize=_visible,
     )
     environment.filters.update(
         percent=percent, points=points, quantity=quantity, signed_points=signed_points, when=when,

@@ -42,8 +42,9 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 from sshsig.allowed_signers import AllowedSigner, load_allowed_signers_file
 
 from ..errors import DeliberationError, RecordTampered
-from .archive import Entry, find_archive, publish, read_entries, record_name, verify_archive
+from .archive import Entry, publish, read_entries, verify_archive
 from .attest import ATTESTATION, Attestation, load_attestation, parse_envelope
+from .layout import find_archive, record_name
 
 SIGNATURE = "signature.json"
 SIGNATURE_SCHEMA = "deliberation/signature@1"

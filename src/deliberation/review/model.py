@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -24,13 +23,17 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from ..atomic import write_atomic
 from ..errors import ReviewInvalid
+from ..files import load_json
+from ..text import check_text
 from .elicitation import Elicitation
+from .messages import describe_validation_error
 
 SCHEMA_ID = "deliberation/review@1"
 # Bounds that keep the simulation's float32 arithmetic finite: 1e15 value points is
@@ -38,6 +41,10 @@ SCHEMA_ID = "deliberation/review@1"
 # that multiplies a likelihood or impact by more than 1000 is a typo, not a model.
 MAX_IMPACT = 1e15
 MAX_FACTOR = 1e3
+# The extreme thresholds are net values, sums over items of at most MAX_IMPACT each.
+MAX_THRESHOLD = 1e18
+MAX_ROUND = 1000  # Delphi rounds; a meeting holds two or three
+MAX_REVIEW_BYTES = 16 << 20  # 16 MiB: a review of 500 items is under 1 MiB
 
 Identifier = Annotated[
     str,
@@ -55,7 +62,32 @@ Interval = tuple[Number, Number]
 Quantity = Interval | Number | Annotated[str, Field(min_length=1)]
 
 
-class _Model(BaseModel):
+# Fields whose text may run over several lines; every other string is one line.
+MULTILINE_FIELDS = frozenset({
+    "description", "rationale", "reason", "conditions", "dissent", "guidance", "text",
+    "questions",
+})
+
+
+def _check_strings(value: Any, multiline: bool) -> None:
+    if isinstance(value, str):
+        check_text(value, multiline=multiline)
+    elif isinstance(value, list | tuple):
+        for entry in value:
+            _check_strings(entry, multiline)
+
+
+class CheckedText(BaseModel):
+    """Refuses control characters in every string field (see :mod:`deliberation.text`)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        _check_strings(value, info.field_name in MULTILINE_FIELDS)
+        return value
+
+
+class _Model(CheckedText):
     model_config = ConfigDict(
         extra="allow",  # "add fields freely": unknown fields survive a round trip
         populate_by_name=True,
@@ -67,6 +99,11 @@ class _Model(BaseModel):
 def _finite(value: Any, what: str) -> None:
     numbers = value if isinstance(value, tuple) else (value,)
     for number in numbers:
+        if isinstance(number, int) and abs(number) > 10**18:
+            # YAML reads any number of digits as an int; float() of it overflows
+            digits = int(number.bit_length() * math.log10(2)) + 1
+            raise ValueError(f"expected {what} numbers of at most 1e+18, got an integer of "
+                             f"about {digits} digits")
         if isinstance(number, (int, float)) and not math.isfinite(number):
             raise ValueError(f"{what} must be finite numbers, got {number!r}")
 
@@ -143,7 +180,7 @@ class Item(_Model):
 class Estimate(_Model):
     item: str
     participant: str
-    round: int = Field(default=1, ge=1)
+    round: int = Field(default=1, ge=1, le=MAX_ROUND)
     likelihood: Quantity
     impact: Quantity
     rationale: str = ""
@@ -211,6 +248,12 @@ class Thresholds(_Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
+        for name in ("extreme_bad", "extreme_good"):
+            value = getattr(self, name)
+            _finite(value, name)
+            if abs(value) > MAX_THRESHOLD:
+                raise ValueError(f"{name}: expected a net value between -{MAX_THRESHOLD:.0e} and "
+                                 f"{MAX_THRESHOLD:.0e}, got {value:.6g}")
         if not self.extreme_bad < self.extreme_good:
             raise ValueError(
                 "expected extreme_bad < extreme_good, "
@@ -364,64 +407,6 @@ def _reference_problems(review: Review) -> Iterable[str]:
 # --------------------------------------------------------------------------- I/O
 
 
-def field_path(loc: tuple[int | str, ...]) -> str:
-    """pydantic's ``loc`` as the user reads a field: ``estimates[3].likelihood``."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in {"str", "float", "int", "bool"} or "[" in part or "-" in part:
-            # pydantic names union branches in loc ("float", "constrained-str",
-            # "tuple[...]", a template rule's "min-participants"); the user never typed
-            # these, and our fields have no '-'.
-            continue
-        else:
-            path += f".{part}" if path else str(part)
-    return path
-
-
-_FIELD_PREFIX = re.compile(r"([a-z_]+(?:\[\d+\]|\.[a-z_]+)*):\s*(.*)", re.DOTALL)
-
-
-def split_field(message: str) -> tuple[str, str] | None:
-    """``"items[1].id: id 'x' is used twice"`` -> (field, rest), for the model-level checks
-    that name their own field path (pydantic reports those at the model's location)."""
-    match = _FIELD_PREFIX.fullmatch(message)
-    return (match.group(1), match.group(2)) if match else None
-
-
-def _pick_error(errors: list[Any]) -> Any:
-    """Of a union's failed branches, report the one that got furthest (the user's intent)."""
-    custom = [e for e in errors if e["type"] == "value_error"]
-    # A "wrong type" error from a union branch the user did not mean is the least helpful.
-    specific = [e for e in errors if not str(e["type"]).endswith("_type")]
-    return (custom or specific or errors)[0]
-
-
-def describe_validation_error(error: ValidationError, path: Path | str | None) -> ReviewInvalid:
-    """Turn pydantic's error list into our one-line error naming file and field."""
-    errors = error.errors(include_url=False)
-    first = _pick_error(errors)
-    field = field_path(tuple(first["loc"]))
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "missing":
-        message = "this field is required"
-    elif first["type"] == "literal_error":
-        message = "expected " + str(first["msg"]).removeprefix("Input should be ")
-        message += f", got {first['input']!r}"
-    elif first["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif first["type"] == "finite_number":
-        message = f"expected a finite number, got {first['input']!r}"
-    named = None if field else split_field(message)
-    if named is not None:
-        field, message = named
-    distinct = {field_path(tuple(e["loc"])) for e in errors}
-    if len(distinct) > 1:
-        message += f" (and {len(distinct) - 1} more problem{'s' if len(distinct) > 2 else ''})"
-    return ReviewInvalid(message, path=path, field=field)
-
-
 def parse_review(data: Any, *, path: Path | str | None = None) -> Review:
     """Validate plain data (parsed JSON) as a review, raising ReviewInvalid on a mistake."""
     if not isinstance(data, dict):
@@ -442,24 +427,9 @@ def load_review(path: Path | str) -> Review:
     path = Path(path)
     if path.is_dir():
         path = path / "review.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ReviewInvalid("no such file", path=path) from None
-    except UnicodeDecodeError as error:
-        raise ReviewInvalid(f"expected UTF-8 text ({error.reason})", path=path) from None
-    except OSError as error:
-        raise ReviewInvalid(f"cannot read: {error.strerror}", path=path) from None
-    try:
-        # NaN, Infinity and overflowing numbers parse to floats here so that validation
-        # rejects them with the field's path (allow_inf_nan=False), not just a position.
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ReviewInvalid(
-            f"line {error.lineno} column {error.colno}: expected valid JSON "
-            f"({error.msg.removesuffix(' at')})",
-            path=path,
-        ) from None
+    # NaN, Infinity and overflowing numbers parse to floats here so that validation
+    # rejects them with the field's path (allow_inf_nan=False), not just a position.
+    data = load_json(path, limit=MAX_REVIEW_BYTES, error=ReviewInvalid)
     return parse_review(data, path=path)
 
 

@@ -1,7 +1,8 @@
 """Opening a review with its template: one function finds the template and checks both.
 
-Templates are searched in the caller's folders (--templates), then a templates/
-folder beside the review, then $DELIBERATION_TEMPLATES, then the built-in ones.
+Templates are searched in the caller's folders (--templates), then $DELIBERATION_TEMPLATES,
+then the built-in ones; a templates/ folder beside the review may add templates, never
+replace one (the precedence is stated in :mod:`.templates`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from ..errors import TemplateNotFound
 from .template import Template
-from .templates import load_template
+from .templates import Found, resolve_template
 
 
 def resolve_likelihood(value: Any, template: Template) -> tuple[float, float]:
@@ -93,9 +94,19 @@ def open_review(
 ) -> tuple[Any, Template, Path]:
     """Load ``review.json`` (or a folder holding one), find its template, check them together.
 
-    Templates are searched in ``search``, then a ``templates/`` folder beside the review,
-    then $DELIBERATION_TEMPLATES, then the built-in ones.
+    Templates are searched in ``search`` (--templates), then $DELIBERATION_TEMPLATES, then
+    the built-in ones, each shadowing the next and saying so; a ``templates/`` folder beside
+    the review may add templates but never replace one of those (see
+    :mod:`.templates`).
     """
+    review, template, path, _ = open_review_with_sources(path, search=search)
+    return review, template, path
+
+
+def open_review_with_sources(
+    path: Path | str, *, search: Iterable[Path | str] = ()
+) -> tuple[Any, Template, Path, list[Found]]:
+    """:func:`open_review`, and the file each link of the template's chain came from."""
     from ..errors import ReviewInvalid
     from .model import load_review
 
@@ -104,8 +115,9 @@ def open_review(
         path = path / "review.json"
     review = load_review(path)
     try:
-        template = load_template(review.template.id, search=(*search, path.parent / "templates"))
+        template, sources = resolve_template(
+            review.template.id, search=search, review_folder=path.parent)
     except TemplateNotFound as error:
         raise ReviewInvalid(error.detail, path=path, field="template.id") from None
     check_review_against(review, template, path)
-    return review, template, path
+    return review, template, path, sources

@@ -92,3 +92,6 @@ def parse_yaml(text: str, path: Path | str) -> Any:
         raise TemplateInvalid(f"invalid YAML ({detail})", path=path) from None
     except RecursionError:
         raise TemplateInvalid("invalid YAML (nested too deeply)", path=path) from None
+    except (ValueError, OverflowError) as error:  # an integer of thousands of digits
+        detail = " ".join(str(error).split())
+        raise TemplateInvalid(f"invalid YAML ({detail})", path=path) from None

@@ -8,14 +8,14 @@ import json
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from .model import Identifier, Interval, Thresholds, check_quantity
+from .model import CheckedText, Identifier, Interval, Thresholds, check_quantity
 
 # --------------------------------------------------------------------------- model
 
 
-class _Model(BaseModel):
+class _Model(CheckedText):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from ..errors import TemplateInvalid, TemplateNotFound
+from ..files import read_regular
 from ..resources import builtin_templates_dir
-from .model import field_path, split_field
+from .messages import field_path, split_field
 from .strict_yaml import _line_index, parse_yaml
 from .template import (
     _RULE_NAMES,
@@ -29,6 +31,8 @@ from .template import (
 )
 
 ENV_VAR = "DELIBERATION_TEMPLATES"
+MAX_TEMPLATE_BYTES = 1 << 20  # a template is a page of YAML; 1 MiB is generous
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 
 
 # --------------------------------------------------------------------------- loading
@@ -43,14 +47,21 @@ _ID_LISTS = (
 )
 
 
+def _merge_key(entry: Any) -> Any:
+    """An entry's id to merge by; an entry without a string id (a list, a mapping: a
+    mistake validation then reports with its line) merges with nothing."""
+    entry_id = entry.get("id") if isinstance(entry, dict) else None
+    return entry_id if isinstance(entry_id, str) else ("unmerged", id(entry))
+
+
 def _merge(base: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in local.items():
         if key in _ID_LISTS and isinstance(value, list) and isinstance(base.get(key), list):
-            by_id = {entry.get("id"): entry for entry in base[key] if isinstance(entry, dict)}
+            by_id = {_merge_key(entry): entry for entry in base[key] if isinstance(entry, dict)}
             order = list(by_id)
             for entry in value:
-                entry_id = entry.get("id") if isinstance(entry, dict) else None
+                entry_id = _merge_key(entry)
                 if entry_id not in by_id:
                     order.append(entry_id)
                 by_id[entry_id] = entry
@@ -96,10 +107,7 @@ def _describe(error: ValidationError, lines: dict[tuple[Any, ...], int]) -> str:
 
 
 def _read(path: Path) -> tuple[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise TemplateInvalid(f"cannot read: {error.strerror}", path=path) from None
+    raw = read_regular(path, limit=MAX_TEMPLATE_BYTES, error=TemplateInvalid)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -113,76 +121,214 @@ def _read(path: Path) -> tuple[str, Any]:
     return text, data
 
 
-def template_dirs(extra: Iterable[Path | str] = ()) -> list[Path]:
-    """Where templates are looked up: given folders, then $DELIBERATION_TEMPLATES, then built-in."""
-    folders = [Path(p) for p in extra]
+# --------------------------------------------------------------------------- where from
+#
+# Precedence, stated (and printed by `check` and `templates`): a folder given on the
+# command line (--templates) wins over the organisation's ($DELIBERATION_TEMPLATES),
+# which wins over the built-in templates; each says what it shadows. A review's own
+# templates/ folder may only add templates: an id it shares with the organisation's or
+# the built-in ones is an error naming both files, so the team under review can not
+# replace (and weaken) the standard's template. The same id twice within one level is
+# an error too: nothing decides between them.
+
+COMMAND_LINE = "--templates"
+ORGANISATION = f"${ENV_VAR}"
+BUILT_IN = "built-in"
+REVIEW = "the review's templates/"
+BESIDE = "beside the template"
+
+
+@dataclass(frozen=True)
+class Level:
+    """Folders of equal precedence, and whether the level may shadow the ones below it."""
+
+    origin: str
+    folders: tuple[Path, ...]
+    may_shadow: bool = True
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where a template id was found: the file, its level, the files it shadows."""
+
+    id: str
+    path: Path
+    origin: str
+    shadows: tuple[tuple[Path, str], ...] = ()
+
+    def describe(self) -> str:
+        text = f"{self.path} ({self.origin})"
+        for path, origin in self.shadows:
+            text += f", shadowing {path} ({origin})"
+        return text
+
+
+def search_levels(
+    extra: Iterable[Path | str] = (), *, review_folder: Path | None = None
+) -> list[Level]:
+    """The template search path, highest precedence first."""
+    levels = []
+    given = tuple(Path(p) for p in extra)
+    if given:
+        levels.append(Level(COMMAND_LINE, given))
     env = os.environ.get(ENV_VAR)
     if env:
-        folders += [Path(p) for p in env.split(os.pathsep) if p]
-    folders.append(builtin_templates_dir())
-    return folders
+        levels.append(Level(ORGANISATION, tuple(Path(p) for p in env.split(os.pathsep) if p)))
+    levels.append(Level(BUILT_IN, (builtin_templates_dir(),)))
+    if review_folder is not None:
+        levels.append(Level(REVIEW, (review_folder / "templates",), may_shadow=False))
+    return levels
 
 
-def _find(template_id: str, folders: list[Path]) -> Path:
-    for folder in folders:
-        for suffix in (".yaml", ".yml"):
-            candidate = folder / f"{template_id}{suffix}"
-            if candidate.is_file():
-                return candidate
-    known = sorted({p.stem for f in folders if f.is_dir() for p in f.glob("*.y*ml")})
-    raise TemplateNotFound(
-        f"unknown template {template_id!r}; expected one of: {', '.join(known)}",
-        field="template.id",
-    )
+def template_dirs(extra: Iterable[Path | str] = ()) -> list[Path]:
+    """Where templates are looked up: given folders, then $DELIBERATION_TEMPLATES, then built-in."""
+    return [folder for level in search_levels(extra) for folder in level.folders]
 
 
-def load_template_file(
-    path: Path | str, *, search: Iterable[Path | str] = (), _chain: tuple[str, ...] = ()
-) -> Template:
-    """Load one template file, resolving ``extends`` through the search folders."""
+def _files_of(template_id: str, folder: Path) -> list[Path]:
+    found = []
+    for suffix in (".yaml", ".yml"):
+        candidate = folder / f"{template_id}{suffix}"
+        if candidate.exists() or candidate.is_symlink():
+            found.append(candidate)
+    return found
+
+
+def locate(template_id: str, levels: Sequence[Level]) -> Found:
+    """The one file that provides ``template_id`` under the stated precedence."""
+    if not isinstance(template_id, str) or not _ID.fullmatch(template_id):
+        raise TemplateNotFound(
+            f"expected a template id (letters, digits, '-', '_' or '.', starting with a letter "
+            f"or digit; never a path), got {template_id!r}", field="template.id")
+    hits: list[tuple[Path, Level]] = []
+    for level in levels:
+        in_level = [(file, level) for folder in level.folders
+                    for file in _files_of(template_id, folder)]
+        if len(in_level) > 1:
+            raise TemplateInvalid(
+                f"template {template_id!r} is defined twice in {level.origin}: "
+                f"{in_level[0][0]} and {in_level[1][0]}; keep one", path=in_level[0][0])
+        hits += in_level
+    if not hits:
+        known = sorted({p.stem for level in levels for f in level.folders if f.is_dir()
+                        for p in f.glob("*.y*ml")})
+        raise TemplateNotFound(
+            f"unknown template {template_id!r}; expected one of: {', '.join(known)}",
+            field="template.id",
+        )
+    (path, level), rest = hits[0], hits[1:]
+    for other_path, other in rest:
+        if not other.may_shadow or not level.may_shadow:
+            raise TemplateInvalid(
+                f"template {template_id!r} is defined both in {level.origin} ({path}) and in "
+                f"{other.origin} ({other_path}); a review's own templates/ may add templates "
+                "but not replace its standard's: rename or remove it", path=other_path)
+    return Found(template_id, path, level.origin,
+                 tuple((other_path, other.origin) for other_path, other in rest))
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+def _levels_for(path: Path, levels: Sequence[Level]) -> list[Level]:
+    """The search path for a template's ``extends``: a file loaded from outside the
+    search folders also sees the templates beside it, first."""
+    folder = path.parent.resolve()
+    if any(f.resolve() == folder for level in levels for f in level.folders):
+        return list(levels)
+    return [Level(BESIDE, (path.parent,)), *levels]
+
+
+def resolve_file(
+    path: Path | str, levels: Sequence[Level], *, cache: dict[Path, Template] | None = None
+) -> tuple[Template, list[Found]]:
+    """Load one template file with its ``extends`` chain, iteratively (a long chain costs
+    one read per file; ``cache`` shares the work across a listing). Returns the template
+    and where each link of the chain came from, the file itself first."""
+    cache = {} if cache is None else cache
     path = Path(path)
-    text, data = _read(path)
-    parent = data.get("extends")
-    if parent is not None:
+    levels = _levels_for(path, levels)
+    chain: list[tuple[Path, str, dict[str, Any], Found | None]] = []
+    seen: dict[Path, int] = {}
+    current, found = path, None
+    base: Template | None = None
+    while True:
+        key = current.resolve()
+        if key in seen:
+            names = " -> ".join(p.name for p, *_ in chain[seen[key]:]) + f" -> {current.name}"
+            raise TemplateInvalid(f"extends: a cycle of templates: {names}", path=path)
+        if key in cache:
+            base = cache[key]
+            break
+        seen[key] = len(chain)
+        text, data = _read(current)
+        chain.append((current, text, data, found))
+        parent = data.get("extends")
+        if parent is None:
+            break
         if not isinstance(parent, str):
-            raise TemplateInvalid("extends: expected a template id", path=path)
-        if parent in _chain or parent == data.get("id"):
-            raise TemplateInvalid(f"extends: template {parent!r} extends itself", path=path)
-        folders = [path.parent, *template_dirs(search)]
+            raise TemplateInvalid(
+                f"extends: expected a template id, got {type(parent).__name__}", path=current)
         try:
-            base_path = _find(parent, folders)
+            found = locate(parent, levels)
         except TemplateNotFound as error:
-            raise TemplateInvalid(f"extends: {error.detail}", path=path) from None
-        if base_path.resolve() == path.resolve():
-            raise TemplateInvalid(f"extends: template {parent!r} extends itself", path=path)
-        base = load_template_file(base_path, search=search, _chain=(*_chain, str(data.get("id"))))
-        data = _merge(base.model_dump(mode="json", exclude={"extends"}), data)
-    try:
-        return Template.model_validate(data)
-    except ValidationError as error:
-        raise TemplateInvalid(_describe(error, _line_index(text)), path=path) from None
+            raise TemplateInvalid(f"extends: {error.detail}", path=current) from None
+        current = found.path
+    for file, text, data, _ in reversed(chain):
+        merged = data
+        if base is not None:
+            merged = _merge(base.model_dump(mode="json", exclude={"extends"}), data)
+        try:
+            base = Template.model_validate(merged)
+        except ValidationError as error:
+            raise TemplateInvalid(_describe(error, _line_index(text)), path=file) from None
+        except RecursionError:
+            raise TemplateInvalid("nested too deeply", path=file) from None
+        cache[file.resolve()] = base
+    assert base is not None  # noqa: S101 - the loop above ran at least once
+    sources = [found for *_, found in chain if found is not None]
+    return base, sources
+
+
+def load_template_file(path: Path | str, *, search: Iterable[Path | str] = ()) -> Template:
+    """Load one template file, resolving ``extends`` through the search folders."""
+    return resolve_file(path, search_levels(search))[0]
+
+
+def resolve_template(
+    template_id: str, *, search: Iterable[Path | str] = (), review_folder: Path | None = None
+) -> tuple[Template, list[Found]]:
+    """Find a template by id under the stated precedence and load it; where each part
+    of it came from (the template first, then what it extends)."""
+    levels = search_levels(search, review_folder=review_folder)
+    found = locate(template_id, levels)
+    template, sources = resolve_file(found.path, levels)
+    return template, [found, *sources]
 
 
 def load_template(template_id: str, *, search: Iterable[Path | str] = ()) -> Template:
     """Find a template by id in the search folders and load it."""
-    return load_template_file(_find(template_id, template_dirs(search)), search=search)
+    return resolve_template(template_id, search=search)[0]
 
 
 def list_templates(search: Iterable[Path | str] = ()) -> list[tuple[str, Path, Template | str]]:
     """Every template on the search path: (id, file, template or the error that stops it)."""
+    levels = search_levels(search)
     found: list[tuple[str, Path, Template | str]] = []
     seen: set[str] = set()
-    for folder in template_dirs(search):
-        if not folder.is_dir():
-            continue
-        for file in sorted(folder.glob("*.y*ml")):
-            if file.stem in seen:
-                continue  # an earlier folder shadows it
-            seen.add(file.stem)
-            try:
-                found.append((file.stem, file, load_template_file(file, search=search)))
-            except (TemplateInvalid, TemplateNotFound) as error:
-                found.append((file.stem, file, str(error)))
+    cache: dict[Path, Template] = {}
+    for level in levels:
+        for folder in level.folders:
+            if not folder.is_dir():
+                continue
+            for file in sorted(folder.glob("*.y*ml")):
+                if file.stem in seen:
+                    continue  # a higher level shadows it (locate says which)
+                seen.add(file.stem)
+                try:
+                    where = locate(file.stem, levels)
+                    template = resolve_file(where.path, levels, cache=cache)[0]
+                    found.append((file.stem, where.path, template))
+                except (TemplateInvalid, TemplateNotFound) as error:
+                    found.append((file.stem, file, str(error)))
     return found
-
-

@@ -76,6 +76,26 @@ FIXTURES: dict[str, str] = {
     "template-unknown.json": edit(setitem(["template", "id"], "no-such-template")),
     "category-wrong-kind.json": edit(setitem(["items", 0, "category"], "misuse")),
     "not-an-object.json": "[1, 2, 3]\n",
+    # Numbers and sizes (issue 13): bounded where they enter, one line naming the field.
+    "impact-400-digits.json": edit(setitem(["estimates", 0, "impact"], [2000, 7])).replace(
+        "7\n", "1" + "0" * 400 + "\n", 1
+    ),
+    "impact-5000-digits.json": edit(setitem(["estimates", 0, "impact"], [2000, 7])).replace(
+        "7\n", "9" * 5000 + "\n", 1
+    ),
+    "thresholds-1e308.json": edit(
+        setitem(["thresholds"], {"extreme_bad": -1e308, "extreme_good": 1e308})
+    ),
+    "round-too-large.json": edit(setitem(["estimates", 0, "round"], 10**12)),
+    "nested-1000-deep.json": edit(setitem(["items", 0, "references"], [])).replace(
+        '"references": []', '"references": ' + "[" * 1000 + "]" * 1000
+    ),
+    # Control characters: refused where they make no sense (a forged PASS line).
+    "title-escape-sequence.json": edit(setitem(["items", 0, "title"], "Tutoring\x1b[31m")),
+    "role-forges-a-line.json": edit(
+        setitem(["participants", 0, "role"], "legal\x1b[2K\rPASS  signoffs: forged")
+    ),
+    "title-noncharacter.json": edit(setitem(["variants", 0, "title"], "Open\uffff")),
     "invalid-json.json": edit(lambda data: None)[:200] + "\n",
 }
 

@@ -1,0 +1,106 @@
+"""pydantic's validation errors as our one-line messages: the field as the user reads it
+(``estimates[3].likelihood``) and what was expected, in words."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import ReviewInvalid
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """pydantic's ``loc`` as the user reads a field: ``estimates[3].likelihood``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in {"str", "float", "int", "bool"} or "[" in part or "-" in part:
+            # pydantic names union branches in loc ("float", "constrained-str",
+            # "tuple[...]", a template rule's "min-participants"); the user never typed
+            # these, and our fields have no '-'.
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+_FIELD_PREFIX = re.compile(r"([a-z_]+(?:\[\d+\]|\.[a-z_]+)*):\s*(.*)", re.DOTALL)
+
+
+def split_field(message: str) -> tuple[str, str] | None:
+    """``"items[1].id: id 'x' is used twice"`` -> (field, rest), for the model-level checks
+    that name their own field path (pydantic reports those at the model's location)."""
+    match = _FIELD_PREFIX.fullmatch(message)
+    return (match.group(1), match.group(2)) if match else None
+
+
+_BOUNDS = {
+    "less_than_equal": "at most {}",
+    "less_than": "less than {}",
+    "greater_than_equal": "at least {}",
+    "greater_than": "more than {}",
+    "string_too_long": "text of at most {} characters",
+    "too_long": "at most {} entries",
+}
+
+
+_TYPES = {
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "string_type": "text",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "int_from_float": "an integer",
+}
+
+
+def _brief(value: Any) -> str:
+    """A value for an error message, never longer than a line."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _pick_error(errors: list[Any]) -> Any:
+    """Of a union's failed branches, report the one that got furthest (the user's intent)."""
+    custom = [e for e in errors if e["type"] == "value_error"]
+    # A "wrong type" error from a union branch the user did not mean is the least helpful.
+    specific = [e for e in errors if not str(e["type"]).endswith("_type")]
+    return (custom or specific or errors)[0]
+
+
+def describe_validation_error(error: ValidationError, path: Path | str | None) -> ReviewInvalid:
+    """Turn pydantic's error list into our one-line error naming file and field."""
+    errors = error.errors(include_url=False)
+    first = _pick_error(errors)
+    field = field_path(tuple(first["loc"]))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "missing":
+        message = "this field is required"
+    elif first["type"] == "literal_error":
+        message = "expected " + str(first["msg"]).removeprefix("Input should be ")
+        message += f", got {first['input']!r}"
+    elif first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] == "finite_number":
+        message = f"expected a finite number, got {first['input']!r}"
+    elif first["type"] in _TYPES:
+        message = f"expected {_TYPES[first['type']]}, got {_brief(first['input'])}"
+    elif first["type"] in _BOUNDS:
+        bound = next(iter((first.get("ctx") or {}).values()), "")
+        message = (f"expected {_BOUNDS[first['type']].format(bound)}, "
+                   f"got {_brief(first['input'])}")
+    named = None if field else split_field(message)
+    if named is not None:
+        field, message = named
+    distinct = {field_path(tuple(e["loc"])) for e in errors}
+    if len(distinct) > 1:
+        message += f" (and {len(distinct) - 1} more problem{'s' if len(distinct) > 2 else ''})"
+    return ReviewInvalid(message, path=path, field=field)
