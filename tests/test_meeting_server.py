@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
+from deliberation.errors import ReviewInvalid
 from deliberation.journal.store import Store
+from deliberation.meeting.server import FACILITATOR, Links, Meeting
 
 from .meeting_support import (
     BIN,
@@ -229,6 +231,59 @@ def _load(path: Path, served: Served) -> None:
         k = int(e["item"].split("-")[1])
         assert e["likelihood"] == [(k + 1) / 100, 0.5]
         assert e["impact"] == [int(e["participant"][1:]) + 1, 1000]
+
+
+def test_submissions_that_queue_share_one_transaction(tmp_path: Path) -> None:
+    """Group commit: what arrives while a transaction is written goes into the next one;
+    a submission the review refuses, or a retried id, costs the others nothing."""
+    path = meeting_review(tmp_path / "r", participants=3, items=4)
+    store = Store(path)
+    batches: list[int] = []
+    real_commit_many = store.commit_many
+
+    def counted(requests: Any, **options: Any) -> Any:
+        batches.append(len(requests))
+        return real_commit_many(requests, **options)
+
+    store.commit_many = counted  # type: ignore[method-assign]
+
+    async def burst() -> list[Any]:
+        state = store.open()
+        meeting = Meeting(store=store, links=Links("http://127.0.0.1:1", store.links(
+            [FACILITATOR, "p00", "p01", "p02"])), state=state)
+
+        def message(item: str, event_id: str, likelihood: str = "0.1 to 0.3") -> Any:
+            return {"item": item, "id": event_id, "likelihood": likelihood,
+                    "impact": "10 to 100"}
+
+        submissions = [
+            meeting.submit("p00", message("item-00", "a")),
+            meeting.submit("p01", message("item-01", "b")),
+            meeting.submit("nobody", message("item-02", "c")),  # passes the socket's checks
+            meeting.submit("p02", message("item-02", "d")),
+            meeting.submit("p01", message("item-01", "b", "0.5 to 0.6")),  # a retry of "b"
+            meeting.submit("p02", message("item-03", "e")),
+        ]
+        answers = await asyncio.gather(*submissions, return_exceptions=True)
+        for executor in (meeting.writer, meeting.reader, meeting.analyst):
+            executor.shutdown(wait=True)
+        return answers
+
+    answers = run_async(burst())
+    assert isinstance(answers[2], ReviewInvalid)
+    assert "participants' ids" in str(answers[2])
+    numbers = [a for i, a in enumerate(answers) if i != 2]
+    assert numbers[1] == numbers[3]  # the retry is answered with the first's event
+    assert sorted(set(numbers)) == [2, 3, 4, 5]
+    # All six were queued before the writer's first turn: one transaction for all.
+    assert batches == [6]
+    events = store.events()
+    assert [e["event_id"] for e in events[1:]] == ["a", "b", "d", "e"]
+    stored = {(e["participant"], e["item"]): e["likelihood"]
+              for e in on_disk(path)["estimates"]}
+    assert stored[("p01", "item-01")] == [0.1, 0.3]
+    assert len(stored) == 4
+    store.close()
 
 
 @pytest.mark.slow

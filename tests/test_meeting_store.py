@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import shutil
@@ -13,7 +14,8 @@ import pytest
 
 from deliberation.errors import ConcurrentEdit, ReviewInvalid
 from deliberation.journal.events import apply_event
-from deliberation.journal.store import Store, chain_hash
+from deliberation.journal import store as store_module
+from deliberation.journal.store import Outcome, Request, Store, chain_hash, readable_json
 from deliberation.record.build import build_record
 from deliberation.review.opening import open_review
 from deliberation.workbook.session import ReviewSession
@@ -92,6 +94,102 @@ def test_an_invalid_event_stores_nothing_and_leaves_the_file(tmp_path: Path) -> 
         store.commit(estimate("nobody", "item-00"), actor="nobody")
     assert path.read_bytes() == before
     assert len(store.events()) == 1
+
+
+def test_a_batch_is_one_write_and_refuses_only_its_bad_events(
+        tmp_path: Path, store_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = meeting_review(tmp_path / "r")
+    store = Store(path, store_url)
+    store.open()
+    logged = store.commit(estimate("p02", "item-02"), actor="p02", event_id="logged")
+    assert logged is not None
+    writes: list[Path] = []
+    real_write = store_module.write_atomic
+
+    def counted(target: Path, data: bytes) -> None:
+        writes.append(target)
+        real_write(target, data)
+
+    monkeypatch.setattr(store_module, "write_atomic", counted)
+    answers = store.commit_many([
+        Request(estimate("p00", "item-00"), "p00", "a"),
+        Request(estimate("nobody", "item-00"), "nobody", "b"),  # no such participant
+        Request(estimate("p01", "item-01"), "p01", "c"),
+        Request(estimate("p00", "item-00", (0.5, 0.6)), "p00", "a"),  # a retry of "a"
+        Request(estimate("p02", "item-02", (0.7, 0.8)), "p02", "logged"),  # in the log
+        Request(estimate("p03", "item-03"), "p03", "x" * 101),  # an id too long
+    ])
+    first, bad, third, retry, old, too_long = answers
+    assert isinstance(first, Outcome)
+    assert isinstance(third, Outcome)
+    assert isinstance(retry, Outcome)
+    assert isinstance(old, Outcome)
+    assert isinstance(bad, ReviewInvalid)
+    assert "participants' ids" in str(bad)
+    assert isinstance(too_long, ReviewInvalid)
+    assert (first.n, third.n, first.duplicate, third.duplicate) == (3, 4, False, False)
+    assert (retry.n, retry.duplicate, old.n, old.duplicate) == (3, True, logged.n, True)
+    assert writes == [path]  # the two new events: one review.json write
+    events = store.events()
+    assert [(e["n"], e["event_id"]) for e in events[1:]] == [(2, "logged"), (3, "a"), (4, "c")]
+    stored = {(e["participant"], e["item"]): e["likelihood"]
+              for e in on_disk(path)["estimates"]}
+    assert stored == {("p02", "item-02"): [0.1, 0.2], ("p00", "item-00"): [0.1, 0.2],
+                      ("p01", "item-01"): [0.1, 0.2]}
+    assert store.verify_chain() == first.state.chain == on_disk(path)["event_log"]["sha256"]
+    # Every event names the file it results in: replaying the log event by event gives
+    # the bytes each row's result_sha256 was computed from.
+    data = None
+    for event in events:
+        data = apply_event(data, event["kind"], json.loads(event["body"]))
+        log = {"review": store.key, "events": event["n"], "sha256": event["chain_sha256"]}
+        text = readable_json({**data, "event_log": log}).encode("utf-8")
+        assert hashlib.sha256(text).hexdigest() == event["result_sha256"], event["n"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == events[-1]["result_sha256"]
+    store.close()
+    again = Store(path, store_url)  # a fresh process's view: the same review
+    assert again.open().n == 4
+    assert path.read_bytes() == again.file_bytes(again.state())
+    again.close()
+
+
+def test_a_batch_that_breaks_the_review_is_checked_event_by_event(tmp_path: Path) -> None:
+    path = meeting_review(tmp_path / "r")
+    store = Store(path)
+    store.open()
+
+    def bad(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:  # passes the fold only
+        return "estimate", {"participant": "p01", "item": "item-01", "round": 1,
+                            "likelihood": "probable", "impact": [1, 2], "rationale": ""}
+
+    def broken(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        raise ReviewInvalid("refused by its maker", field="likelihood")
+
+    answers = store.commit_many([
+        Request(estimate("p00", "item-00"), "p00", "a"),
+        Request(bad, "p01", "b"),
+        Request(broken, "p02", "c"),
+        Request(lambda _: None, "p03", "d"),
+        Request(estimate("p01", "item-01", (0.3, 0.4)), "p01", "b"),  # "b" again, now good
+        Request(lambda _: ("reveal", {}), "facilitator", "e"),
+        Request(estimate("p02", "item-03"), "p02", "f"),  # after the reveal: still round 1
+    ])
+    assert isinstance(answers[1], ReviewInvalid)
+    assert "probable" in str(answers[1])
+    assert isinstance(answers[2], ReviewInvalid)
+    assert answers[3] is None
+    kept = [a for a in answers if isinstance(a, Outcome)]
+    assert [(a.n, a.duplicate) for a in kept] == [(2, False), (3, False), (4, False),
+                                                  (5, False)]
+    assert [(e["event_id"], e["kind"]) for e in store.events()[1:]] == [
+        ("a", "estimate"), ("b", "estimate"), ("e", "reveal"), ("f", "estimate")]
+    stored = {(e["participant"], e["item"]): e["likelihood"]
+              for e in on_disk(path)["estimates"]}
+    assert stored == {("p00", "item-00"): [0.1, 0.2], ("p01", "item-01"): [0.3, 0.4],
+                      ("p02", "item-03"): [0.1, 0.2]}
+    assert on_disk(path)["elicitation"]["revealed"] == [1]
+    store.verify_chain()
+    store.close()
 
 
 def test_replaying_the_log_gives_the_same_review_json(tmp_path: Path) -> None:

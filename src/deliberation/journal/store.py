@@ -29,7 +29,7 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,6 +140,27 @@ class StoreState:
 
 
 @dataclass(frozen=True)
+class Request:
+    """One event to append: ``make`` turns the latest review into the event (or None)."""
+
+    make: Make
+    actor: str
+    event_id: str | None = None
+
+
+@dataclass
+class _Folded:
+    """A request's event, folded (and, when validated one at a time, its review)."""
+
+    index: int
+    kind: str
+    text: str
+    data: dict[str, Any]
+    checked: tuple[Review, Template] | None
+    n: int = 0
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What an append did: the event's number, whether it was a retry, the review after."""
 
@@ -147,6 +168,8 @@ class Outcome:
     duplicate: bool
     state: StoreState
 
+
+Answer = Outcome | None | Exception  # commit_many's answer to one request
 
 def _engine(url: str) -> tuple[Engine, Engine]:
     """A writer engine whose transactions take the write lock first, and a reader engine."""
@@ -308,34 +331,138 @@ class Store:
         last wrote it: ``import`` it first (the server), or ``refuse`` with ConcurrentEdit
         (a workbook, which asks its user).
         """
-        event_id = event_id or new_event_id()
-        if not 0 < len(event_id) <= 100:
-            raise ReviewInvalid("expected an event id of 1 to 100 characters", field="id")
-        with self._lock, self._writer.begin() as connection:
-            self._lock_review(connection, self.key)
-            earlier = connection.execute(
-                sa.select(events_table.c.n).where(events_table.c.review == self.key,
-                                                  events_table.c.event_id == event_id)).scalar()
-            state = self._catch_up(connection)
-            if earlier is not None:
-                return Outcome(int(earlier), True, _present(state))
+        (answer,) = self.commit_many([Request(make, actor, event_id)], outside=outside)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def commit_many(self, requests: Sequence[Request], *,
+                    outside: OutsideEdit = "import") -> list[Answer]:
+        """Append several events in one transaction (group commit): one lock, one fold,
+        one validation of the result, one review.json write, one commit.
+
+        One answer per request, in order: its Outcome (whose ``state`` is the review
+        after the whole batch), None when its ``make`` made nothing, or the error that
+        refused it alone: a refused request never costs the others their place. An
+        ``event_id`` that the log, or an earlier request of the batch, holds is a
+        duplicate. When the batch's result fails validation the events are folded and
+        validated again one at a time, so exactly the ones that break the review are
+        refused (each on the review the accepted ones before it left).
+        """
+        ids = [request.event_id or new_event_id() for request in requests]
+        refused: dict[int, Answer] = {
+            index: ReviewInvalid("expected an event id of 1 to 100 characters", field="id")
+            for index, event_id in enumerate(ids) if not 0 < len(event_id) <= 100}
+        with self._lock:
+            before = self._state
+            try:
+                with self._writer.begin() as connection:
+                    self._lock_review(connection, self.key)
+                    return self._append_batch(connection, requests, ids, refused, outside)
+            except BaseException:
+                self._state = before  # rolled back: the cache must not run ahead of the log
+                raise
+
+    def _append_batch(self, connection: Connection, requests: Sequence[Request],
+                      ids: list[str], refused: dict[int, Answer],
+                      outside: OutsideEdit) -> list[Answer]:
+        """commit_many's transaction, the write lock held."""
+        state = self._catch_up(connection)
+        asked = sorted({ids[index] for index in range(len(ids)) if index not in refused})
+        numbers: dict[str, int] = {str(event_id): int(n) for event_id, n in connection.execute(
+            sa.select(events_table.c.event_id, events_table.c.n).where(
+                events_table.c.review == self.key, events_table.c.event_id.in_(asked)))
+        } if asked else {}
+        todo = [index for index in range(len(ids))
+                if index not in refused and ids[index] not in numbers]
+        answers = dict(refused)
+        folded: list[_Folded] = []
+        if todo:
             status = self._file_status(connection, state)
-            if status == "outside":
-                if outside == "refuse":
-                    raise ConcurrentEdit(
-                        "review.json was changed elsewhere since this workbook loaded it: "
-                        "reload or save as a copy", path=self.path)
-                state = self._append(connection, state, "import", {"review": self._read_file()},
-                                     actor="review.json", event_id=new_event_id())
-            if state is None:
-                state = self._append(connection, None, "import", {"review": self._read_file()},
-                                     actor="review.json", event_id=new_event_id())
-            made = make(state.data)  # read-only: Store.edit copies for a workbook's change
-            if made is None:
-                return None
-            kind, body = made
-            state = self._append(connection, state, kind, body, actor=actor, event_id=event_id)
-            return Outcome(state.n, False, state)
+            if status == "outside" and state is not None and outside == "refuse":
+                raise ConcurrentEdit(
+                    "review.json was changed elsewhere since this workbook loaded it: "
+                    "reload or save as a copy", path=self.path)
+            if status == "outside" or state is None:
+                state = self._append(connection, state, "import",
+                                     {"review": self._read_file()}, actor="review.json",
+                                     event_id=new_event_id())
+            folded, problems = self._fold(state, requests, ids, todo, each=False)
+            try:
+                last = self._validated(folded[-1].data) if folded else None
+            except ReviewInvalid as problem:
+                if len(folded) == 1:
+                    folded, problems, last = [], {**problems, folded[0].index: problem}, None
+                else:  # find the ones that break it: again, one at a time
+                    folded, problems = self._fold(state, requests, ids, todo, each=True)
+                    last = folded[-1].checked if folded else None
+            answers.update(problems)
+            if folded and last is not None:
+                state = self._insert(connection, state, folded, last,
+                                     requests=requests, ids=ids)
+                numbers.update({ids[f.index]: f.n for f in folded})
+        inserted = {f.index for f in folded}
+        present = _present(state)
+        return [answers[index] if index in answers else
+                Outcome(numbers[ids[index]], index not in inserted, present)
+                for index in range(len(ids))]
+
+    def _fold(self, state: StoreState, requests: Sequence[Request], ids: list[str],
+              todo: list[int], *, each: bool) -> tuple[list[_Folded], dict[int, Answer]]:
+        """Each request's event folded onto the review the ones before it left; with
+        ``each``, each result validated and an event that breaks it refused."""
+        data, accepted = state.data, set()
+        folded: list[_Folded] = []
+        problems: dict[int, Answer] = {}
+        for index in todo:
+            if ids[index] in accepted:
+                continue  # a duplicate within the batch: answered with its original
+            try:
+                made = requests[index].make(data)  # read-only: Store.edit copies
+                if made is None:
+                    problems[index] = None
+                    continue
+                kind, body = made
+                # Folded as it will be read back, so the live state is the replayed one
+                # (key order included: it decides review.json's bytes).
+                text = json.dumps(body, ensure_ascii=False, allow_nan=False)
+                after = apply_event(data, kind, json.loads(text))
+                checked = self._validated(after) if each else None
+            except Exception as problem:  # refused alone; the others go on without it
+                problems[index] = problem
+                continue
+            folded.append(_Folded(index, kind, text, after, checked))
+            accepted.add(ids[index])
+            data = after
+        return folded, problems
+
+    def _insert(self, connection: Connection, state: StoreState, folded: list[_Folded],
+                last: tuple[Review, Template], *, requests: Sequence[Request],
+                ids: list[str]) -> StoreState:
+        """Number, chain and insert the folded events; write review.json once, for the
+        last of them, before the commit."""
+        n, chain, rows = state.n, state.chain, []
+        at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        for item in folded:
+            n += 1
+            row: dict[str, Any] = {
+                "review": self.key, "n": n, "event_id": ids[item.index], "kind": item.kind,
+                "actor": requests[item.index].actor, "at": at, "body": item.text}
+            chain = row["chain_sha256"] = chain_hash(chain, row)
+            # Each event names the review.json it results in, though only the batch's
+            # last is written: a file left at any of them is the log's, not a hand edit.
+            row["result_sha256"] = hashlib.sha256(
+                self._bytes_of(item.data, n, chain)).hexdigest()
+            rows.append(row)
+            item.n = n
+        review, template = last
+        # The state is the raw fold (never re-serialised through the model), so replaying
+        # the log gives the same bytes whatever defaults a later version of the model has.
+        new = StoreState(n, chain, folded[-1].data, review, template)
+        self._write_file(new)
+        connection.execute(sa.insert(events_table), rows)
+        self._state = new
+        return new
 
     def edit(self, change: Callable[[dict[str, Any]], None], *, actor: str,
              outside: OutsideEdit = "refuse") -> Outcome | None:
@@ -415,10 +542,12 @@ class Store:
         cached = self._bytes
         if cached is not None and cached[0] == (state.n, state.chain):
             return cached[1]
-        data = {**without_log(state.data), LOG_FIELD: {
-            "review": self.key, "events": state.n, "sha256": state.chain}}
-        self._bytes = ((state.n, state.chain), readable_json(data).encode("utf-8"))
+        self._bytes = ((state.n, state.chain), self._bytes_of(state.data, state.n, state.chain))
         return self._bytes[1]
+
+    def _bytes_of(self, data: Mapping[str, Any], n: int, chain: str) -> bytes:
+        return readable_json({**without_log(data), LOG_FIELD: {
+            "review": self.key, "events": n, "sha256": chain}}).encode("utf-8")
 
     def _write_file(self, state: StoreState) -> str:
         data = self.file_bytes(state)

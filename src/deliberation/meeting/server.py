@@ -32,7 +32,7 @@ import tornado.websocket
 
 from ..errors import DeliberationError
 from ..journal.events import ROUND_STEPS
-from ..journal.store import Store, StoreState
+from ..journal.store import Answer, Outcome, Request, Store, StoreState
 from ..workbook.fields import labels_of, parse_quantity
 from .views import facilitator_view, participant_view
 
@@ -87,6 +87,8 @@ class Meeting:
     analyst: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
     _analysing: bool = False
     _push_pending: bool = False
+    _queue: list[tuple[Request, asyncio.Future[Answer]]] = field(default_factory=list)
+    _writing: bool = False
 
     # ------------------------------------------------------------------ changes
     async def run(self, function: Any, *args: Any, pool: ThreadPoolExecutor | None = None) -> Any:
@@ -177,18 +179,48 @@ class Meeting:
                 "likelihood": _json(values["likelihood"]), "impact": _json(values["impact"]),
                 "rationale": rationale}
 
-        outcome = await self.run(lambda: self.store.commit(make, actor=participant,
-                                                          event_id=event_id))
-        self.changed(outcome.state)
-        return int(outcome.n)
+        outcome = await self.append(Request(make, participant, event_id))
+        return outcome.n
 
     async def step_round(self, action: str) -> None:
         if action not in ROUND_STEPS:
             raise Refused(f"expected one of {', '.join(ROUND_STEPS)}, got {action!r}",
                           field="action")
-        outcome = await self.run(lambda: self.store.commit(
-            lambda _: (action, {}), actor=FACILITATOR))
-        self.changed(outcome.state)
+        await self.append(Request(lambda _: (action, {}), FACILITATOR))
+
+    async def append(self, request: Request) -> Outcome:
+        """Store one event, by group commit: the events that arrive while a transaction is
+        being written all go into the next one (one review.json write, one commit), so a
+        burst of submissions waits for two transactions, not for one each. Each event is
+        still checked on its own; the answer is its own outcome or refusal."""
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._queue.append((request, future))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._write_queued())
+        answer = await future
+        if isinstance(answer, Exception):
+            raise answer
+        if answer is None:  # no make of the server's returns None
+            raise Refused("nothing to store", field="type")
+        return answer
+
+    async def _write_queued(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    answers = await self.run(self.store.commit_many,
+                                             [request for request, _ in batch])
+                except Exception as problem:  # the transaction failed: nothing was stored
+                    answers = [problem] * len(batch)
+                for (_, future), answer in zip(batch, answers, strict=True):
+                    if isinstance(answer, Outcome):
+                        self.changed(answer.state)
+                    if not future.done():  # its socket may have gone
+                        future.set_result(answer)
+        finally:
+            self._writing = False
 
     def view_for(self, who: str) -> dict[str, Any]:
         if who == FACILITATOR:
