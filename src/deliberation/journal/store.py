@@ -7,7 +7,10 @@ event onto the latest review (:mod:`.events`), validate the result with the revi
 template, rewrite review.json atomically, insert the row, commit. Writers therefore
 never overwrite each other: a second workbook's edit is applied on top of the
 first's, not instead of it. Each event carries an id its client made, and a retried
-event with an id the log holds is acknowledged again and stored once.
+event with an id the log holds is acknowledged again and stored once. Events that
+arrive together can share one transaction (``commit_many``, the server's group commit):
+one fold and validation of the result, one review.json write, one commit, and each
+event still accepted or refused on its own.
 
 The store is SQLite in WAL mode next to review.json by default (``review.events.sqlite``,
 no set-up), or any SQLAlchemy URL, PostgreSQL for an organisation
