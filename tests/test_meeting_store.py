@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from deliberation.errors import ConcurrentEdit, ReviewInvalid
-from deliberation.journal.events import apply_event
 from deliberation.journal import store as store_module
+from deliberation.journal.events import apply_event
 from deliberation.journal.store import Outcome, Request, Store, chain_hash, readable_json
 from deliberation.record.build import build_record
 from deliberation.review.opening import open_review

@@ -39,76 +39,33 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from ..atomic import write_atomic
-from ..errors import ConcurrentEdit, DeliberationError, ReviewInvalid
+from ..errors import ConcurrentEdit, ReviewInvalid
 from ..review.model import SCHEMA_ID, Review, parse_review, review_to_data
 from ..review.opening import check_review_against
 from ..review.template import Template
 from ..review.templates import load_template
+from .database import (
+    StoreError,
+    chain_hash,
+    default_url,
+    engines,
+    events_table,
+    links_table,
+    metadata,
+    new_event_id,
+    shown_url,
+)
 from .events import LOG_FIELD, apply_event, edit_patch, without_log
 
-CHAIN_DOMAIN = b"deliberation/event-log@1\n"
-SQLITE_SUFFIX = ".events.sqlite"
-
-metadata = sa.MetaData()
-events_table = sa.Table(
-    "deliberation_events",
-    metadata,
-    sa.Column("review", sa.String(200), primary_key=True),
-    sa.Column("n", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("event_id", sa.String(100), nullable=False),
-    sa.Column("kind", sa.String(40), nullable=False),
-    sa.Column("actor", sa.String(200), nullable=False),
-    sa.Column("at", sa.String(40), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("result_sha256", sa.String(64), nullable=False),
-    sa.Column("chain_sha256", sa.String(64), nullable=False),
-    sa.UniqueConstraint("review", "event_id", name="deliberation_events_client_id"),
-    sa.Index("deliberation_events_result", "review", "result_sha256"),
-)
-
-# The private links: one secret per participant and one for the facilitator, kept so a
-# restarted server answers the links people already have.
-links_table = sa.Table(
-    "deliberation_links",
-    metadata,
-    sa.Column("review", sa.String(200), primary_key=True),
-    sa.Column("who", sa.String(200), primary_key=True),
-    sa.Column("token", sa.String(100), nullable=False),
-)
+__all__ = ["Answer", "Make", "Outcome", "OutsideEdit", "Request", "Store", "StoreError",
+           "StoreState", "chain_hash", "default_url", "new_event_id", "readable_json",
+           "shown_url"]
 
 Make = Callable[[dict[str, Any]], tuple[str, dict[str, Any]] | None]
 OutsideEdit = Literal["refuse", "import"]
-
-
-class StoreError(DeliberationError):
-    """A store that cannot be opened or written (a bad URL, a database that refuses)."""
-
-
-def default_url(review_path: Path) -> str:
-    """SQLite next to review.json: ``review.json`` -> ``review.events.sqlite``."""
-    return f"sqlite:///{review_path.resolve().with_suffix(SQLITE_SUFFIX)}"
-
-
-def shown_url(url: str) -> str:
-    """The URL without its password, for printing."""
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
-
-
-def new_event_id() -> str:
-    return secrets.token_hex(16)
-
-
-def chain_hash(previous: str, row: Mapping[str, Any]) -> str:
-    """sha256 over the previous hash and this event's own fields, exactly as stored."""
-    line = json.dumps([row["n"], row["event_id"], row["kind"], row["actor"], row["at"],
-                       row["body"]], ensure_ascii=False)
-    return hashlib.sha256(CHAIN_DOMAIN + previous.encode() + b"\n" + line.encode()).hexdigest()
 
 
 def _compact(value: Any) -> str:
@@ -174,39 +131,6 @@ class Outcome:
 
 Answer = Outcome | None | Exception  # commit_many's answer to one request
 
-def _engine(url: str) -> tuple[Engine, Engine]:
-    """A writer engine whose transactions take the write lock first, and a reader engine."""
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
-        raise StoreError(f"expected a database URL such as sqlite:///FILE or "
-                         f"postgresql://USER@HOST/DB, got {url!r}", field="--store") from None
-    if parsed.drivername in {"postgresql", "postgres"}:
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() == "sqlite":
-        engines = []
-        for begin in ("BEGIN IMMEDIATE", "BEGIN"):
-            engine = sa.create_engine(parsed, connect_args={"timeout": 60})
-
-            @sa.event.listens_for(engine, "connect")
-            def _connect(dbapi: Any, _record: Any) -> None:
-                dbapi.isolation_level = None  # we issue BEGIN ourselves
-                cursor = dbapi.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged event is on disk
-                cursor.execute("PRAGMA busy_timeout=60000")
-                cursor.close()
-
-            @sa.event.listens_for(engine, "begin")
-            def _begin(connection: Connection, begin: str = begin) -> None:
-                connection.exec_driver_sql(begin)
-
-            engines.append(engine)
-        return engines[0], engines[1]
-    engine = sa.create_engine(parsed, pool_pre_ping=True)
-    return engine, engine
-
-
 def _present(state: StoreState | None) -> StoreState:
     if state is None:
         raise StoreError("the event log is empty")
@@ -225,7 +149,7 @@ class Store:
         self.url = url or default_url(review_path)
         self.template_search = (*template_search, review_path.parent / "templates")
         self._templates: dict[str, Template] = {}
-        self._writer, self._reader = _engine(self.url)
+        self._writer, self._reader = engines(self.url)
         self.postgres = self._writer.dialect.name == "postgresql"
         self._lock = threading.RLock()  # one writer per process; the database orders processes
         self._state: StoreState | None = None
