@@ -56,6 +56,7 @@ from .database import (
     links_table,
     metadata,
     new_event_id,
+    readable_json,
     shown_url,
 )
 from .events import LOG_FIELD, apply_event, edit_patch, without_log
@@ -66,26 +67,6 @@ __all__ = ["Answer", "Make", "Outcome", "OutsideEdit", "Request", "Store", "Stor
 
 Make = Callable[[dict[str, Any]], tuple[str, dict[str, Any]] | None]
 OutsideEdit = Literal["refuse", "import"]
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
-def readable_json(data: Mapping[str, Any]) -> str:
-    """JSON with one top-level field, and one entry of each list, per line.
-
-    Python's json module indents only in its slow pure-Python encoder; this layout uses
-    the fast one and still reads (and diffs) well: each estimate is one line.
-    """
-    fields = []
-    for key, value in data.items():
-        if isinstance(value, list) and value:
-            entries = ",\n".join(f"    {_compact(entry)}" for entry in value)
-            fields.append(f"  {_compact(key)}: [\n{entries}\n  ]")
-        else:
-            fields.append(f"  {_compact(key)}: {_compact(value)}")
-    return "{\n" + ",\n".join(fields) + "\n}\n"
 
 
 @dataclass(frozen=True)
