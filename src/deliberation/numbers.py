@@ -75,19 +75,26 @@ def percent_interval(low: Any, high: Any) -> str:
     return f"{percent(low).rstrip('%')}–{percent(high)}"
 
 
-def probability(value: Any, low: Any = None, high: Any = None) -> str:
+def confidence(level: float) -> str:
+    """A confidence level as written beside an interval: "95%", "99.4%"."""
+    return f"{level * 100:.3g}%"
+
+
+def probability(value: Any, low: Any = None, high: Any = None, *, level: float = 0.95) -> str:
     """A probability with its 95% interval: "1.02% (95%: 0.93–1.11%)".
 
     No hit at all is said as a bound, "below 0.0184% (95%)", never "0% ± 0%". Without
     an interval (a record made before intervals existed) only the point is written.
+    ``level`` names another confidence level (a sequential gate's per-look interval).
     """
     if not (_finite(low) and _finite(high)):
         return percent(value)
+    named = confidence(level)
     if _finite(value) and value <= 0 and low <= 0:
-        return f"below {percent(high)} (95%)"
+        return f"below {percent(high)} ({named})"
     if _finite(value) and value >= 1 and high >= 1:
-        return f"above {percent(low)} (95%)"
-    return f"{percent(value)} (95%: {percent_interval(low, high)})"
+        return f"above {percent(low)} ({named})"
+    return f"{percent(value)} ({named}: {percent_interval(low, high)})"
 
 
 def points(value: Any) -> str:
@@ -105,6 +112,22 @@ def plus_minus(value: Any, standard_error: Any) -> str:
     if not _finite(standard_error):
         return points(value)
     return f"{points(value)} ± {points(Z95 * float(standard_error)).lstrip(_MINUS)}"
+
+
+TAIL_DOMINATED = "tail-dominated: ± unreliable"
+"""Said of a mean whose variance comes mostly from a handful of extreme samples."""
+
+
+def mean_value(value: Any, standard_error: Any, *, reliable: Any = True,
+               median: Any = None) -> str:
+    """A mean net value with its 95% half-width: "5,307 ± 49.5"; a tail-dominated mean
+    says so and points to the median: "4,787 ± 74.7 (tail-dominated: ± unreliable;
+    median 4,906)"."""
+    text = plus_minus(value, standard_error)
+    if reliable is False:
+        text += f" ({TAIL_DOMINATED}" + (f"; median {points(median)})" if _finite(median)
+                                         else ")")
+    return text
 
 
 def when(value: Any) -> str:

@@ -39,6 +39,11 @@ class VariantSummary(_Data):
     mitigations: list[str]
     mean: float
     mean_se: float
+    # Share of the variance carried by the top 0.1% of samples (by distance from the
+    # mean): above MEAN_TAIL_SHARE_LIMIT the mean's standard error is itself a guess
+    # (tail-dominated), and views point to the median instead (absent: older records).
+    mean_tail_share: float | None = None
+    mean_reliable: bool = True
     sd: float
     p5: float
     p5_se: float
@@ -69,10 +74,18 @@ class Difference(_Data):
     p5: float
     p50: float
     p95: float
+    # standard errors and 95% Wilson intervals (absent from records made before them)
+    p5_se: float | None = None
+    p50_se: float | None = None
+    p95_se: float | None = None
     p_better: float
     p_better_se: float
+    p_better_low: float | None = None
+    p_better_high: float | None = None
     p_worse: float
     p_worse_se: float
+    p_worse_low: float | None = None
+    p_worse_high: float | None = None
     p_extreme_bad_change: float
     p_extreme_bad_change_se: float
     p_extreme_good_change: float
@@ -91,9 +104,14 @@ class MitigationEffect(_Data):
 
 class ItemEffect(_Data):
     p_happens: float
+    # 95% Wilson intervals (absent from records made before them)
+    p_happens_low: float | None = None
+    p_happens_high: float | None = None
     mean_impact_if_happens: float | None
     mean_contribution: float
     p_happened_given_extreme_bad: float | None
+    p_happened_given_extreme_bad_low: float | None = None
+    p_happened_given_extreme_bad_high: float | None = None
     mean_contribution_given_extreme_bad: float | None
 
 

@@ -14,9 +14,9 @@ from ..engine.results import Analysis, Difference
 from ..numbers import (
     PLUS_MINUS,
     Z95,
+    mean_value,
     percent,
     percentage_points,
-    plus_minus,
     points,
     probability,
     signed_points,
@@ -45,14 +45,19 @@ def sentence(title: str, summary: Any) -> str:
     return (
         f"{title}: {_p(summary, 'p_extreme_bad')} chance of an extremely bad outcome, "
         f"{_p(summary, 'p_extreme_good')} of an extremely good one (mean net value "
-        f"{plus_minus(summary.mean, summary.mean_se)})."
+        f"{_mean(summary)})."
     )
 
 
 def _p(summary: Any, name: str) -> str:
-    """A variant's probability ``name`` with its 95% interval."""
+    """A summary's probability ``name`` with its 95% interval."""
     return probability(getattr(summary, name), getattr(summary, f"{name}_low", None),
                        getattr(summary, f"{name}_high", None))
+
+
+def _mean(summary: Any) -> str:
+    return mean_value(summary.mean, summary.mean_se, reliable=summary.mean_reliable,
+                      median=summary.p50)
 
 
 def _change(change: float, standard_error: float) -> str:
@@ -63,8 +68,8 @@ def _difference_row(label: str, difference: Difference) -> list[str]:
     return [
         label,
         f"{signed_points(difference.mean)} ± {points(Z95 * difference.mean_se)}",
-        percent(difference.p_better),
-        percent(difference.p_worse),
+        _p(difference, "p_better"),
+        _p(difference, "p_worse"),
         _change(difference.p_extreme_bad_change, difference.p_extreme_bad_change_se),
         _change(difference.p_extreme_good_change, difference.p_extreme_good_change_se),
     ]
@@ -93,7 +98,7 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
         ["variant", "mean", "p5", "median", "p95", "P(extremely bad)", "P(extremely good)"],
         [
             [
-                name, plus_minus(s.mean, s.mean_se), points(s.p5), points(s.p50),
+                name, _mean(s), points(s.p5), points(s.p50),
                 points(s.p95), _p(s, "p_extreme_bad"), _p(s, "p_extreme_good"),
             ]
             for name, s in analysis.variants.items()
@@ -123,9 +128,9 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
             ["item", "kind", "P(happens)", "contribution", "P(happened | extremely bad)"],
             [
                 [
-                    item.item, item.kind, percent(item.variants[chosen].p_happens),
+                    item.item, item.kind, _p(item.variants[chosen], "p_happens"),
                     signed_points(item.variants[chosen].mean_contribution),
-                    _maybe_percent(item.variants[chosen].p_happened_given_extreme_bad),
+                    _given_bad(item.variants[chosen]),
                 ]
                 for item in drivers
             ],
@@ -177,8 +182,10 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
     return "\n".join(out) + "\n"
 
 
-def _maybe_percent(value: float | None) -> str:
-    return percent(value) if value is not None else "n/a"
+def _given_bad(effect: Any) -> str:
+    if effect.p_happened_given_extreme_bad is None:
+        return "n/a (no extremely bad sample)"
+    return _p(effect, "p_happened_given_extreme_bad")
 
 
 def _other(entry: Any, preferred: str) -> str:

@@ -24,6 +24,7 @@ from ..engine.choice import chosen_variant, reference_variant
 from ..numbers import (
     PLUS_MINUS,
     join_words,
+    mean_value,
     number,
     percent,
     percentage_points,
@@ -101,8 +102,15 @@ def _environment() -> jinja2.Environment:
     environment.filters.update(
         percent=percent, points=points, quantity=quantity, signed_points=signed_points, when=when,
         percentage_points=percentage_points, probability=_probability, plus_minus=plus_minus,
+        mean=_mean,
     )
     return environment
+
+
+def _mean(summary: Mapping[str, Any]) -> str:
+    """A variant's mean with its ± (or the warning that the ± is unreliable)."""
+    return mean_value(summary.get("mean"), summary.get("mean_se"),
+                      reliable=summary.get("mean_reliable", True), median=summary.get("p50"))
 
 
 def _probability(summary: Mapping[str, Any], name: str) -> str:
@@ -241,8 +249,10 @@ def render_tradeoffs(
     effects = [
         {
             "title": effect.get("title", effect.get("mitigation", "")),
-            "bad": percentage_points(number(effect["difference"], "p_extreme_bad_change")),
-            "good": percentage_points(number(effect["difference"], "p_extreme_good_change")),
+            "bad": percentage_points(number(effect["difference"], "p_extreme_bad_change"),
+                                     number(effect["difference"], "p_extreme_bad_change_se")),
+            "good": percentage_points(number(effect["difference"], "p_extreme_good_change"),
+                                      number(effect["difference"], "p_extreme_good_change_se")),
             "mean": signed_points(number(effect["difference"], "mean")),
         }
         for effect in analysis_json.get("mitigation_effects", [])
