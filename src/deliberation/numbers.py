@@ -44,7 +44,7 @@ def _significant(value: float, digits: int = 3) -> str:
     return text
 
 
-def percent(value: Any) -> str:
+def percent(value: Any, digits: int = 3) -> str:
     """A probability as a percentage to three significant figures: 1.02%, 41.2%, 0.0351%.
 
     The one way deliberation writes a probability, in the CLI, the workbook and the
@@ -62,17 +62,30 @@ def percent(value: Any) -> str:
         return "<0.001%"
     if share > 99.999:
         return ">99.999%"
-    text = _significant(share)
-    if text in {"100", "100.0", "100.00"}:
+    text = _significant(share, digits)
+    if text.startswith("100") and text.strip("0.") == "1":
         return ">99.9%"
     return text + "%"
 
 
-def percent_interval(low: Any, high: Any) -> str:
-    """A 95% interval of a probability: "0.93–1.11%", "0–0.0184%"."""
+def percent_beside(value: Any, limit: Any) -> str:
+    """:func:`percent` with as many more digits (up to 7) as it takes to read differently
+    from ``limit`` unless it equals it: 1.0004% beside a limit of 1%, never "1.00%"."""
+    if not (_finite(value) and _finite(limit)) or value == limit:
+        return percent(value)
+    for digits in range(3, 8):
+        text = percent(value, digits)
+        if text != percent(limit, digits):
+            return text
+    return percent(value, 7)
+
+
+def percent_interval(low: Any, high: Any, *, limit: Any = None) -> str:
+    """A 95% interval of a probability: "0.93–1.11%", "0–0.0184%" (each end to as many
+    digits as it takes to tell it from ``limit``, when one is given)."""
     if not (_finite(low) and _finite(high)):
         return "n/a"
-    return f"{percent(low).rstrip('%')}–{percent(high)}"
+    return f"{percent_beside(low, limit).rstrip('%')}–{percent_beside(high, limit)}"
 
 
 def confidence(level: float) -> str:
@@ -80,21 +93,24 @@ def confidence(level: float) -> str:
     return f"{level * 100:.3g}%"
 
 
-def probability(value: Any, low: Any = None, high: Any = None, *, level: float = 0.95) -> str:
+def probability(value: Any, low: Any = None, high: Any = None, *, level: float = 0.95,
+                limit: Any = None) -> str:
     """A probability with its 95% interval: "1.02% (95%: 0.93–1.11%)".
 
     No hit at all is said as a bound, "below 0.0184% (95%)", never "0% ± 0%". Without
     an interval (a record made before intervals existed) only the point is written.
-    ``level`` names another confidence level (a sequential gate's per-look interval).
+    ``level`` names another confidence level (a sequential gate's per-look interval);
+    beside a gate's ``limit`` every figure has the digits to tell it from the limit.
     """
     if not (_finite(low) and _finite(high)):
-        return percent(value)
+        return percent_beside(value, limit)
     named = confidence(level)
     if _finite(value) and value <= 0 and low <= 0:
-        return f"below {percent(high)} ({named})"
+        return f"below {percent_beside(high, limit)} ({named})"
     if _finite(value) and value >= 1 and high >= 1:
-        return f"above {percent(low)} ({named})"
-    return f"{percent(value)} ({named}: {percent_interval(low, high)})"
+        return f"above {percent_beside(low, limit)} ({named})"
+    return (f"{percent_beside(value, limit)} ({named}: "
+            f"{percent_interval(low, high, limit=limit)})")
 
 
 def points(value: Any) -> str:
@@ -128,6 +144,13 @@ def mean_value(value: Any, standard_error: Any, *, reliable: Any = True,
         text += f" ({TAIL_DOMINATED}" + (f"; median {points(median)})" if _finite(median)
                                          else ")")
     return text
+
+
+def points_interval(value: Any, low: Any, high: Any, *, level: float = 0.95) -> str:
+    """A value with an interval at a confidence level: "5,307 (99.4%: 5,240 to 5,374)"."""
+    if not (_finite(low) and _finite(high)):
+        return points(value)
+    return f"{points(value)} ({confidence(level)}: {points(low)} to {points(high)})"
 
 
 def when(value: Any) -> str:

@@ -60,6 +60,7 @@ from .results import (
     VariantSummary,
 )
 from .sensitivity import _passes, _sensitivity, disagreement
+from .sequential import DEFAULT_CAP, decide_gates, first_looks
 from .simulate import BASELINE, ProgressCallback, Simulation, simulate
 
 QUANTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
@@ -262,22 +263,29 @@ def analyze(
     progress: ProgressCallback | None = None,
     sensitivity: bool = True,
     cache: DrawCache | None = None,
+    gate_cap: int = DEFAULT_CAP,
 ) -> Analysis:
     """Simulate ``review`` with ``seed`` and summarise it (a pure function of its inputs).
 
     ``sensitivity=False`` skips the swings. A ``cache`` (one per open review) keeps each
     item's draws, so recomputing after an edit redraws only the edited items; the
-    numbers are the same with or without it.
+    numbers are the same with or without it. A gate the analysis' samples leave
+    undecided draws more, up to ``gate_cap`` samples (:mod:`.sequential`); the numbers
+    reported stay those of ``samples``.
     """
     simulation = simulate(
         review, template, samples=samples, rng=np.random.default_rng(seed), pool=pool,
         progress=progress, sensitivity=sensitivity, cache=cache,
     )
-    return summarize(simulation, review, template, seed=seed)
+    analysis = summarize(simulation, review, template, seed=seed, gate_cap=gate_cap)
+    if any(gate.status == "undecided" for gate in analysis.gates):
+        analysis = decide_gates(analysis, review, template, cap=gate_cap)
+    return analysis
 
 
-def summarize(simulation: Simulation, review: Any, template: Template, *, seed: int) -> Analysis:
-    """Turn a simulation's draws into the plain-data analysis."""
+def summarize(simulation: Simulation, review: Any, template: Template, *, seed: int,
+              gate_cap: int = DEFAULT_CAP) -> Analysis:
+    """Turn a simulation's draws into the plain-data analysis (its gates at look 1)."""
     bad, good = simulation.extreme_bad, simulation.extreme_good
     samples = simulation.samples
     mitigations = {m.id: m for m in review.mitigations}
@@ -335,19 +343,24 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
     chosen, chosen_by = chosen_variant(review, means)
     gate_rules = _gates(template)
     chosen_summary = variants[chosen]
-    gates = [
+    # Sensitivity asks whether a swing moves the point estimate across a limit; the
+    # gates themselves are decided with confidence (engine.sequential), look 1 here.
+    point_gates = [
         Gate(rule=rule_id, kind=kind, value=value, passes=_passes(
             kind, value, chosen_summary.mean, chosen_summary.p_extreme_bad,
             chosen_summary.p_extreme_good,
         ))
         for rule_id, kind, value in gate_rules
     ]
+    decided = {gate.rule: gate for gate in first_looks(template, chosen_summary, samples,
+                                                       gate_cap)}
+    gates = [decided.get(gate.rule, gate) for gate in point_gates]
     return Analysis(
         samples=samples, seed=seed, pool=simulation.pool, extreme_bad=bad, extreme_good=good,
         preferred=preferred, chosen=chosen, chosen_by=chosen_by,
         reference=reference_variant(review, names), variants=variants, comparisons=comparisons,
         mitigation_effects=effects, items=items,
-        sensitivity=_sensitivity(simulation, variants, titles, chosen, gates),
+        sensitivity=_sensitivity(simulation, variants, titles, chosen, point_gates),
         disagreement=disagreement(review, template),
         unestimated=list(simulation.unestimated), gates=gates, notes=_notes(review),
     )

@@ -178,10 +178,23 @@ class Disagreement(_Data):
 
 
 class Gate(_Data):
+    """An analysis gate as decided (:mod:`.sequential`): ``rule`` is the rule's id,
+    ``kind`` its rule, ``value`` its limit. The rest says how it was decided (absent
+    from records made before gates were decided with confidence)."""
+
     rule: str
     kind: str
     value: float | None
     passes: bool
+    status: Literal["pass", "fail", "undecided"] | None = None
+    estimate: float | None = None
+    low: float | None = None
+    high: float | None = None
+    level: float | None = None  # the confidence level of each look
+    samples: int | None = None  # the samples of the look that decided it
+    looks: int | None = None  # looks taken
+    planned_looks: int | None = None
+    cap: int | None = None
 
 
 class Analysis(_Data):

@@ -245,7 +245,7 @@ def numbers_of(state: StoreState) -> dict[str, Any]:
 
     try:
         analysis = analyze(state.review, state.template, samples=NUMBERS_SAMPLES, seed=0,
-                           sensitivity=False)
+                           sensitivity=False, gate_cap=NUMBERS_SAMPLES)  # no gates shown
     except (DeliberationError, ValueError) as problem:
         return {"error": str(problem), "variants": []}
     return {"event": state.n, "variants": [

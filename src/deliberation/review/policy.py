@@ -13,7 +13,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
-from ..numbers import percent, plus_minus, points, probability
+from ..numbers import (
+    TAIL_DOMINATED,
+    percent,
+    plus_minus,
+    points,
+    points_interval,
+    probability,
+)
 from .model import Review
 from .opening import resolve_impact
 from .template import (
@@ -203,10 +210,38 @@ def _analysis_rule(
     field, phrase = _METRICS[rule.rule]
     limit = getattr(rule, "value", None)
     who = variant if analysis.chosen_by == "decision" else f"{variant} (preferred; no decision)"
-    text = f"{who}: {phrase} {_format(summary, field, rule)}"
+    gate = next((g for g in getattr(analysis, "gates", ()) if g.rule == rule.id), None)
+    if gate is None or gate.status is None:  # an analysis made before gates were decided
+        text = f"{who}: {phrase} {_format(summary, field, rule)}"
+        if limit is not None:
+            text += f", limit {_format_limit(limit, rule)}"
+        return _outcome(rule, analysis_rule_holds(rule.rule, limit, summary), text, text)
+    text = f"{who}: {phrase} {_decided_value(gate, rule)}"
     if limit is not None:
         text += f", limit {_format_limit(limit, rule)}"
-    return _outcome(rule, analysis_rule_holds(rule.rule, limit, summary), text, text)
+    text += f"; {_how(gate)}"
+    if rule.rule == "positive-expected-value" and not getattr(summary, "mean_reliable", True):
+        text += f"; the mean is {TAIL_DOMINATED} (median {points(summary.p50)})"
+    if gate.status == "undecided":
+        return rule.severity, text
+    return _outcome(rule, gate.status == "pass", text, text)
+
+
+def _decided_value(gate: Any, rule: Any) -> str:
+    """The gate's estimate with the interval it was decided on, at its level."""
+    if rule.rule == "positive-expected-value":
+        return points_interval(gate.estimate, gate.low, gate.high, level=gate.level)
+    return probability(gate.estimate, gate.low, gate.high, level=gate.level, limit=gate.value)
+
+
+def _how(gate: Any) -> str:
+    """How many samples decided the gate, or that the cap left it undecided."""
+    if gate.status == "undecided":
+        return (f"undecided at {gate.samples:,} samples (the cap): the interval still "
+                "straddles the limit, so it fails")
+    if gate.looks == 1:
+        return f"decided at {gate.samples:,} samples"
+    return f"decided at {gate.samples:,} samples (look {gate.looks} of {gate.planned_looks})"
 
 
 def _format(summary: Any, field: str, rule: Any) -> str:

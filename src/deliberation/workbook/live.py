@@ -26,6 +26,11 @@ from ..readout.progress import Progress
 from .fields import escape
 from .session import ReviewSession, user_message
 
+# A gate the live samples leave undecided draws more, up to this many samples (about
+# 0.4 s on the example), so an edit near a limit never stalls the meeting; `check` and
+# the export decide it with the full cap (engine.sequential.DEFAULT_CAP).
+LIVE_GATE_CAP = 200_000
+
 
 class LiveAnalysis:
     """The analysis and gate results of the session's current review, kept up to date."""
@@ -78,7 +83,8 @@ class LiveAnalysis:
         try:
             from ..engine.analysis import analyze
             self.analysis = analyze(review, template, samples=self.samples, seed=self.seed,
-                                    cache=self.cache)
+                                    cache=self.cache,
+                                    gate_cap=max(self.samples, LIVE_GATE_CAP))
             self.error = None
         except (DeliberationError, ValueError, ImportError) as error:
             self.analysis = None
