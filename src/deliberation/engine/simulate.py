@@ -1,7 +1,6 @@
 """Monte Carlo simulation of a review's net value, every variant from one set of draws.
 
-Per sample (under the linear pool, one participant's view: see ``draws``), each
-estimated item happens with its drawn likelihood (one uniform draw
+Per sample, each estimated item happens with its drawn likelihood (one uniform draw
 per item per sample, shared by all variants) and then adds its drawn impact if it is a
 benefit and subtracts it if it is a harm. A variant's mitigations multiply the
 likelihood (clipped to [0, 1]) and the impact of the items they target, by factors
@@ -15,9 +14,7 @@ reordering items, or editing one item, changes no other item's draws, and the ch
 size changes no number at all. Normals come from those uniforms by Box-Muller.
 
 Work proceeds in chunks of samples so memory stays bounded whatever the size of the
-review: only the per-variant net values (float32, one per sample) are kept whole. Each
-sample's net value is accumulated in float64 and rounded to float32 once, so large
-terms that cancel leave no rounding that depends on the items' order or ids.
+review: only the per-variant net values (float32, one per sample) are kept whole.
 """
 
 from __future__ import annotations
@@ -34,8 +31,6 @@ from .draws import (
     DrawCache,
     Factor,
     Floats,
-    Indices,
-    ParticipantSampler,
     _Arena,
     _ItemDraws,
     _ItemSampler,
@@ -254,14 +249,7 @@ class _Plan:
         self.mitigation_samplers = {
             m_id: _MitigationSampler(m, entropy) for m_id, m in mitigations.items()
         }
-        # The linear pool's participants: everyone with an estimate, in id order.
-        self.participants = sorted(
-            {c.participant for model in models for c in model.components}
-        ) if any(len(model.components) > 1 for model in models) else []
-        self.participant_sampler = ParticipantSampler(self.participants, entropy)
-        self.item_samplers = {
-            model.id: _ItemSampler(model, entropy, self.participants) for model in models
-        }
+        self.item_samplers = {model.id: _ItemSampler(model, entropy) for model in models}
 
     def _factors(self, size: int, arena: _Arena) -> dict[str, tuple[Factor, Factor]]:
         factors = {}
@@ -280,11 +268,10 @@ class _Plan:
         size: int,
         factors: dict[str, tuple[Factor, Factor]],
         arena: _Arena,
-        picked: Indices | None,
     ) -> _ItemDraws:
         keys = sorted(set(self.item_keys[model.id]), key=sorted)
         cache_key = (
-            self.entropy, self.samples, model, tuple(self.participants),
+            self.entropy, self.samples, model,
             tuple((tuple(sorted(k)), tuple(self.mitigation_parameters[m] for m in sorted(k)))
                   for k in keys),
             tuple(self.swing_values.get(model.id, ())), tuple(self.reported_sets),
@@ -293,7 +280,7 @@ class _Plan:
             draws = self.cache.items[cache_key]
             self.used_items[cache_key] = draws
             return draws
-        draws = self.item_samplers[model.id].draw(size, arena, picked)
+        draws = self.item_samplers[model.id].draw(size, arena)
         happened = np.less(draws.uniform, draws.likelihood, out=arena.take(np.bool_))
         contribution = np.multiply(draws.impact, happened, out=arena.take(np.float32))
         draws.by_key[frozenset()] = (None, None, draws.impact, happened, contribution)
@@ -382,13 +369,11 @@ class _Plan:
         arena: _Arena,
     ) -> None:
         factors = self._factors(size, arena)
-        picked = self.participant_sampler.draw(size)
-        # float64 sums: the order of the terms changes no digit that float32 keeps.
-        base = np.zeros(size, np.float64)
-        deltas = np.zeros((len(net), size), np.float64)
+        base = np.zeros(size, np.float32)
+        deltas = np.zeros((len(net), size), np.float32)
         chunk_draws = []
         for model in self.models:
-            draws = self._item(model, size, factors, arena, picked)
+            draws = self._item(model, size, factors, arena)
             chunk_draws.append(draws)
             contribution = draws.by_key[frozenset()][4]
             positive = model.sign > 0
@@ -408,8 +393,7 @@ class _Plan:
                     deltas[set_index] += differences[key]
                 else:
                     deltas[set_index] -= differences[key]
-        np.add(base, deltas, out=deltas)
-        np.copyto(net, deltas, casting="same_kind")
+        np.add(base, deltas, out=net)
 
         # Conditional on the bad tail: gather the (usually few) extremely bad samples
         # instead of masking every sample once per item and set.
