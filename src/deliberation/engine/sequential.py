@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..review.template import ANALYSIS_RULES, Template
+from ..review.template import Template
 from .intervals import wilson
 from .results import Analysis, Gate
 from .simulate import simulate
@@ -160,7 +160,7 @@ def summary_tally(summary: Any, samples: int) -> Tally:
 
 
 def _rules(template: Template) -> list[Any]:
-    return [r for r in template.policy if r.rule in ANALYSIS_RULES and r.rule in METRICS]
+    return [r for r in template.policy if r.rule in METRICS]
 
 
 def first_looks(template: Template, summary: Any, samples: int,

@@ -26,9 +26,10 @@ from ..readout.progress import Progress
 from .fields import escape
 from .session import ReviewSession, user_message
 
-# A gate the live samples leave undecided draws more, up to this many samples (about
-# 0.4 s on the example), so an edit near a limit never stalls the meeting; `check` and
-# the export decide it with the full cap (engine.sequential.DEFAULT_CAP).
+# A gate the live samples leave undecided draws more, up to this many samples (its cost
+# is in benchmarks/README.md, "Sequential gate decisions"), so an edit near a limit
+# never stalls the meeting; `check` and the export decide it with the full cap
+# (engine.sequential.DEFAULT_CAP).
 LIVE_GATE_CAP = 200_000
 
 
