@@ -557,6 +557,25 @@ def test_recovery_removes_only_what_its_exporter_wrote(archive: Path) -> None:
     assert verify_archive(archive).entries[-1].record == "000004-alpha-v3"
 
 
+def test_recovery_removes_a_manifest_copy_cut_short(archive: Path) -> None:
+    """A kill while write_atomic copies the manifest leaves a temp holding only its first
+    bytes (or none): the exporter's own, so the next publish removes it."""
+    from deliberation.record.archive import publish
+
+    manifest = (archive / "manifest.jsonl").read_bytes()
+    cut = archive / ".manifest.jsonl.dkthu780.tmp"
+    cut.write_bytes(manifest[: len(manifest) // 2])
+    empty = archive / ".HEAD.q1w2e3r4.tmp"
+    empty.write_bytes(b"")
+    mine = archive / ".manifest.jsonl.zzzzzzzz.tmp"
+    mine.write_bytes(b"a user's notes, not the manifest")
+    publish(archive, review_id="alpha-v3", subject="alpha", created="later",
+            build=lambda slot: {"record.json": b"{}\n"})
+    assert not cut.exists()
+    assert not empty.exists()
+    assert mine.read_bytes() == b"a user's notes, not the manifest"
+
+
 KILLED_EXPORT = r"""
 import sys, time
 from deliberation.record.archive import publish

@@ -25,7 +25,8 @@ ignored by verify and removed by the next publish. Verify never writes.
 
 Recovery removes only what an exporter wrote, recognised by exact name and content:
 ``records/.pending-<next seq>-<id>/`` holding only plain record files, a manifest temp
-file that starts with the manifest's bytes, a HEAD temp file that is part of a hash.
+file that is a prefix of the manifest's bytes (a copy cut short) or those bytes plus
+at most one line, a HEAD temp file that is part of a hash.
 Anything else in the archive (a user's ``records/.notes/``, ``.DS_Store``) is reported
 by verify and left alone. An archive holds regular files and folders only: a symbolic
 link anywhere in it is reported as tampering, so nothing is read or written through one.
@@ -205,6 +206,8 @@ def _is_own_temp(archive: Path, path: Path) -> bool:
     if match.group(1) == HEAD:
         return _HEAD_PART.match(content) is not None
     manifest = _read_inside(archive, MANIFEST, MAX_MANIFEST_BYTES) or b""
+    if manifest.startswith(content):  # killed while copying the manifest's bytes
+        return True
     return content.startswith(manifest) and content.count(b"\n") <= manifest.count(b"\n") + 1
 
 
