@@ -127,6 +127,55 @@ def test_linear_pool_keeps_a_participants_likelihood_and_impact_together(
     assert set(np.unique(net).tolist()) == {0.0, 10.0}
 
 
+def test_linear_pool_draws_one_participant_per_sample_for_all_items(
+    template: Template,
+) -> None:
+    # ana is certain both harms happen, ben that neither does; only both together reach
+    # the extremely bad threshold (-5000). One participant per sample: exactly half the
+    # samples are ana's world (-6000) and half ben's (0), never a mix (-3000).
+    review = review_from(
+        [("h1", "harm"), ("h2", "harm")],
+        [("h1", "ana", 1, 3000), ("h2", "ana", 1, 3000),
+         ("h1", "ben", 0, 3000), ("h2", "ben", 0, 3000)],
+    )
+    samples = 100_000
+    net = run(review, template, samples=samples).net_of(BASELINE)
+    assert set(np.unique(net).tolist()) == {-6000.0, 0.0}
+    extreme_bad = float(np.mean(net <= -5000))
+    assert within(extreme_bad, 0.5, math.sqrt(0.25 / samples))
+
+
+def test_linear_pool_item_a_participant_skipped_uses_those_who_estimated_it(
+    template: Template,
+) -> None:
+    # cy estimated only h1: in cy's samples h2 is ana's or ben's estimate, half each.
+    review = review_from(
+        [("h1", "harm"), ("h2", "harm")],
+        [("h1", "ana", 1, 3000), ("h2", "ana", 1, 3000),
+         ("h1", "ben", 0, 3000), ("h2", "ben", 0, 3000), ("h1", "cy", 1, 1)],
+    )
+    samples = 120_000
+    net = run(review, template, samples=samples).net_of(BASELINE)
+    assert set(np.unique(net).tolist()) == {-6000.0, 0.0, -1.0, -3001.0}
+    for value, share in ((-6000.0, 1 / 3), (0.0, 1 / 3), (-1.0, 1 / 6), (-3001.0, 1 / 6)):
+        observed = float(np.mean(net == value))
+        assert within(observed, share, math.sqrt(share * (1 - share) / samples))
+
+
+def test_float64_accumulation_makes_cancelling_terms_order_free(template: Template) -> None:
+    # 1e8 - 1e8 + 1 (each exact in float32): a float32 sum in id order keeps the 1 only
+    # when it comes last (1e8 + 1 rounds to 1e8); accumulated in float64 it is always 1.
+    for names in (("a", "b", "c"), ("c", "b", "a"), ("b", "c", "a")):
+        big_benefit, big_harm, small = names
+        review = review_from(
+            [(big_benefit, "benefit"), (big_harm, "harm"), (small, "benefit")],
+            [(big_benefit, "ana", 1, 1e8), (big_harm, "ana", 1, 1e8),
+             (small, "ana", 1, 1)],
+        )
+        net = run(review, template, samples=1_000).net_of(BASELINE)
+        assert set(np.unique(net).tolist()) == {1.0}
+
+
 def test_geometric_pool_uses_the_geometric_mean_of_odds(template: Template) -> None:
     review = review_from([("a", "benefit")], [("a", "ana", 0.1, 1), ("a", "ben", 0.5, 1)])
     samples = 100_000

@@ -3,6 +3,12 @@
 Each item draws from its own stream, derived from the seed and a hash of the item's id;
 each mitigation from one keyed by its id. Normals come from the uniforms by Box-Muller,
 so reordering or editing one item changes no other item's draws.
+
+Under the linear pool one participant is picked per *sample*, from a stream of its own,
+and every item of that sample uses that participant's estimate: a sample is one
+participant's view of the world, not a mix of everyone's item by item. An item that
+participant did not estimate uses one of those who did, picked uniformly from the
+item's own stream.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from .estimates import ItemModel, factor_parameters
 Floats = npt.NDArray[np.float32]
 Bools = npt.NDArray[np.bool_]
 Factor = Floats | np.float32
-_ITEM, _MITIGATION = 0, 1
+Indices = npt.NDArray[np.intp]
+_ITEM, _MITIGATION, _PARTICIPANT = 0, 1, 2
 
 
 def _key_hash(text: str) -> int:
@@ -147,13 +154,37 @@ class _Arena:
         self.blocks = {}
 
 
+class ParticipantSampler:
+    """Picks the participant of each sample (the linear pool), one uniform per sample."""
+
+    def __init__(self, participants: Sequence[str], entropy: int) -> None:
+        self.participants = tuple(participants)
+        self.stream = _stream(entropy, _PARTICIPANT, "participant", 0)
+
+    def draw(self, size: int) -> Indices | None:
+        """Each sample's index into ``participants``; None when there are fewer than two."""
+        count = len(self.participants)
+        if count < 2:
+            return None
+        uniforms = self.stream.random(size)
+        picked: Indices = np.minimum((uniforms * count).astype(np.intp), count - 1)
+        return picked
+
+
 class _ItemSampler:
     """Draws one item's likelihood, happen/not uniform and impact, chunk after chunk."""
 
-    def __init__(self, model: ItemModel, entropy: int) -> None:
+    def __init__(
+        self, model: ItemModel, entropy: int, participants: Sequence[str] = ()
+    ) -> None:
         self.model = model
         components = model.components
         self.count = len(components)
+        # For each participant of the review, the position of their estimate of this
+        # item (-1: they did not estimate it).
+        positions = {c.participant: index for index, c in enumerate(components)}
+        self.lookup = np.array([positions.get(p, -1) for p in participants], np.intp)
+        self.missing = bool(np.any(self.lookup < 0))
         self.likelihood_mu = np.array([c.likelihood_mu for c in components], np.float32)
         self.likelihood_sigma = np.array([c.likelihood_sigma for c in components], np.float32)
         self.impact_mu = np.array([c.impact_mu for c in components], np.float32)
@@ -171,7 +202,8 @@ class _ItemSampler:
         self.entropy = entropy
         self.stream: np.random.Generator | None = None
 
-    def draw(self, size: int, arena: _Arena) -> _ItemDraws:
+    def draw(self, size: int, arena: _Arena, picked: Indices | None = None) -> _ItemDraws:
+        """One chunk's draws; ``picked`` is each sample's participant (the linear pool)."""
         if self.stream is None:
             # Created on first use: an item served from the cache never pays for it.
             self.stream = _stream(self.entropy, _ITEM, self.model.id, 0)
@@ -190,9 +222,16 @@ class _ItemSampler:
         np.minimum(happen, _BELOW_ONE, out=happen)
         index = None
         if self.count > 1:
-            index = arena.index
-            np.multiply(uniforms[:, 1], self.count, out=index, casting="unsafe")
-            np.minimum(index, self.count - 1, out=index)
+            # The item's own pick: used for every sample without a per-sample
+            # participant, and for samples whose participant did not estimate the item.
+            own = arena.index
+            np.multiply(uniforms[:, 1], self.count, out=own, casting="unsafe")
+            np.minimum(own, self.count - 1, out=own)
+            index = own
+            if picked is not None and len(self.lookup):
+                index = np.take(self.lookup, picked)
+                if self.missing:
+                    np.copyto(index, own, where=index < 0)
         first = second = None
         if normals:
             first, second = _box_muller(

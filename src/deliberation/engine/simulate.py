@@ -1,6 +1,7 @@
 """Monte Carlo simulation of a review's net value, every variant from one set of draws.
 
-Per sample, each estimated item happens with its drawn likelihood (one uniform draw
+Per sample (under the linear pool, one participant's view: see ``draws``), each
+estimated item happens with its drawn likelihood (one uniform draw
 per item per sample, shared by all variants) and then adds its drawn impact if it is a
 benefit and subtracts it if it is a harm. A variant's mitigations multiply the
 likelihood (clipped to [0, 1]) and the impact of the items they target, by factors
@@ -14,7 +15,9 @@ reordering items, or editing one item, changes no other item's draws, and the ch
 size changes no number at all. Normals come from those uniforms by Box-Muller.
 
 Work proceeds in chunks of samples so memory stays bounded whatever the size of the
-review: only the per-variant net values (float32, one per sample) are kept whole.
+review: only the per-variant net values (float32, one per sample) are kept whole. Each
+sample's net value is accumulated in float64 and rounded to float32 once, so large
+terms that cancel leave no rounding that depends on the items' order or ids.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from .draws import (
     DrawCache,
     Factor,
     Floats,
+    Indices,
+    ParticipantSampler,
     _Arena,
     _ItemDraws,
     _ItemSampler,
@@ -249,7 +254,14 @@ class _Plan:
         self.mitigation_samplers = {
             m_id: _MitigationSampler(m, entropy) for m_id, m in mitigations.items()
         }
-        self.item_samplers = {model.id: _ItemSampler(model, entropy) for model in models}
+        # The linear pool's participants: everyone with an estimate, in id order.
+        self.participants = sorted(
+            {c.participant for model in models for c in model.components}
+        ) if any(len(model.components) > 1 for model in models) else []
+        self.participant_sampler = ParticipantSampler(self.participants, entropy)
+        self.item_samplers = {
+            model.id: _ItemSampler(model, entropy, self.participants) for model in models
+        }
 
     def _factors(self, size: int, arena: _Arena) -> dict[str, tuple[Factor, Factor]]:
         factors = {}
@@ -268,10 +280,11 @@ class _Plan:
         size: int,
         factors: dict[str, tuple[Factor, Factor]],
         arena: _Arena,
+        picked: Indices | None,
     ) -> _ItemDraws:
         keys = sorted(set(self.item_keys[model.id]), key=sorted)
         cache_key = (
-            self.entropy, self.samples, model,
+            self.entropy, self.samples, model, tuple(self.participants),
             tuple((tuple(sorted(k)), tuple(self.mitigation_parameters[m] for m in sorted(k)))
                   for k in keys),
             tuple(self.swing_values.get(model.id, ())), tuple(self.reported_sets),
@@ -280,7 +293,7 @@ class _Plan:
             draws = self.cache.items[cache_key]
             self.used_items[cache_key] = draws
             return draws
-        draws = self.item_samplers[model.id].draw(size, arena)
+        draws = self.item_samplers[model.id].draw(size, arena, picked)
         happened = np.less(draws.uniform, draws.likelihood, out=arena.take(np.bool_))
         contribution = np.multiply(draws.impact, happened, out=arena.take(np.float32))
         draws.by_key[frozenset()] = (None, None, draws.impact, happened, contribution)
@@ -369,11 +382,13 @@ class _Plan:
         arena: _Arena,
     ) -> None:
         factors = self._factors(size, arena)
-        base = np.zeros(size, np.float32)
-        deltas = np.zeros((len(net), size), np.float32)
+        picked = self.participant_sampler.draw(size)
+        # float64 sums: the order of the terms changes no digit that float32 keeps.
+        base = np.zeros(size, np.float64)
+        deltas = np.zeros((len(net), size), np.float64)
         chunk_draws = []
         for model in self.models:
-            draws = self._item(model, size, factors, arena)
+            draws = self._item(model, size, factors, arena, picked)
             chunk_draws.append(draws)
             contribution = draws.by_key[frozenset()][4]
             positive = model.sign > 0
@@ -393,7 +408,8 @@ class _Plan:
                     deltas[set_index] += differences[key]
                 else:
                     deltas[set_index] -= differences[key]
-        np.add(base, deltas, out=net)
+        np.add(base, deltas, out=deltas)
+        np.copyto(net, deltas, casting="same_kind")
 
         # Conditional on the bad tail: gather the (usually few) extremely bad samples
         # instead of masking every sample once per item and set.
