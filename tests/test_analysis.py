@@ -313,3 +313,15 @@ def test_to_frame_holds_the_same_numbers_as_the_analysis() -> None:
     first = analysis.comparisons[0]
     row = comparisons[(comparisons["base"] == first.base) & (comparisons["other"] == first.other)]
     assert row["mean"].item() == first.mean
+
+
+def test_geometric_pool_says_which_items_it_left_to_the_linear_pool(template: Template) -> None:
+    review = review_from([("a", "harm"), ("b", "harm")],
+                         [("a", "ana", 0.0, 10), ("a", "ben", 0.5, 1000),
+                          ("b", "ana", 0.2, 10), ("b", "ben", 0.5, 1000)])
+    geometric = analyze(review, template, samples=2_000, pool="geometric")
+    (note,) = [n for n in geometric.notes if "pooled linearly" in n]
+    assert "'a'" in note
+    assert "ana (0)" in note
+    linear = analyze(review, template, samples=2_000)
+    assert not [n for n in linear.notes if "pooled linearly" in n]

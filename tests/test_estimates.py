@@ -117,12 +117,60 @@ def test_unestimated_items_have_no_model(template: Template) -> None:
 
 
 def test_geometric_pool_takes_the_geometric_mean_of_odds(template: Template) -> None:
+    # Points: ana "10% chance, impact 10", ben "50% chance, impact 1000". The event "it
+    # happens" has pooled odds sqrt(1/9 * 1) = 1/3, so 25%; "impact above 10" has ana's
+    # odds 0, so it never does: the pooled harm is 10 with probability 25%, and ben's
+    # 50% is never paired with ana's impact or ana's 10% with his.
     review = review_from([("a", "harm")], [("a", "ana", 0.1, 10), ("a", "ben", 0.5, 1000)])
     (model,) = item_models(review, template, pool="geometric")
     (pooled,) = model.components
     odds = math.exp(pooled.likelihood_mu)
     assert odds == pytest.approx(math.sqrt((0.1 / 0.9) * 1.0))
-    assert math.exp(pooled.impact_mu) == pytest.approx(100)
+    assert pooled.likelihood == pytest.approx((0.25, 0.25))
+    assert pooled.impact_table is not None
+    assert np.exp(pooled.impact_table) == pytest.approx(10, rel=1e-6)
+    assert pooled.impact_mean == pytest.approx(10, rel=1e-6)
+
+
+def _pooled_survival(x: float, participants: list[tuple[float, float, float]]) -> float:
+    """P(impact >= x | happens) of the geometric pool, from its definition: the odds of
+    each participant's P(happens and impact >= x), geometrically averaged, over the same
+    at x = 0. ``participants`` are (likelihood, impact mu, impact sigma)."""
+    def odds_mean(values: list[float]) -> float:
+        log = sum(math.log(v / (1 - v)) for v in values) / len(values)
+        return 1 / (1 + math.exp(-log))
+    tails = [p * 0.5 * math.erfc((math.log(x) - mu) / (sigma * math.sqrt(2)))
+             for p, mu, sigma in participants]
+    return odds_mean(tails) / odds_mean([p for p, _, _ in participants])
+
+
+def test_geometric_pool_impact_follows_the_pooled_odds_of_each_size(template: Template) -> None:
+    # "likely, minor" against "rare, catastrophic": the pooled impact quantiles are
+    # those of the closed form above, at every tabulated normal score.
+    estimates = [("a", "ana", 0.7, [1, 10]), ("a", "ben", 0.005, [5_000, 50_000])]
+    review = review_from([("a", "harm")], estimates)
+    (model,) = item_models(review, template, pool="geometric")
+    (pooled,) = model.components
+    participants = [(0.7, *lognormal_parameters(1, 10)), (0.005, *lognormal_parameters(5e3, 5e4))]
+    assert pooled.impact_table is not None
+    for score in (-2.0, -1.0, 0.0, 1.0, 2.0, 3.0):
+        quantile = math.exp(float(np.interp(score, np.linspace(-8.6, 8.6, 345),
+                                            pooled.impact_table)))
+        expected = 0.5 * math.erfc(score / math.sqrt(2))  # P(Z > score)
+        assert _pooled_survival(quantile, participants) == pytest.approx(expected, rel=0.02)
+    # the pooled chance it happens is the geometric mean of the odds of 70% and 0.5%
+    odds = math.sqrt(0.7 / 0.3 * 0.005 / 0.995)
+    assert pooled.likelihood[0] == pytest.approx(odds / (1 + odds))
+
+
+def test_geometric_pool_leaves_a_stated_certainty_to_the_linear_pool(
+    template: Template,
+) -> None:
+    review = review_from([("a", "harm")], [("a", "ana", 0.0, 10), ("a", "ben", 0.5, 1000)])
+    (model,) = item_models(review, template, pool="geometric")
+    assert [c.participant for c in model.components] == ["ana", "ben"]
+    with pytest.raises(ValueError, match="0 or 1"):
+        geometric_pool("a", model.components)
 
 
 def test_geometric_pool_keeps_a_single_participant_as_is(template: Template) -> None:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from deliberation.engine.draws import DrawCache
-from deliberation.engine.estimates import lognormal_mean, lognormal_parameters
+from deliberation.engine.estimates import item_models, lognormal_mean, lognormal_parameters
 from deliberation.engine.simulate import BASELINE, Simulation, simulate
 from deliberation.review.model import Review
 from deliberation.review.template import Template
@@ -394,3 +394,37 @@ def test_too_few_samples_is_refused(template: Template) -> None:
     review = review_from([("a", "benefit")], [("a", "ana", 0.5, 10)])
     with pytest.raises(ValueError, match="samples"):
         run(review, template, samples=1)
+
+
+def test_geometric_pool_keeps_a_tail_inside_the_participants_own(template: Template) -> None:
+    # ana "likely, minor", ben "rare, catastrophic": alone they give P(extremely bad)
+    # 0 and about 0.4% (5000 and beyond is extremely bad). Pooling likelihood and impact
+    # separately would pair a middling likelihood with a middling-large impact and report
+    # a tail above both; by odds of each size the pool stays within them.
+    ana = ("a", "ana", [0.5, 0.9], [1, 10])
+    ben = ("a", "ben", [0.002, 0.01], [3_000, 30_000])
+    samples = 200_000
+
+    def p_bad(estimates: list[tuple[str, str, Any, Any]], pool: str) -> float:
+        review = review_from([("a", "harm")], estimates)
+        net = run(review, template, samples=samples, pool=pool).net_of(BASELINE)
+        return float(np.mean(net <= -5000))
+
+    alone = [p_bad([ana], "linear"), p_bad([ben], "linear")]
+    pooled = p_bad([ana, ben], "geometric")
+    assert alone[0] == 0.0
+    assert alone[1] > 0.002
+    noise = 4 * math.sqrt(max(alone[1], 1 / samples) / samples)
+    assert min(alone) - noise <= pooled <= max(alone) + noise
+
+
+def test_geometric_pool_mean_matches_the_pooled_distribution(template: Template) -> None:
+    # The simulated harm's mean is the pooled likelihood times the tabulated impact's
+    # mean (both computed without the simulator).
+    review = review_from([("a", "harm")], [("a", "ana", [0.2, 0.4], [10, 100]),
+                                           ("a", "ben", [0.05, 0.1], [50, 5000])])
+    (model,) = item_models(review, template, pool="geometric")
+    (pooled,) = model.components
+    expected = -pooled.likelihood_mean * pooled.impact_mean
+    net = run(review, template, samples=400_000, pool="geometric").net_of(BASELINE)
+    assert within(float(net.mean()), expected, float(net.std()) / math.sqrt(net.size))

@@ -163,7 +163,7 @@ def check(
 @click.option("--pool", type=click.Choice(["linear", "geometric"]), default="linear",
               show_default=True,
               help="How participants are pooled: draw one per sample (linear), or the "
-                   "geometric mean of their odds and impacts (geometric).")
+                   "geometric mean of their odds of each impact size (geometric).")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 @TEMPLATES_OPTION
 @user_errors

@@ -45,6 +45,7 @@ from .choice import chosen_variant, preferred_variant, reference_variant
 from .draws import DrawCache
 from .estimates import (
     Pool,
+    certainties,
     lognormal_mean,
     lognormal_parameters,
 )
@@ -362,8 +363,26 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
         mitigation_effects=effects, items=items,
         sensitivity=_sensitivity(simulation, variants, titles, chosen, point_gates),
         disagreement=disagreement(review, template),
-        unestimated=list(simulation.unestimated), gates=gates, notes=_notes(review),
+        unestimated=list(simulation.unestimated), gates=gates,
+        notes=_notes(review) + _pool_notes(simulation),
     )
+
+
+def _pool_notes(simulation: Simulation) -> list[str]:
+    """Items the geometric pool left to the linear pool, and why."""
+    if simulation.pool != "geometric":
+        return []
+    notes = []
+    for model in simulation.items:
+        stated = certainties(model.components) if len(model.components) > 1 else []
+        if stated:
+            who = ", ".join(f"{participant} ({value:g})" for participant, value in stated)
+            notes.append(
+                f"item {model.id!r}: pooled linearly, not by odds, because {who} states a "
+                "likelihood of exactly 0 or 1, which odds cannot weigh (it would veto every "
+                "other view)"
+            )
+    return notes
 
 
 def _notes(review: Any) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from .estimates import ItemModel, factor_parameters
+from .estimates import Z_GRID, ItemModel, factor_parameters
 
 Floats = npt.NDArray[np.float32]
 Bools = npt.NDArray[np.bool_]
@@ -189,6 +189,10 @@ class _ItemSampler:
         self.likelihood_sigma = np.array([c.likelihood_sigma for c in components], np.float32)
         self.impact_mu = np.array([c.impact_mu for c in components], np.float32)
         self.impact_sigma = np.array([c.impact_sigma for c in components], np.float32)
+        # A geometric pool's impact is tabulated (one component): its normal draw is read
+        # through the table's log quantiles instead of mu + sigma * z.
+        table = components[0].impact_table if len(components) == 1 else None
+        self.impact_table = None if table is None else np.array(table, np.float32)
         # Points are used exactly (not through exp/expit), so a point likelihood gives
         # exactly a Bernoulli of that probability.
         self.likelihood_points = (
@@ -241,10 +245,15 @@ class _ItemSampler:
             index, self.likelihood_points, self.likelihood_mu, self.likelihood_sigma,
             first, arena=arena, logistic=True,
         )
-        impact = self._quantity(
-            index, self.impact_points, self.impact_mu, self.impact_sigma, second, arena=arena,
-            logistic=False,
-        )
+        if self.impact_table is not None and second is not None:
+            np.copyto(second, np.interp(second, Z_GRID, self.impact_table), casting="unsafe")
+            with np.errstate(over="ignore"):
+                impact: Factor = np.exp(second, out=second)
+        else:
+            impact = self._quantity(
+                index, self.impact_points, self.impact_mu, self.impact_sigma, second,
+                arena=arena, logistic=False,
+            )
         return _ItemDraws(happen, likelihood, impact)
 
     @staticmethod

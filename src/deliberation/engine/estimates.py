@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from ..review.opening import resolve_impact, resolve_likelihood
 from ..review.template import Template
@@ -119,6 +120,8 @@ class Component:
     likelihood_sigma: float
     impact_mu: float
     impact_sigma: float
+    # A geometric pool's impact: log quantiles at Z_GRID (None: lognormal(mu, sigma)).
+    impact_table: tuple[float, ...] | None = None
 
     @property
     def likelihood_mean(self) -> float:
@@ -126,6 +129,9 @@ class Component:
 
     @property
     def impact_mean(self) -> float:
+        if self.impact_table is not None:
+            density = np.exp(-Z_GRID**2 / 2) / math.sqrt(2 * math.pi)
+            return float(np.trapezoid(density * np.exp(np.array(self.impact_table)), Z_GRID))
         return lognormal_mean(self.impact_mu, self.impact_sigma)
 
 
@@ -154,33 +160,125 @@ def component(participant: str, likelihood: Any, impact: Any, template: Template
     )
 
 
-def geometric_pool(item_id: str, components: tuple[Component, ...]) -> Component:
-    """Pool participants by averaging their percentiles in logit (likelihood) and log
-    (impact) space.
+# Normal scores at which a geometric pool's impact quantiles are tabulated: the engine
+# turns an impact's standard normal draw into the impact by interpolating here (Box-Muller
+# normals reach 8.6; np.interp holds the end values beyond the grid).
+Z_GRID = np.linspace(-8.6, 8.6, 345)
+_LOG_GRID_POINTS = 1500
 
-    For likelihoods that is the geometric mean of the odds of each percentile (the
-    pooled median's odds are the geometric mean of the participants' median odds);
-    for impacts the geometric mean of each percentile. Point likelihoods of exactly 0
-    or 1 are clipped to ``[PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR]`` here, since one
-    certain participant would otherwise veto everyone else.
+
+def _log_survival(log_x: npt.NDArray[np.float64], c: Component) -> npt.NDArray[np.float64]:
+    """log P(impact >= x | the item happens) for one participant, at x = exp(log_x)."""
+    if c.impact_sigma == 0:
+        with np.errstate(divide="ignore"):
+            return np.log((log_x <= c.impact_mu).astype(np.float64))
+    scores = (log_x - c.impact_mu) / (c.impact_sigma * math.sqrt(2))
+    with np.errstate(divide="ignore"):
+        return np.log(0.5 * np.asarray(_ERFC(scores), dtype=np.float64))
+
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _solve_logit_mu(mean: float, sigma: float) -> float:
+    """The mu of logit-normal(mu, sigma) whose mean is ``mean`` (0 < mean < 1)."""
+    if sigma == 0:
+        return logit(mean)
+    low, high = logit(mean) - 10 * sigma - 10, logit(mean) + 10 * sigma + 10
+    for _ in range(80):
+        middle = (low + high) / 2
+        if logit_normal_mean(middle, sigma) < mean:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def certainties(components: tuple[Component, ...]) -> list[tuple[str, float]]:
+    """Participants whose likelihood is a stated certainty (a point 0 or 1)."""
+    return [
+        (c.participant, c.likelihood[0]) for c in components
+        if c.likelihood_sigma == 0 and c.likelihood[0] in (0.0, 1.0)
+    ]
+
+
+@functools.lru_cache(maxsize=4096)  # components are immutable; an edit makes new ones
+def geometric_pool(item_id: str, components: tuple[Component, ...]) -> Component:
+    """Pool participants by the geometric mean of odds of every event "the item happens
+    with an impact of at least x", so each participant's likelihood stays with their
+    impact (docs/design.md, "How participants are pooled").
+
+    For participant i, P_i(x) = E[p_i] * S_i(x), with S_i their impact's survival
+    function. The pool's P(x) has odds prod_i (P_i(x) / (1 - P_i(x)))^(1/n): at x -> 0
+    the geometric mean of the odds of the likelihoods; above it a likelihood is never
+    paired with an impact nobody stated with it. The pooled item happens with
+    probability P(0+) (a logit-normal with the participants' mean spread, its mu solved
+    so the mean is P(0+)), and its impact given that it happens has the survival
+    function P(x) / P(0+), tabulated as log quantiles at ``Z_GRID``. A single
+    participant is returned as is; callers pool items with a stated 0 or 1 linearly
+    (:func:`certainties`).
     """
     if len(components) == 1:
         return components[0]
-    floor = logit(PROBABILITY_FLOOR)
-    likelihood_mus = [min(max(c.likelihood_mu, floor), -floor) for c in components]
-    likelihood_mu = sum(likelihood_mus) / len(components)
-    likelihood_sigma = sum(c.likelihood_sigma for c in components) / len(components)
-    impact_mu = sum(c.impact_mu for c in components) / len(components)
-    impact_sigma = sum(c.impact_sigma for c in components) / len(components)
+    if certainties(components):
+        raise ValueError(f"item {item_id!r}: a stated likelihood of 0 or 1 cannot be pooled "
+                         "by odds")
+    count = len(components)
+    means = [c.likelihood_mean for c in components]
+    happen_logit = sum(logit(m) for m in means) / count
+    happens = expit(happen_logit)
+    likelihood_sigma = sum(c.likelihood_sigma for c in components) / count
+    likelihood_mu = _solve_logit_mu(happens, likelihood_sigma)
     z = Z90 / 2
     likelihood = (
-        expit(likelihood_mu - z * likelihood_sigma), expit(likelihood_mu + z * likelihood_sigma)
+        (happens, happens) if likelihood_sigma == 0 else
+        (expit(likelihood_mu - z * likelihood_sigma), expit(likelihood_mu + z * likelihood_sigma))
     )
-    impact = (math.exp(impact_mu - z * impact_sigma), math.exp(impact_mu + z * impact_sigma))
+    impact_mu, impact_sigma, impact, table = _pooled_impact(components, means, happen_logit)
     return Component(
-        f"pooled({item_id})", likelihood, impact,
-        likelihood_mu, likelihood_sigma, impact_mu, impact_sigma,
+        f"pooled({item_id})", likelihood, impact, likelihood_mu, likelihood_sigma,
+        impact_mu, impact_sigma, table,
     )
+
+
+def _pooled_impact(
+    components: tuple[Component, ...], means: list[float], happen_logit: float
+) -> tuple[float, float, tuple[float, float], tuple[float, ...] | None]:
+    """(median log, sigma-like spread, 90% interval, log quantiles at Z_GRID) of the
+    geometric pool's impact given that the item happens."""
+    points = {c.impact for c in components if c.impact_sigma == 0}
+    if all(c.impact_sigma == 0 for c in components) and len(points) == 1:
+        (value, _), = points
+        return (math.log(value) if value > 0 else -math.inf, 0.0, (value, value), None)
+    lows = [c.impact_mu - 9 * c.impact_sigma for c in components if math.isfinite(c.impact_mu)]
+    highs = [c.impact_mu + 9 * c.impact_sigma for c in components if math.isfinite(c.impact_mu)]
+    grid = np.linspace(min(lows) - 1, max(highs) + 1, _LOG_GRID_POINTS)
+    steps = [c.impact_mu for c in components if c.impact_sigma == 0 and math.isfinite(c.impact_mu)]
+    grid = np.unique(np.concatenate([grid, steps, np.nextafter(steps, np.inf)]))
+    log_odds = np.zeros_like(grid)
+    for c, mean in zip(components, means, strict=True):
+        log_p = math.log(mean) + _log_survival(grid, c)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_odds += log_p - np.log1p(-np.exp(log_p))
+    log_odds /= len(components)
+    # P(x) / P(0+), through logs: expit(log_odds) / expit(happen_logit)
+    with np.errstate(over="ignore", under="ignore"):
+        survival = np.exp(-np.logaddexp(0.0, -log_odds) + np.logaddexp(0.0, -happen_logit))
+    survival = np.minimum(np.nan_to_num(survival, nan=0.0), 1.0)
+    survival[0] = 1.0
+    # keep it non-increasing against rounding, then invert: S(q) = Phi(-z)
+    survival = np.minimum.accumulate(survival)
+    # below the last size every participant reaches for sure, nothing happens: start
+    # there, so the lowest quantiles are that size and not the grid's end
+    start = int(np.flatnonzero(survival >= 1.0)[-1])
+    grid, survival = grid[start:], survival[start:]
+    targets = np.array([normal_cdf(-score) for score in Z_GRID])
+    table = np.interp(targets, survival[::-1], grid[::-1])
+    median = float(np.interp(0.5, survival[::-1], grid[::-1]))
+    low, high = (float(np.interp(normal_cdf(-s), survival[::-1], grid[::-1]))
+                 for s in (-Z90 / 2, Z90 / 2))
+    return median, (high - low) / Z90, (math.exp(low), math.exp(high)), tuple(
+        float(v) for v in table)
 
 
 def item_models(review: Any, template: Template, *, pool: Pool = "linear") -> list[ItemModel]:
@@ -188,7 +286,10 @@ def item_models(review: Any, template: Template, *, pool: Pool = "linear") -> li
 
     Components are ordered by participant id, so the order estimates were typed in
     never changes a number. Items nobody estimated are left out (see
-    ``review.unestimated_items()``).
+    ``review.unestimated_items()``). Under the geometric pool an item where someone
+    states a likelihood of exactly 0 or 1 keeps its components, so it is pooled
+    linearly: odds cannot weigh a certainty (it would veto every other view), and the
+    analysis says so (:func:`certainties`).
     """
     if pool not in ("linear", "geometric"):
         raise ValueError(f"pool: expected 'linear' or 'geometric', got {pool!r}")
@@ -202,7 +303,7 @@ def item_models(review: Any, template: Template, *, pool: Pool = "linear") -> li
         components = tuple(sorted(by_item.get(item.id, []), key=lambda c: c.participant))
         if not components:
             continue
-        if pool == "geometric":
+        if pool == "geometric" and not certainties(components):
             components = (geometric_pool(item.id, components),)
         models.append(ItemModel(item.id, item.kind, components))
     return models
@@ -261,6 +362,9 @@ def pooled_interval(
     is at least as wide as the widest participant's interval when they disagree.
     """
     components = model.components
+    if len(components) == 1 and components[0].impact_table is not None:
+        pooled = components[0]
+        return pooled.likelihood if quantity == "likelihood" else pooled.impact
     if quantity == "likelihood":
         mus = [c.likelihood_mu for c in components]
         sigmas = [c.likelihood_sigma for c in components]
