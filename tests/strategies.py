@@ -22,15 +22,18 @@ names = text.filter(lambda s: s.strip() != "")
 
 @st.composite
 def probability_intervals(draw: Any) -> Any:
-    low = draw(st.floats(0, 1, allow_nan=False))
-    high = draw(st.floats(low, 1, allow_nan=False))
-    return draw(st.sampled_from([[low, high], low, "likely", "rare"]))
+    """A likelihood: an interval inside [1e-6, 1 - 1e-6] (validation refuses ends
+    nearer 0 or 1), a point anywhere in [0, 1], or a label."""
+    low = draw(st.floats(1e-6, 1 - 1e-6, allow_nan=False))
+    high = draw(st.floats(low, 1 - 1e-6, allow_nan=False))
+    point = draw(st.floats(0, 1, allow_nan=False))
+    return draw(st.sampled_from([[low, high], point, "likely", "rare"]))
 
 
 @st.composite
 def impact_intervals(draw: Any) -> Any:
     low = draw(st.floats(0.01, 1e6, allow_nan=False))
-    high = draw(st.floats(low, 1e7, allow_nan=False))
+    high = draw(st.floats(low, min(1e7, low * 1e8), allow_nan=False))
     return draw(st.sampled_from([[low, high], low, "major", "minor"]))
 
 
@@ -172,10 +175,12 @@ def review_from(
 
 @st.composite
 def numeric_likelihoods(draw: Any) -> Any:
-    """A likelihood as a point or a [low, high] interval, 0 and 1 included."""
-    low = draw(st.sampled_from([0.0, 1.0, 0.5]) | st.floats(0, 1, allow_nan=False))
-    high = draw(st.floats(low, 1, allow_nan=False))
-    return draw(st.sampled_from([low, [low, high], [low, high]]))
+    """A likelihood as a point (0 and 1 included) or a [low, high] interval (ends
+    inside [1e-6, 1 - 1e-6], as validation requires)."""
+    point = draw(st.sampled_from([0.0, 1.0, 0.5]) | st.floats(0, 1, allow_nan=False))
+    low = draw(st.sampled_from([1e-6, 0.5]) | st.floats(1e-6, 1 - 1e-6, allow_nan=False))
+    high = draw(st.sampled_from([low, 1 - 1e-6]) | st.floats(low, 1 - 1e-6, allow_nan=False))
+    return draw(st.sampled_from([point, [low, high], [low, high]]))
 
 
 @st.composite

@@ -107,7 +107,8 @@ def test_release_review_uses_every_rule_kind() -> None:
     rules = {rule.rule: rule for rule in template.policy}
     assert getattr(rules["min-participants"], "count", None) == 3
     assert getattr(rules["max-p-extreme-bad"], "value", None) == 0.01
-    assert rules["all-items-estimated"].severity == "warn"
+    # an unestimated harm is left out of every sum, so it must stop the release
+    assert rules["all-items-estimated"].severity == "fail"
     assert rules["min-p-extreme-good"].severity == "warn"
     assert rules["positive-expected-value"].severity == "warn"
     assert set(getattr(rules["signoffs-from-roles"], "roles", [])) == set(template.required_roles)

@@ -9,10 +9,12 @@ way Squiggle and Guesstimate read ``low to high``:
   spans that many standard deviations. Equal ends are a point.
 * **Likelihoods** are probabilities, so they must stay inside [0, 1]. We use the
   logit-normal: ``logit(p)`` is normal with the interval's logits as its 5th and 95th
-  percentiles. An end of exactly 0 or 1 has no logit, so the interval is first clipped
-  to ``[1e-6, 1 - 1e-6]`` (``PROBABILITY_FLOOR``); a one-in-a-million floor is below
-  anything a review can tell apart. A single number (or equal ends) is a constant
-  probability and is used exactly, 0 and 1 included.
+  percentiles. An end of exactly 0 or 1 has no logit, and an end closer to them than
+  one in a million (``PROBABILITY_FLOOR``) would be distorted by any floor, so review
+  validation refuses such intervals with the reason (``review.model.check_quantity``);
+  the clip to ``[1e-6, 1 - 1e-6]`` here only guards unvalidated callers. A single
+  number (or equal ends) is a constant probability and is used exactly, 0 and 1
+  included.
 
 Labels of the template's scales are resolved to intervals first
 (:func:`deliberation.templates.resolve_likelihood`).
@@ -28,13 +30,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ..review.model import PROBABILITY_FLOOR
 from ..review.opening import resolve_impact, resolve_likelihood
 from ..review.template import Template
 
 # Twice the 95th percentile of the standard normal: the width of a 90% interval in
 # standard deviations (Squiggle's constant for `a to b`).
 Z90 = 3.2897
-PROBABILITY_FLOOR = 1e-6
 
 Pool = Literal["linear", "geometric"]
 

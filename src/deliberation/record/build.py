@@ -143,6 +143,14 @@ def _record_parts(record: Mapping[str, Any]) -> tuple[Review, Template]:
     return review, template
 
 
+def _record_sha256(record: Mapping[str, Any]) -> str:
+    try:
+        return hashlib.sha256(dumps_record(record)).hexdigest()
+    except ValueError as error:  # a number beyond float's range (a 400-digit integer)
+        raise RecordError(f"expected finite numbers throughout: {error}",
+                          path=RECORD_JSON) from None
+
+
 def record_fragments(record: Mapping[str, Any],
                      signatures: Sequence[Mapping[str, Any]] | None = None
                      ) -> list[tuple[str, str]]:
@@ -169,7 +177,7 @@ def record_fragments(record: Mapping[str, Any],
             template={k: record["template"].get(k, "") for k in ("id", "version", "sha256")},
             seed=record.get("seed"), samples=record.get("samples"),
             versions=record.get("versions") or {},
-            record_sha256=hashlib.sha256(dumps_record(record)).hexdigest(),
+            record_sha256=_record_sha256(record),
         )),
     ]
 

@@ -12,6 +12,7 @@ alone.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -166,7 +167,7 @@ def chosen_of(review: Review, analysis_json: Mapping[str, Any] | None) -> tuple[
     chosen = stored.get("chosen")
     if not isinstance(chosen, str) or chosen not in variants:
         means = {key: number(value, "mean") for key, value in variants.items()
-                 if isinstance(value, Mapping)}
+                 if isinstance(value, Mapping) and math.isfinite(number(value, "mean"))}
         if not means:
             return None, "preferred"
         return chosen_variant(review, means)  # a partial analysis: the same rule, here

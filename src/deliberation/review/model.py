@@ -41,6 +41,12 @@ SCHEMA_ID = "deliberation/review@1"
 # that multiplies a likelihood or impact by more than 1000 is a typo, not a model.
 MAX_IMPACT = 1e15
 MAX_FACTOR = 1e3
+# A 90% interval of an impact or factor spanning more than 8 powers of ten puts the
+# lognormal's far draws (8.6 standard deviations out) beyond what float32 holds.
+MAX_SPAN = 1e8
+# Below one in a million the logit-normal cannot place a 90% interval's end faithfully
+# (the engine's floor); a likelihood interval must keep its ends inside it.
+PROBABILITY_FLOOR = 1e-6
 # The extreme thresholds are net values, sums over items of at most MAX_IMPACT each.
 MAX_THRESHOLD = 1e18
 MAX_ROUND = 1000  # Delphi rounds; a meeting holds two or three
@@ -123,6 +129,15 @@ def check_quantity(value: Any, *, kind: Literal["likelihood", "impact", "factor"
         raise ValueError(
             f"expected a probability between 0 and 1, got {_show(value)}",
         )
+    if kind == "likelihood" and low != high and (
+        low < PROBABILITY_FLOOR or high > 1 - PROBABILITY_FLOOR
+    ):
+        raise ValueError(
+            f"expected the ends of a likelihood interval between 0.000001 and 0.999999, got "
+            f"{_show(value)}: an interval is a 90% range (its low end is the 5th percentile), "
+            "and 'never' or 'certain' can not be one; give the smallest (largest) chance "
+            "you would not rule out, e.g. [0.001, 0.1], or a single number"
+        )
     if kind == "impact" and low <= 0:
         raise ValueError(
             "expected a positive magnitude (harms are entered as positive sizes), "
@@ -143,6 +158,13 @@ def check_quantity(value: Any, *, kind: Literal["likelihood", "impact", "factor"
                 "expected an interval of positive factors (a single 0 removes the item), "
                 f"got {_show(value)}"
             )
+    if kind in ("impact", "factor") and low != high and low > 0 and high / low > MAX_SPAN:
+        raise ValueError(
+            f"expected {'an impact' if kind == 'impact' else 'a factor'} interval spanning "
+            "at most 8 powers of ten (high / low at "
+            f"most 1e+08), got [{low:g}, {high:g}]: wider, the far draws overflow the "
+            "simulation"
+        )
 
 
 def _show(value: Any) -> str:

@@ -97,6 +97,14 @@ FIXTURES: dict[str, str] = {
     ),
     "title-noncharacter.json": edit(setitem(["variants", 0, "title"], "Open\uffff")),
     "invalid-json.json": edit(lambda data: None)[:200] + "\n",
+    # Numbers the engine could not represent faithfully (issue 9): refused with the reason.
+    "likelihood-interval-from-zero.json": edit(
+        setitem(["estimates", 1, "likelihood"], [0, 0.1])
+    ),
+    "impact-25-decades.json": edit(setitem(["estimates", 0, "impact"], [1e-10, 1e15])),
+    "factor-12-decades.json": edit(
+        setitem(["mitigations", 0, "likelihood_factor"], [1e-12, 1])
+    ),
 }
 
 if __name__ == "__main__":
