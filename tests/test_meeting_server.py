@@ -21,6 +21,7 @@ import pytest
 from deliberation.errors import ReviewInvalid
 from deliberation.journal.store import Store
 from deliberation.meeting.server import FACILITATOR, Links, Meeting
+from deliberation.review.entry import show
 
 from .meeting_support import (
     BIN,
@@ -152,6 +153,12 @@ MARKS = {"p00": ("0.0111 to 0.0222", "1111 to 2222"),
          "p02": ("0.0555 to 0.0666", "5555 to 6666")}
 
 
+def _forms(entered: str, kind: str) -> set[str]:
+    """An entry's low end as typed and as pages show it ("0.0111" and "1.11%")."""
+    low = entered.split(" to ", maxsplit=1)[0]
+    return {low, show(float(low) if "." in low else int(low), kind)}  # type: ignore[arg-type]
+
+
 def test_until_reveal_each_socket_carries_only_its_own_numbers(
         meeting: tuple[Path, Served]) -> None:
     path, served = meeting
@@ -168,11 +175,14 @@ def test_until_reveal_each_socket_carries_only_its_own_numbers(
             await client.wait_for(lambda c, pid=pid: c.states[-1]["items"][0]["mine"].get("1"))
             text = "\n".join(client.frames)
             for other, numbers in MARKS.items():
-                seen = [n.split(" to ")[0] in text for n in numbers]
+                seen = [any(form in text for form in _forms(n, kind))
+                        for n, kind in zip(numbers, ("likelihood", "impact"), strict=True)]
                 assert seen == [other == pid] * 2, (pid, other)
                 assert (f"{other}-secret" in text) == (other == pid)
         console_text = "\n".join(console.frames)
-        assert not any(n.split(" to ")[0] in console_text for v in MARKS.values() for n in v)
+        assert not any(form in console_text for v in MARKS.values()
+                       for n, kind in zip(v, ("likelihood", "impact"), strict=True)
+                       for form in _forms(n, kind))
         started = time.monotonic()
         assert deliberation("meeting", "reveal", str(path.parent)).returncode == 0
         for client in clients.values():
@@ -180,7 +190,8 @@ def test_until_reveal_each_socket_carries_only_its_own_numbers(
                 lambda c: c.states[-1]["revealed"] and c.states[-1], timeout=5)
             spread = state["items"][0]["spread"]["1"]
             assert sorted(e["likelihood"] for e in spread) == sorted(
-                v[0] for v in MARKS.values())
+                show(tuple(float(x) for x in v[0].split(" to ")), "likelihood")
+                for v in MARKS.values())
         # The command itself starts a Python process; the page follows within a second
         # of the event (polled ten times a second).
         assert time.monotonic() - started < 1 + command_seconds(path)

@@ -101,8 +101,8 @@ def test_parse_quantity_refuses_rather_than_clamps(typed: str, kind: Any, messag
 
 @pytest.mark.parametrize("value", [(0.05, 0.2), 0.1, "likely", (50, 2000), (1e-05, 0.001)])
 def test_format_then_parse_round_trips(value: Any) -> None:
-    assert parse_quantity(format_quantity(value), "likelihood" if not isinstance(value, tuple)
-                          or value[1] <= 1 else "impact", LIKELIHOOD_LABELS) == value
+    kind = "likelihood" if not isinstance(value, tuple) or value[1] <= 1 else "impact"
+    assert parse_quantity(format_quantity(value, kind), kind, LIKELIHOOD_LABELS) == value
 
 
 # --------------------------------------------------------------------------- autosave
@@ -277,7 +277,7 @@ def test_blind_rounds_hide_numbers_until_revealed(wb: Workbook, review_path: Pat
     assert "Round 2" in find(step, "dl-round").value
     # Round 2 starts empty for everyone, with the round-1 answer as a hint.
     assert find(step, "dl-likelihood-deepfakes").value == ""
-    assert "round 1: likelihood 0.2 to 0.6" in find(step, "dl-estimate-row", 1).children[1].value
+    assert "round 1: likelihood 20% to 60%" in find(step, "dl-estimate-row", 1).children[1].value
     find(step, "dl-likelihood-deepfakes").value = "0.3 to 0.5"
     find(step, "dl-impact-deepfakes").value = "1000 to 10000"
     data = on_disk(review_path)
@@ -366,7 +366,7 @@ def test_reopening_restores_everything_entered(review_path: Path) -> None:
     assert find(again.setup(), "dl-horizon").value == "18 months"
     assert find(again.harms(), "dl-harm-title", 1).value == "Harassment of artists"
     step = again.estimates()
-    assert find(step, "dl-likelihood-harassment-of-artists").value == "0.05 to 0.25"
+    assert find(step, "dl-likelihood-harassment-of-artists").value == "5% to 25%"
     assert find(step, "dl-impact-harassment-of-artists").value == "moderate"
     assert find(step, "dl-rationale-harassment-of-artists").value == "happened to v1"
 

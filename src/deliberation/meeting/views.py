@@ -18,9 +18,9 @@ from ..review.template import Template
 from ..workbook.fields import format_quantity
 
 
-def _scale(levels: Any) -> list[dict[str, str]]:
+def _scale(levels: Any, kind: Any) -> list[dict[str, str]]:
     return [{"label": level.label,
-             "means": f"{format_quantity(list(level.interval))}",
+             "means": f"{format_quantity(list(level.interval), kind)}",
              "description": level.description} for level in levels]
 
 
@@ -39,8 +39,8 @@ def _items(review: Review, template: Template) -> list[dict[str, Any]]:
 
 
 def _quantities(estimate: Any) -> dict[str, str]:
-    return {"likelihood": format_quantity(_plain(estimate.likelihood)),
-            "impact": format_quantity(_plain(estimate.impact)),
+    return {"likelihood": format_quantity(_plain(estimate.likelihood), "likelihood"),
+            "impact": format_quantity(_plain(estimate.impact), "impact"),
             "rationale": estimate.rationale}
 
 
@@ -77,8 +77,8 @@ def participant_view(review: Review, template: Template, participant: str) -> di
         "revealed": rounds.open_revealed,
         "revealed_rounds": [r for r in sorted({e.round for e in review.estimates} |
                                               {rounds.round}) if not rounds.hidden(r)],
-        "scales": {"likelihood": _scale(template.likelihood_scale),
-                   "impact": _scale(template.impact_scale)},
+        "scales": {"likelihood": _scale(template.likelihood_scale, "likelihood"),
+                   "impact": _scale(template.impact_scale, "impact")},
         "guidance": template.guidance,
         "items": items,
     }

@@ -8,7 +8,6 @@ review keeps its last valid value.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -17,7 +16,8 @@ import ipywidgets as widgets
 import markupsafe
 
 from ..errors import ConcurrentEdit, DeliberationError
-from ..review.model import check_quantity
+from ..review import entry
+from ..review.entry import Reading
 from ..review.template import Template
 from .session import ReviewSession, user_message
 
@@ -39,6 +39,7 @@ STYLE = """
 .dl-step .dl-lead { color: #555; margin: 0 0 8px 0; }
 .dl-field-error { color: #b3261e; font-size: 12.5px; line-height: 1.3; min-height: 0; }
 .dl-field-error:empty { display: none; }
+.dl-field-error .dl-read { color: #555; }
 .dl-invalid input, .dl-invalid textarea, .dl-invalid select,
 input.dl-invalid, textarea.dl-invalid {
   border-color: #b3261e !important; background: #fdecea !important; }
@@ -84,79 +85,34 @@ input.dl-invalid, textarea.dl-invalid {
 </style>
 """
 
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?%?"
-_INTERVAL = re.compile(
-    rf"^\[?\s*({_NUMBER})\s*(?:to|–|—|\.\.|,|\s-\s|-)\s*({_NUMBER})\s*\]?$", re.IGNORECASE
-)
-_SINGLE = re.compile(rf"^({_NUMBER})$")
-
-
-def _number(text: str, kind: QuantityKind) -> float | int:
-    percent = text.endswith("%")
-    if percent:
-        if kind != "likelihood":
-            raise ValueError(f"a percentage only makes sense for a likelihood, got {text!r}")
-        value: float | int = float(text[:-1]) / 100
-    elif re.fullmatch(r"[-+]?\d+", text):
-        value = int(text)
-    else:
-        value = float(text)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _examples(kind: QuantityKind) -> str:
-    return {
-        "likelihood": "'0.05 to 0.2' (90% sure between), '10%' or a label",
-        "impact": "'50 to 2000' (90% sure between), '300' or a label",
-        "factor": "'0.3 to 0.6' (90% sure between) or '0.5'",
-    }[kind]
+def read_entry(text: str, kind: QuantityKind, labels: Sequence[str] = ()) -> Reading | None:
+    """What a user typed as a likelihood, impact or factor, and how it was read
+    (:mod:`deliberation.review.entry`); None for empty text; ValueError in plain words
+    (:class:`~deliberation.review.entry.Ambiguous` when it asks which was meant)."""
+    return entry.read(text, kind, labels)
 
 
 def parse_quantity(text: str, kind: QuantityKind, labels: Sequence[str] = ()) -> Any:
-    """What a user typed as a likelihood, impact or factor, as review.json stores it.
-
-    ``'0.05 to 0.2'``, ``'[0.05, 0.2]'`` and ``'5% to 20%'`` are 90% intervals, a single
-    number is a point, and a label of the template's scale (any case) is kept as
-    the label. Returns None for empty text. Raises ValueError, in plain words.
-    """
-    cleaned = text.strip()
-    if not cleaned:
-        return None
-    by_lower = {label.lower(): label for label in labels}
-    if cleaned.lower() in by_lower:
-        return by_lower[cleaned.lower()]
-    match = _INTERVAL.match(cleaned)
-    value: Any
-    if match:
-        value = (_number(match.group(1), kind), _number(match.group(2), kind))
-        if value[0] == value[1]:
-            value = value[0]
-    elif _SINGLE.match(cleaned):
-        value = _number(cleaned, kind)
-    else:
-        hint = f"; labels: {', '.join(labels)}" if labels else ""
-        raise ValueError(f"cannot read {cleaned!r}: expected {_examples(kind)}{hint}")
-    check_quantity(value, kind=kind)
-    return value
+    """The value review.json stores for what was typed (None for empty text)."""
+    reading = entry.read(text, kind, labels)
+    return None if reading is None else reading.value
 
 
-def format_number(value: float | int) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def format_quantity(value: Any) -> str:
-    """The text a field shows for a stored quantity; parse_quantity reads it back unchanged."""
-    if value is None:
+def read_note(typed: str, reading: Reading | None, kind: QuantityKind) -> str:
+    """The words shown under a field after a valid entry: how it was read, when that is
+    not simply what was typed, and always for a single-number likelihood."""
+    if reading is None or isinstance(reading.value, str):
         return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list | tuple):
-        return f"{format_number(value[0])} to {format_number(value[1])}"
-    return format_number(value)
+    shown = entry.show(reading.value, kind)
+    point_likelihood = kind == "likelihood" and not isinstance(reading.value, tuple)
+    if " ".join(typed.split()) == shown and not point_likelihood:
+        return ""
+    return reading.said
+
+
+def format_quantity(value: Any, kind: QuantityKind) -> str:
+    """The text a field shows for a stored quantity; parse_quantity reads it back unchanged."""
+    return entry.show(tuple(value) if isinstance(value, list) else value, kind)
 
 
 def quantity_from_json(value: Any) -> Any:
@@ -451,9 +407,9 @@ def error_line(css: str) -> Any:
 
 
 def find(entries: list[dict[str, Any]], entry_id: str, key: str = "id") -> dict[str, Any]:
-    for entry in entries:
-        if entry.get(key) == entry_id:
-            return entry
+    for found in entries:
+        if found.get(key) == entry_id:
+            return found
     raise ValueError(f"{entry_id!r} was removed meanwhile")
 
 

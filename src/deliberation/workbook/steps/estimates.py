@@ -15,7 +15,8 @@ from ..fields import (
     escape,
     format_quantity,
     labels_of,
-    parse_quantity,
+    read_entry,
+    read_note,
 )
 from ..session import ReviewSession, user_message
 
@@ -78,14 +79,15 @@ class EstimateRow:
 
     def _parse(self, widget: Any, error: Any, kind: Any) -> tuple[bool, Any]:
         try:
-            value = parse_quantity(widget.value, kind, labels_of(self.session.template, kind))
+            reading = read_entry(widget.value, kind, labels_of(self.session.template, kind))
         except ValueError as problem:
             error.value = f"<div>{escape(problem)}</div>"
             widget.add_class("dl-invalid")
             return False, None
-        error.value = ""
+        note = read_note(widget.value, reading, kind)
+        error.value = f'<div class="dl-read">{escape(note)}</div>' if note else ""
         widget.remove_class("dl-invalid")
-        return True, value
+        return True, None if reading is None else reading.value
 
     def _changed(self, _: Any) -> None:
         if self._syncing:
@@ -139,16 +141,17 @@ class EstimateRow:
             if (earlier["item"], earlier["participant"]) == (self.item_id, self.participant) and \
                     earlier.get("round", 1) < self.round:
                 hints.append(f"round {earlier.get('round', 1)}: likelihood "
-                             f"{format_quantity(earlier['likelihood'])}, impact "
-                             f"{format_quantity(earlier['impact'])}")
+                             f"{format_quantity(earlier['likelihood'], 'likelihood')}, impact "
+                             f"{format_quantity(earlier['impact'], 'impact')}")
         self.hint.value = escape("; ".join(hints))
         if estimate is None:
             return
         self._syncing = True
         try:
             for widget, value, error in (
-                (self.likelihood, format_quantity(estimate["likelihood"]), self.likelihood_error),
-                (self.impact, format_quantity(estimate["impact"]), self.impact_error),
+                (self.likelihood, format_quantity(estimate["likelihood"], "likelihood"),
+                 self.likelihood_error),
+                (self.impact, format_quantity(estimate["impact"], "impact"), self.impact_error),
                 (self.rationale, estimate.get("rationale", ""), None),
             ):
                 invalid = error is not None and bool(error.value)
