@@ -246,7 +246,7 @@ class Override(_Model):
     @classmethod
     def _reason(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("expected the reason the gate is overridden, got empty text")
+            raise ValueError(f"expected the reason the gate is overridden, got {value!r}")
         return value
 
 

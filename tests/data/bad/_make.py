@@ -97,6 +97,13 @@ FIXTURES: dict[str, str] = {
     ),
     "title-noncharacter.json": edit(setitem(["variants", 0, "title"], "Open\uffff")),
     "invalid-json.json": edit(lambda data: None)[:200] + "\n",
+    # Overrides (issue 9): the gate is a rule of the template, by a participant, with a why.
+    "override-unknown-gate.json": edit(setitem(
+        ["decision", "overrides"], [{"gate": "risk-accepted", "reason": "board", "by": "ana"}])),
+    "override-unknown-participant.json": edit(setitem(
+        ["decision", "overrides"], [{"gate": "signoffs", "reason": "board", "by": "zoe"}])),
+    "override-empty-reason.json": edit(setitem(
+        ["decision", "overrides"], [{"gate": "signoffs", "reason": "  ", "by": "ana"}])),
 }
 
 if __name__ == "__main__":
