@@ -303,3 +303,13 @@ def test_the_decision_step_warns_and_records_an_override(tmp_path: Path) -> None
     _find(step, "dl-override-remove").click()
     assert "overrides" not in json.loads(path.read_text())["decision"]
     assert wb.live().gates[-1].id == "override-required"
+
+
+def test_diff_names_an_added_override() -> None:
+    from deliberation.record.diff import Side, diff_reviews
+
+    before = parse_review(failing_review())
+    after = parse_review(failing_review(overrides=[OVERRIDE]))
+    result = diff_reviews(Side("old", before, {}, "review"), Side("new", after, {}, "review"))
+    assert [(c.kind, c.key, c.detail) for c in result.section("decision")] == [
+        ("added", "override", "extreme-bad by ana: accepted by the board, see minutes")]
