@@ -313,3 +313,16 @@ def test_diff_names_an_added_override() -> None:
     result = diff_reviews(Side("old", before, {}, "review"), Side("new", after, {}, "review"))
     assert [(c.kind, c.key, c.detail) for c in result.section("decision")] == [
         ("added", "override", "extreme-bad by ana: accepted by the board, see minutes")]
+
+
+def test_the_reason_is_escaped_in_the_record(tmp_path: Path, templates: Path) -> None:
+    payload = '</p><script>alert("x")</script><img src=x onerror=alert(1)>'
+    review, gates, analysis = _record(tmp_path, templates, failing_review(
+        overrides=[{**OVERRIDE, "reason": payload}]))
+    template = open_review(DATA / "good" / "minimal.json", search=[templates])[1]
+    html = render_record(json.loads(dumps_record(build_record(
+        review=review, template=template, analysis_json=analysis, gate_results_json=gates,
+        seed=0, samples=2000, created="2026-01-02T03:04:05Z"))))
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert html.count("&lt;script&gt;alert(") >= 2  # the brief and the policy table
