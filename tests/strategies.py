@@ -123,6 +123,14 @@ def review_data(draw: Any) -> dict[str, Any]:
                 for p in draw(st.lists(st.sampled_from(people), unique=True))
             ],
         }
+        if draw(st.booleans()):  # the model knows no template: any rule id, once each
+            gates = draw(st.lists(st.sampled_from(["decided", "extreme-bad", "signoffs"]),
+                                  unique=True, max_size=2))
+            data["decision"]["overrides"] = [
+                {"gate": gate, "by": draw(st.sampled_from(people)),
+                 "reason": draw(text.filter(lambda value: bool(value.strip())))}
+                for gate in gates
+            ]
     return data
 
 

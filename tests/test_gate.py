@@ -75,7 +75,7 @@ def trusted(keys: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> 
 
 def publish_record(archive: Path, artifact: Path | None, *, outcome: str = "approve",
                    review_id: str = "chat-v1", created: str = "2026-11-28T10:00:00Z",
-                   fail_gate: bool = False) -> Path:
+                   fail_gate: bool = False, override: bool = False) -> Path:
     """One record of tests/data/good/minimal.json (template test-minimal: roles safety, legal)."""
     from deliberation.record.build import build_record, dumps_record, render_record
     from deliberation.review.model import load_review
@@ -86,6 +86,14 @@ def publish_record(archive: Path, artifact: Path | None, *, outcome: str = "appr
     assert review.decision is not None
     review = review.model_copy(update={
         "id": review_id, "decision": review.decision.model_copy(update={"outcome": outcome})})
+    if override:  # the misuse category left uncovered, and the approval overrides that gate
+        from deliberation.review.model import Override
+
+        phishing = review.items[1].model_copy(update={"category": None})
+        overrides = [Override(gate="categories", reason="misuse is the abuse policy's", by="ana")]
+        review = review.model_copy(update={
+            "items": [review.items[0], phishing],
+            "decision": review.decision.model_copy(update={"overrides": overrides})})
     template = load_template("test-minimal", search=[TEST_TEMPLATES])
     gates = [g.to_json() for g in evaluate_policy(review, template)]
     if fail_gate:
@@ -341,6 +349,23 @@ def test_a_failed_gate_without_override_fails(tmp_path: Path, model: Path,
     assert fail_line(gate(archive, model, trusted)) == (
         "FAIL  gates: record 000001-chat-v1: gate categories failed and carries no override "
         "(1 category not considered)")
+
+
+def test_an_overridden_gate_does_not_block(tmp_path: Path, model: Path,
+                                           keys: dict[str, Path], trusted: Path) -> None:
+    """The approval overrides the failed categories gate: the record says so, the release
+    gate accepts it (test_a_failed_gate_without_override_fails is the other side)."""
+    archive = tmp_path / "archive"
+    record = publish_record(archive, model, override=True)
+    policy = json.loads((record / "record.json").read_text())["policy"]
+    assert policy["gates"][0]["status"] == "overridden"  # evaluated for real: misuse uncovered
+    assert policy["gates"][0]["override"]["by"] == "ana"
+    assert policy["passed"] is True
+    for participant in ("ana", "ben"):
+        assert sign(record, keys[participant], participant).returncode == 0
+    result = gate(archive, model, trusted)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "every gate passed or overridden" in result.stdout
 
 
 def test_a_tampered_record_file_fails(signed: tuple[Path, Path], model: Path,

@@ -104,6 +104,7 @@ def check(
 ) -> None:
     """Validate REVIEW and run its template's policy gates: exit 0 pass, 1 fail, 2 invalid."""
     from .review.opening import open_review_with_sources
+    from .review.overrides import gate_line
     from .review.policy import evaluate_policy, needs_analysis, passed
 
     review, template, path, sources = open_review_with_sources(review_path, search=template_dirs)
@@ -138,8 +139,7 @@ def check(
                 f"  extends {found.id}")
             say(f"{label}: {found.describe()}")
         for result in results:
-            clause = f"  [{result.clause}]" if result.clause else ""
-            say(f"{result.status.upper():<4}  {result.id}: {result.message}{clause}")
+            say(gate_line(result))
         if drift:
             say(
                 f"note  the template {template.id!r} changed since the review recorded "
@@ -147,9 +147,11 @@ def check(
             )
         failed = sum(r.status == "fail" for r in results)
         warned = sum(r.status == "warn" for r in results)
+        overridden = sum(r.status == "overridden" for r in results)
         say(
-            f"{len(results)} gates: {len(results) - failed - warned} passed, "
-            f"{failed} failed, {warned} warned"
+            f"{len(results)} gates: {len(results) - failed - warned - overridden} passed, "
+            f"{failed} failed, " + (f"{overridden} failed but overridden, " if overridden else "")
+            + f"{warned} warned"
         )
     sys.exit(0 if passed(results) else 1)
 

@@ -21,6 +21,7 @@ from ..numbers import (
     probability,
     signed_points,
 )
+from ..review.overrides import gate_line
 
 SENSITIVITY_ROWS = 10
 DISAGREEMENT_ROWS = 8
@@ -178,7 +179,7 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
         out += ["", "Notes"] + [f"  {note}" for note in analysis.notes]
     if gates:
         out += ["", "Policy gates (as `deliberation check` decides them)"]
-        out += [f"  {gate.status.upper():4}  {gate.id}: {gate.message}" for gate in gates]
+        out += [f"  {gate_line(gate, clause=False)}" for gate in gates]
     return "\n".join(out) + "\n"
 
 

@@ -168,6 +168,9 @@ def _decision(old: Review, new: Review) -> list[Change]:
     changes += _listed("decision", "dissent", a.dissent, b.dissent)
     changes += _listed("decision", "sign-off", [s.participant for s in a.signoffs],
                        [s.participant for s in b.signoffs])
+    changes += _listed("decision", "override",
+                       [f"{o.gate} by {o.by}: {o.reason}" for o in a.overrides],
+                       [f"{o.gate} by {o.by}: {o.reason}" for o in b.overrides])
     return changes
 
 

@@ -51,12 +51,19 @@ class TemplateEntry(_Part):
     definition: dict[str, Any]
 
 
+class OverrideEntry(_Part):
+    gate: str
+    reason: str
+    by: str
+
+
 class GateEntry(_Part):
     id: str
-    status: Literal["pass", "fail", "warn"]
+    status: Literal["pass", "fail", "warn", "overridden"]
     message: str = ""
     clause: str = ""
     clause_text: str = ""
+    override: OverrideEntry | None = None
 
 
 class PolicyEntry(_Part):

@@ -24,12 +24,10 @@ from markupsafe import Markup, escape
 from ..engine.choice import chosen_variant, reference_variant
 from ..numbers import (
     PLUS_MINUS,
-    join_words,
     mean_value,
     number,
     percent,
     percentage_points,
-    plural,
     plus_minus,
     points,
     probability,
@@ -38,6 +36,7 @@ from ..numbers import (
     when,
 )
 from ..text import reveal
+from .summary import summary_sentences
 
 if TYPE_CHECKING:
     from ..review.model import Review
@@ -77,12 +76,6 @@ OUTCOME_TEXT = {
     "approve-with-conditions": "Approved with conditions",
     "defer": "Deferred",
     "reject": "Rejected",
-}
-_OUTCOME_SENTENCE = {
-    "approve": "approved the release",
-    "approve-with-conditions": "approved the release, with conditions",
-    "defer": "deferred the decision",
-    "reject": "rejected the release",
 }
 def _visible(value: Any) -> Any:
     """Every value a partial prints: bidi controls (U+202E ...) shown, not obeyed."""
@@ -356,7 +349,7 @@ def _change(review: Review, variants: Mapping[str, Any], chosen: str, reference:
 def render_policy(gate_results_json: Sequence[Mapping[str, Any]]) -> str:
     """Step 7: each policy gate, its result and the clause of the standard it enforces."""
     counts = {status: sum(g.get("status") == status for g in gate_results_json)
-              for status in ("pass", "warn", "fail")}
+              for status in ("pass", "warn", "fail", "overridden")}
     return _render("policy.html.j2", gates=gate_results_json, counts=counts)
 
 
@@ -383,76 +376,6 @@ def render_decision(
         summary=summary_sentences(review, gate_results_json, analysis_json, template=template),
         signoffs=signoffs,
     )
-
-
-def summary_sentences(
-    review: Review,
-    gate_results_json: Sequence[Mapping[str, Any]],
-    analysis_json: Mapping[str, Any] | None,
-    *,
-    template: Template | None = None,
-) -> list[str]:
-    """The decision in a few sentences a non-specialist can read in a minute."""
-    subject = review.subject.name + (f" {review.subject.version}" if review.subject.version
-                                     else "")
-    decision = review.decision
-    titles = _variant_titles(review, analysis_json)
-    sentences: list[str] = []
-    if decision is None:
-        sentences.append(f"The review of {subject} has not recorded a decision yet.")
-    else:
-        text = f"The review of {subject} {_OUTCOME_SENTENCE[decision.outcome]}"
-        if decision.variant:
-            text += f", choosing the option “{titles.get(decision.variant, decision.variant)}”"
-        sentences.append(text + ".")
-    variants = (analysis_json or {}).get("variants", {})
-    chosen, _ = chosen_of(review, analysis_json)
-    thresholds = thresholds_of(review, template, analysis_json)
-    horizon = f" within {review.horizon}" if review.horizon else ""
-    if chosen in variants:
-        summary = variants[chosen]
-        what = "this option" if decision is not None and decision.variant else "the release"
-        text = (
-            f"Pooling the participants' estimates, {what} has a "
-            f"{_probability(summary, 'p_extreme_bad')} chance of an extremely bad outcome and a "
-            f"{_probability(summary, 'p_extreme_good')} chance of an extremely good one{horizon}"
-        )
-        if thresholds is not None:
-            text += (f" (a net value at or below {points(thresholds[0])}, or at or above "
-                     f"{signed_points(thresholds[1])}, on the template's value scale)")
-        sentences.append(text + ".")
-        reference = reference_of(review, analysis_json)
-        if reference in variants and reference != chosen:
-            other = variants[reference]
-            sentences.append(
-                f"Without its mitigations (the option “{titles[str(reference)]}”) these chances "
-                f"would be {_probability(other, 'p_extreme_bad')} and "
-                f"{_probability(other, 'p_extreme_good')}."
-            )
-    if gate_results_json:
-        failed = [str(g.get("id")) for g in gate_results_json if g.get("status") == "fail"]
-        warned = [str(g.get("id")) for g in gate_results_json if g.get("status") == "warn"]
-        passed = len(gate_results_json) - len(failed) - len(warned)
-        text = f"{passed} of {plural(len(gate_results_json), 'policy check')} passed"
-        if failed:
-            text += f"; {len(failed)} failed ({join_words(failed)})"
-        if warned:
-            text += f"; {len(warned)} gave a warning ({join_words(warned)})"
-        sentences.append(text + ".")
-    if decision is not None:
-        parts = []
-        if decision.conditions:
-            parts.append(f"carries {plural(len(decision.conditions), 'condition')}")
-        parts.append(
-            f"records {plural(len(decision.dissent), 'dissenting view')}"
-            if decision.dissent else "records no dissent"
-        )
-        people = _people(review)
-        names = [people.get(s.participant, s.participant) for s in decision.signoffs]
-        sentences.append("The decision " + join_words(parts) + ", and " + (
-            f"was signed off by {join_words(names)}." if names else "has no sign-off yet."
-        ))
-    return sentences
 
 
 def render_masthead(review: Review, *, record_name: str, created: str,

@@ -253,6 +253,23 @@ class Signoff(_Model):
 
 
 Outcome = Literal["approve", "approve-with-conditions", "defer", "reject"]
+APPROVALS = ("approve", "approve-with-conditions")
+
+
+class Override(_Model):
+    """Approving a variant that fails ``gate`` (a rule id of the template), on the record:
+    who takes responsibility (``by``, a participant) and why."""
+
+    gate: Identifier
+    reason: str
+    by: str
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError(f"expected the reason the gate is overridden, got {value!r}")
+        return value
 
 
 class Decision(_Model):
@@ -262,6 +279,7 @@ class Decision(_Model):
     conditions: list[str] = Field(default_factory=list)
     dissent: list[str] = Field(default_factory=list)
     signoffs: list[Signoff] = Field(default_factory=list)
+    overrides: list[Override] = Field(default_factory=list)
 
 
 class Thresholds(_Model):
@@ -424,6 +442,15 @@ def _reference_problems(review: Review) -> Iterable[str]:
                     f"decision.signoffs[{index}].participant: expected one of the participants' "
                     f"ids, got {signoff.participant!r}"
                 )
+        gates: dict[str, int] = {}
+        for index, override in enumerate(decision.overrides):
+            if override.by not in people:
+                yield (f"decision.overrides[{index}].by: expected one of the participants' ids, "
+                       f"got {override.by!r}")
+            if override.gate in gates:
+                yield (f"decision.overrides[{index}].gate: gate {override.gate!r} is already "
+                       f"overridden (decision.overrides[{gates[override.gate]}]); one per gate")
+            gates.setdefault(override.gate, index)
 
 
 # --------------------------------------------------------------------------- I/O

@@ -87,6 +87,15 @@ def check_review_against(review: Any, template: Template, path: Path | str | Non
                 path=path,
                 field=f"not_applicable[{index}].category",
             )
+    rules = [rule.id for rule in template.policy]
+    for index, override in enumerate(review.decision.overrides if review.decision else []):
+        if override.gate not in rules:
+            raise ReviewInvalid(
+                f"expected one of the template's gates ({', '.join(rules) or 'none'}), "
+                f"got {override.gate!r}",
+                path=path,
+                field=f"decision.overrides[{index}].gate",
+            )
 
 
 def open_review(

@@ -34,7 +34,8 @@ from .template import (
     Template,
 )
 
-Status = Literal["pass", "fail", "warn"]
+# "overridden": a gate that failed, approved anyway with an override (see .overrides).
+Status = Literal["pass", "fail", "warn", "overridden"]
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,13 @@ class GateResult:
     message: str
     clause: str
     clause_text: str
+    override: dict[str, str] | None = None  # gate, reason, by: the override of a failed gate
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["override"] is None:
+            del data["override"]
+        return data
 
 
 class _Summary(Protocol):
@@ -269,7 +274,10 @@ _CHECKS: dict[str, Callable[..., tuple[Status, str]]] = {
 def evaluate_policy(
     review: Review, template: Template, analysis: _Analysis | None = None
 ) -> list[GateResult]:
-    """Every rule of the template's policy, in the template's order."""
+    """Every rule of the template's policy, in the template's order, then the overrides'
+    checks (:func:`.overrides.apply_overrides`)."""
+    from .overrides import apply_overrides
+
     results = []
     for rule in template.policy:
         status, message = _CHECKS[rule.rule](rule, review, template, analysis)
@@ -283,7 +291,7 @@ def evaluate_policy(
                 clause_text=template.clause_text(rule.clause),
             )
         )
-    return results
+    return apply_overrides(results, review, analysis)
 
 
 def needs_analysis(template: Template) -> bool:
@@ -292,5 +300,5 @@ def needs_analysis(template: Template) -> bool:
 
 
 def passed(results: Iterable[GateResult]) -> bool:
-    """True when no gate failed (warnings do not block a release)."""
+    """True when no gate failed (warnings and overridden gates do not block a release)."""
     return all(result.status != "fail" for result in results)

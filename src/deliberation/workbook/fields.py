@@ -80,6 +80,8 @@ input.dl-invalid, textarea.dl-invalid {
 .dl-step .status-pass { background: #2e7d32; }
 .dl-step .status-fail { background: #b3261e; }
 .dl-step .status-warn { background: #a15c00; }
+.dl-step .status-overridden { background: white; color: #b3261e; border: 1px solid #b3261e; }
+.dl-step .override { color: #b3261e; }
 .dl-step .empty, .dl-step .small { color: #666; }
 .dl-step .strong { font-weight: 600; }
 </style>

@@ -105,6 +105,13 @@ FIXTURES: dict[str, str] = {
     "factor-12-decades.json": edit(
         setitem(["mitigations", 0, "likelihood_factor"], [1e-12, 1])
     ),
+    # Overrides (issue 9): the gate is a rule of the template, by a participant, with a why.
+    "override-unknown-gate.json": edit(setitem(
+        ["decision", "overrides"], [{"gate": "risk-accepted", "reason": "board", "by": "ana"}])),
+    "override-unknown-participant.json": edit(setitem(
+        ["decision", "overrides"], [{"gate": "signoffs", "reason": "board", "by": "zoe"}])),
+    "override-empty-reason.json": edit(setitem(
+        ["decision", "overrides"], [{"gate": "signoffs", "reason": "  ", "by": "ana"}])),
 }
 
 if __name__ == "__main__":

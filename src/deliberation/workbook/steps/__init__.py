@@ -41,7 +41,7 @@ STEPS: tuple[StepSpec, ...] = (
     StepSpec("mitigations", "Mitigations", "mitigations:MitigationsStep", "mitigations"),
     StepSpec("tradeoffs", "Tradeoffs", "tradeoffs:TradeoffsStep", "tradeoffs", live=True),
     StepSpec("policy", "Policy", "policy:PolicyStep", "policy", live=True),
-    StepSpec("decision", "Decision", "decision:DecisionStep", "decision"),
+    StepSpec("decision", "Decision", "decision:DecisionStep", "decision", live=True),
     StepSpec("export", "Export", "export:ExportStep", "export"),
 )
 
