@@ -351,3 +351,92 @@ def test_engine_agrees_with_the_reference(template: Template, name: str) -> None
     bad = [c for c in checks if c.z >= LIMIT]
     assert not bad, "\n".join(f"{c.name}: engine {c.engine:.6g}, reference {c.reference:.6g}, "
                               f"|z| {c.z:.2f}" for c in bad)
+
+
+def test_the_reference_itself_meets_closed_forms(template: Template) -> None:
+    # A certain lognormal benefit and a point-likelihood harm: the integrated mean is the
+    # closed form, and the reference's own Monte Carlo agrees with it.
+    review = review_from(
+        [("b", "benefit"), ("h", "harm")],
+        [("b", "ana", 1, [100, 400]), ("h", "ana", 0.25, [50, 500])],
+    )
+    reference = ref.simulate(ref.model_of(review, template), 200_000, seed=3)
+    draws = reference.of(frozenset())
+
+    def lognormal_mean(low: float, high: float) -> float:
+        mu, sigma = (math.log(low) + math.log(high)) / 2, (math.log(high / low)) / 3.2897
+        return math.exp(mu + sigma**2 / 2)
+
+    truth, sd, truth_se = ref.true_mean_and_sd(draws.mean, draws.var)
+    assert truth == pytest.approx(lognormal_mean(100, 400) - 0.25 * lognormal_mean(50, 500),
+                                  rel=1e-9)
+    assert truth_se < 1e-9  # nothing left to chance once likelihood and impact are integrated
+    assert abs(float(draws.net.mean()) - truth) < 4 * sd / math.sqrt(reference.samples)
+    assert float(draws.net.std()) == pytest.approx(sd, rel=0.02)
+
+
+# --------------------------------------------------------------------------- closed forms
+
+
+def test_linear_pool_closed_forms_at_the_analysis_level(template: Template) -> None:
+    # ana is certain both harms happen, ben that neither does: P(extremely bad) is 0.5
+    # (test_simulate.py checks the draws; here the reported number and its interval).
+    two = [("h1", "ana", 1, 3000), ("h2", "ana", 1, 3000),
+           ("h1", "ben", 0, 3000), ("h2", "ben", 0, 3000)]
+    # dee estimated only h1 (2,500, even odds); in dee's samples h2 is ana's or ben's.
+    # ana's world is bad (1/3); dee's when h1 happens and h2 is ana's (1/3 x 1/2 x 1/2):
+    # 5/12. Drawing a participant per item would give 1/4.
+    cases = [(two, 0.5), ([*two, ("h1", "dee", 0.5, 2500)], 5 / 12)]
+    for estimates, truth in cases:
+        review = review_from([("h1", "harm"), ("h2", "harm")], estimates)
+        samples = 100_000
+        summary = analyze(review, template, samples=samples, seed=4,
+                          sensitivity=False).variants["baseline"]
+        assert summary.p_extreme_bad_low is not None and summary.p_extreme_bad_high is not None
+        assert summary.p_extreme_bad_low < summary.p_extreme_bad < summary.p_extreme_bad_high
+        assert abs(summary.p_extreme_bad - truth) < 4 * math.sqrt(truth * (1 - truth) / samples)
+        reference = ref.simulate(ref.model_of(review, template), samples, seed=5)
+        share = float(np.mean(reference.of(frozenset()).net <= -5000))
+        assert abs(share - truth) < 4 * math.sqrt(truth * (1 - truth) / samples)
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def _point_review() -> tuple[Review, float, float]:
+    """A review of point estimates, and its P(extremely bad) and mean in closed form
+    (a sum over the participants and the items' outcomes)."""
+    rows = [("gain", "benefit", {"ana": (0.5, 1000), "ben": (0.9, 500)}),
+            ("h1", "harm", {"ana": (0.3, 3000), "ben": (0.6, 2000)}),
+            ("h2", "harm", {"ana": (0.2, 4000), "ben": (0.1, 6000)})]
+    review = review_from([(i, kind) for i, kind, _ in rows],
+                         [(i, p, lik, imp) for i, _, by in rows for p, (lik, imp) in by.items()])
+    p_bad = mean = 0.0
+    for person in ("ana", "ben"):
+        for outcome in range(8):
+            chance, net = 0.5, 0.0
+            for bit, (_, kind, by) in enumerate(rows):
+                likelihood, impact = by[person]
+                happens = bool(outcome >> bit & 1)
+                chance *= likelihood if happens else 1 - likelihood
+                net += (impact if kind == "benefit" else -impact) * happens
+            p_bad += chance * (net <= -5000)
+            mean += chance * net
+    return review, p_bad, mean
+
+
+def test_95_percent_intervals_cover_the_truth_in_93_to_97_percent_of_seeds(
+    template: Template,
+) -> None:
+    review, p_bad, mean = _point_review()
+    assert 0.05 < p_bad < 0.2  # a tail the intervals can resolve at 2,000 samples
+    seeds, tail_covered, mean_covered = 1_000, 0, 0
+    for seed in range(seeds):
+        summary = analyze(review, template, samples=2_000, seed=seed,
+                          sensitivity=False).variants["baseline"]
+        assert summary.p_extreme_bad_low is not None and summary.p_extreme_bad_high is not None
+        tail_covered += summary.p_extreme_bad_low <= p_bad <= summary.p_extreme_bad_high
+        mean_covered += abs(summary.mean - mean) <= 1.96 * summary.mean_se
+    # 1,000 seeds: a 95% interval covers 950 +- 6.9 (one sd) of them
+    assert 930 <= tail_covered <= 970, tail_covered
+    assert 930 <= mean_covered <= 970, mean_covered
