@@ -101,7 +101,7 @@ def _change(name: str, engine: float, n_engine: int, change: ref.Array) -> Check
     return _z(name, engine, up - down, se)
 
 
-def _difference_checks(name: str, d: Any, n: int, reference: ref.Reference,
+def _difference_checks(name: str, d: Any, reference: ref.Reference, *, n: int,
                        base: frozenset[str], other: frozenset[str]) -> list[Check]:
     a, b = reference.of(base), reference.of(other)
     bad, good = reference.model.bad, reference.model.good
@@ -123,8 +123,8 @@ def _difference_checks(name: str, d: Any, n: int, reference: ref.Reference,
     return checks
 
 
-def _item_checks(name: str, effect: Any, sign: float, n: int, draws: ref.SetDraws,
-                 item: str, bad_mask: ref.Array, bad_count: int) -> list[Check]:
+def _item_checks(name: str, effect: Any, draws: ref.SetDraws, item: str, *, sign: float,
+                 n: int, bad_mask: ref.Array, bad_count: int) -> list[Check]:
     happened, contribution, ex, ex2 = draws.items[item]
     n_r = len(happened)
     p_r = float(happened.mean())
@@ -182,11 +182,12 @@ def compare(analysis: Analysis, reference: ref.Reference) -> list[Check]:
         for q, value in summary.quantiles.items():
             checks.append(_percentile(f"{name}.q{q}", value, int(q) / 100, n, ordered))
     for d in analysis.comparisons:
-        checks += _difference_checks(f"{d.other} - {d.base}", d, n, reference,
-                                     variant_sets[d.base], variant_sets[d.other])
+        checks += _difference_checks(f"{d.other} - {d.base}", d, reference, n=n,
+                                     base=variant_sets[d.base], other=variant_sets[d.other])
     for effect in analysis.mitigation_effects:
-        checks += _difference_checks(f"mitigation {effect.mitigation}", effect.difference, n,
-                                     reference, frozenset(), frozenset({effect.mitigation}))
+        checks += _difference_checks(f"mitigation {effect.mitigation}", effect.difference,
+                                     reference, n=n, base=frozenset(),
+                                     other=frozenset({effect.mitigation}))
     signs = {item_id: sign for item_id, sign, _ in model.items}
     sets = {"baseline": frozenset(), **variant_sets}
     for item in analysis.items:
@@ -196,8 +197,9 @@ def compare(analysis: Analysis, reference: ref.Reference) -> list[Check]:
             engine_bad = _engine_bad_count(analysis, variant_id)
             if engine_bad is None:  # no variant without mitigations: the expected count
                 engine_bad = round(float(bad_mask.mean()) * n)
-            checks += _item_checks(f"item {item.item} in {variant_id}", effect,
-                                   signs[item.item], n, draws, item.item, bad_mask, engine_bad)
+            checks += _item_checks(f"item {item.item} in {variant_id}", effect, draws,
+                                   item.item, sign=signs[item.item], n=n, bad_mask=bad_mask,
+                                   bad_count=engine_bad)
     return checks
 
 
@@ -394,7 +396,8 @@ def test_linear_pool_closed_forms_at_the_analysis_level(template: Template) -> N
         samples = 100_000
         summary = analyze(review, template, samples=samples, seed=4,
                           sensitivity=False).variants["baseline"]
-        assert summary.p_extreme_bad_low is not None and summary.p_extreme_bad_high is not None
+        assert summary.p_extreme_bad_low is not None
+        assert summary.p_extreme_bad_high is not None
         assert summary.p_extreme_bad_low < summary.p_extreme_bad < summary.p_extreme_bad_high
         assert abs(summary.p_extreme_bad - truth) < 4 * math.sqrt(truth * (1 - truth) / samples)
         reference = ref.simulate(ref.model_of(review, template), samples, seed=5)
@@ -436,7 +439,8 @@ def test_95_percent_intervals_cover_the_truth_in_93_to_97_percent_of_seeds(
     for seed in range(seeds):
         summary = analyze(review, template, samples=2_000, seed=seed,
                           sensitivity=False).variants["baseline"]
-        assert summary.p_extreme_bad_low is not None and summary.p_extreme_bad_high is not None
+        assert summary.p_extreme_bad_low is not None
+        assert summary.p_extreme_bad_high is not None
         tail_covered += summary.p_extreme_bad_low <= p_bad <= summary.p_extreme_bad_high
         mean_covered += abs(summary.mean - mean) <= 1.96 * summary.mean_se
     # 1,000 seeds: a 95% interval covers 950 +- 6.9 (one sd) of them
@@ -462,7 +466,7 @@ def _renamed(review: Review) -> tuple[Review, dict[str, str]]:
     return parse_review(data), {value: key for key, value in new.items()}
 
 
-def _band_distance(name: str, a: float, b: float, quantile: float, n: int,
+def _band_distance(name: str, a: float, b: float, *, quantile: float, n: int,
                    ordered: ref.Array) -> Check:
     """Two percentiles of the same distribution, compared where they fall in the
     reference's distribution (robust at atoms and gaps)."""
@@ -492,10 +496,11 @@ def renaming_checks(first: Analysis, second: Analysis, back: dict[str, str],
         ordered = np.sort(draws.net)
         for q in (5, 50, 95):
             checks.append(_band_distance(f"{name}.p{q}", getattr(one, f"p{q}"),
-                                         getattr(two, f"p{q}"), q / 100, n, ordered))
+                                         getattr(two, f"p{q}"), quantile=q / 100, n=n,
+                                         ordered=ordered))
         for q, value in one.quantiles.items():
             checks.append(_band_distance(f"{name}.q{q}", value, two.quantiles[q],
-                                         int(q) / 100, n, ordered))
+                                         quantile=int(q) / 100, n=n, ordered=ordered))
     for one_d, two_d in zip(first.comparisons, second.comparisons, strict=True):
         name = f"{one_d.other} - {one_d.base}"
         base, other = variant_sets[one_d.base], variant_sets[one_d.other]
