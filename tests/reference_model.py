@@ -110,6 +110,16 @@ class Model:
     variants: list[tuple[str, frozenset[str]]]
     bad: float
     good: float
+    catastrophe: float | None = None  # a size of total harm (benefits left out)
+
+
+def _catastrophe(review: Any, template: Any) -> float | None:
+    """The review's catastrophe threshold, else the template's (None: neither sets one)."""
+    for owner in (review.thresholds, template.thresholds):
+        value = getattr(owner, "catastrophe", None) if owner is not None else None
+        if value is not None:
+            return float(value)
+    return None
 
 
 def model_of(review: Any, template: Any) -> Model:
@@ -126,7 +136,8 @@ def model_of(review: Any, template: Any) -> Model:
                 or [("baseline", frozenset())])
     thresholds = review.thresholds if review.thresholds is not None else template.thresholds
     return Model(items, participants, mitigations, variants,
-                 float(thresholds.extreme_bad), float(thresholds.extreme_good))
+                 float(thresholds.extreme_bad), float(thresholds.extreme_good),
+                 _catastrophe(review, template))
 
 
 @dataclass
@@ -137,6 +148,7 @@ class SetDraws:
     net: Array
     mean: Array
     var: Array
+    harm: Array  # the harms' total alone
     items: dict[str, tuple[Array, Array, Array, Array]] = field(default_factory=dict)
     # per item: happened (bool), contribution (unsigned), E[X | .], E[X^2 | .]
     keys: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -165,8 +177,8 @@ def simulate(model: Model, samples: int, seed: int) -> Reference:
                               for mu, s in (lf, imf))
     count = len(model.participants)
     picked = rng.integers(0, count, samples) if count else np.zeros(samples, np.intp)
-    per_set = {s: SetDraws(np.zeros(samples), np.zeros(samples), np.zeros(samples))
-               for s in sets}
+    per_set = {s: SetDraws(np.zeros(samples), np.zeros(samples), np.zeros(samples),
+                           np.zeros(samples)) for s in sets}
     weights = {}
     for item_id, sign, components in model.items:
         k = len(components)
@@ -198,6 +210,8 @@ def simulate(model: Model, samples: int, seed: int) -> Reference:
             happened = u < p * f
             contribution = np.where(happened, impact * g, 0.0)
             draws.net += sign * contribution
+            if sign < 0:
+                draws.harm += contribution
             ex = np.zeros(samples)
             ex2 = np.zeros(samples)
             for j, c in enumerate(components):

@@ -168,6 +168,11 @@ def compare(analysis: Analysis, reference: ref.Reference) -> list[Check]:
                                   float(np.mean(draws.net <= model.bad)), reference.samples))
         checks.append(_proportion(f"{name}.p_extreme_good", summary.p_extreme_good, n,
                                   float(np.mean(draws.net >= model.good)), reference.samples))
+        if getattr(summary, "p_catastrophe", None) is not None:
+            assert getattr(analysis, "catastrophe", None) == model.catastrophe
+            checks.append(_proportion(
+                f"{name}.p_catastrophe", summary.p_catastrophe, n,
+                float(np.mean(draws.harm >= model.catastrophe)), reference.samples))
         if summary.mean_reliable:
             # the sd of a sample sd: sqrt((m4 / sd^4 - 1) / (4 n)) sd
             centred = draws.net - draws.net.mean()
@@ -331,6 +336,24 @@ def cancelling() -> Review:
     )
 
 
+def harm_only_tail() -> Review:
+    # a catastrophic harm beside a larger certain benefit: almost never extremely bad net
+    # of benefits, but the harms alone reach the catastrophe threshold (100,000) about
+    # 2% of the time (P(catastrophe), rule max-p-catastrophe)
+    review = review_from(
+        [("windfall", "benefit"), ("catastrophe", "harm"), ("nuisance", "harm")],
+        [("windfall", "ana", 1, [2e6, 5e6]), ("catastrophe", "ana", [0.01, 0.05], [5e4, 1e6]),
+         ("catastrophe", "ben", [0.005, 0.04], [1e5, 5e5]),
+         ("nuisance", "ben", [0.3, 0.7], [1000, 30000])],
+        mitigations=[{"id": "tripwire", "targets": ["catastrophe"],
+                      "likelihood_factor": [0.2, 0.6]}],
+        variants=[("open", []), ("tripwired", ["tripwire"])],
+    )
+    data = review.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["thresholds"] = {"extreme_bad": -5000, "extreme_good": 5000, "catastrophe": 100_000}
+    return parse_review(data)
+
+
 REVIEWS: dict[str, tuple[Callable[[], Review], int, int]] = {
     # name: (review, engine samples, reference samples)
     "pools": (pools, 50_000, 200_000),
@@ -341,6 +364,7 @@ REVIEWS: dict[str, tuple[Callable[[], Review], int, int]] = {
     "wide-intervals": (wide_intervals, 50_000, 200_000),
     "many-participants": (many_participants, 50_000, 200_000),
     "cancelling": (cancelling, 50_000, 200_000),
+    "harm-only-tail": (harm_only_tail, 100_000, 400_000),
 }
 
 
@@ -355,6 +379,12 @@ def test_engine_agrees_with_the_reference(template: Template, name: str) -> None
     bad = [c for c in checks if c.z >= LIMIT]
     assert not bad, "\n".join(f"{c.name}: engine {c.engine:.6g}, reference {c.reference:.6g}, "
                               f"|z| {c.z:.2f}" for c in bad)
+    if name == "harm-only-tail":
+        tails = [c for c in checks if c.name.endswith(".p_catastrophe")]
+        if not tails:
+            pytest.skip("the engine does not report P(catastrophe) on this branch yet")
+        assert len(tails) == len(analysis.variants)
+        assert all(c.reference > 0.005 for c in tails)  # a tail the net value would hide
 
 
 def test_the_reference_itself_meets_closed_forms(template: Template) -> None:
