@@ -7,7 +7,8 @@ the same engine with only that changed: its accumulators made float32 (the simul
 module's ``np.zeros`` of float64 made float32 for the run), so the ratio is the price
 of the float64 sums alone, measured in one process, alternating, fastest of several
 runs, in CPU time of the measuring thread (numpy's element-wise work runs on it), which
-time spent waiting for a core on a loaded machine does not inflate. The draws, contributions and per-variant net values stay float32 either way.
+time spent waiting for a core on a loaded machine does not inflate. The draws, the
+contributions and the per-variant net values stay float32 either way.
 """
 
 from __future__ import annotations
