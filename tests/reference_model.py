@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import ndtr
 
 from deliberation.review.opening import resolve_impact, resolve_likelihood
 
@@ -149,8 +150,9 @@ class SetDraws:
     mean: Array
     var: Array
     harm: Array  # the harms' total alone
-    items: dict[str, tuple[Array, Array, Array, Array]] = field(default_factory=dict)
-    # per item: happened (bool), contribution (unsigned), E[X | .], E[X^2 | .]
+    items: dict[str, tuple[Array, Array, Array, Array, Array]] = field(default_factory=dict)
+    # per item: happened (bool), contribution (unsigned), E[X | .], E[X^2 | .],
+    # P(happens | .)
     keys: dict[str, frozenset[str]] = field(default_factory=dict)
     factors: dict[str, tuple[Array, Array]] = field(default_factory=dict)  # F, G per item
 
@@ -214,14 +216,16 @@ def simulate(model: Model, samples: int, seed: int) -> Reference:
                 draws.harm += contribution
             ex = np.zeros(samples)
             ex2 = np.zeros(samples)
+            eh = np.zeros(samples)
             for j, c in enumerate(components):
                 q = c.q(f)
                 m1, m2 = c.impact_moments
+                eh += w[:, j] * q
                 ex += w[:, j] * q * m1 * g
                 ex2 += w[:, j] * q * m2 * g * g
             draws.mean += sign * ex
             draws.var += ex2 - ex * ex
-            draws.items[item_id] = (happened, contribution, ex, ex2)
+            draws.items[item_id] = (happened, contribution, ex, ex2, eh)
             draws.keys[item_id] = key
             draws.factors[item_id] = (f, g)
     return Reference(model, samples, per_set, weights)
@@ -256,3 +260,59 @@ def true_mean_and_sd(mean: Array, var: Array) -> tuple[float, float, float]:
     second = float((var + mean * mean).mean())
     sd = math.sqrt(max(second - m * m, 0.0))
     return m, sd, float(mean.std(ddof=1)) / math.sqrt(len(mean))
+
+
+def _partial(power: int, mu: Array, sigma: float, bound: Array, *, above: bool) -> Array:
+    """E[Y^power; Y >= bound] (``above``) or E[Y^power; Y <= bound] for
+    ln Y ~ Normal(mu, sigma) (sigma 0: Y = exp(mu) exactly; mu = -inf: Y = 0)."""
+    if sigma == 0:
+        y = np.exp(mu)
+        return np.where(y >= bound if above else y <= bound, y**power, 0.0)
+    full = np.exp(power * mu + power * power * sigma * sigma / 2)
+    positive = bound > 0
+    with np.errstate(divide="ignore"):
+        log_bound = np.log(np.where(positive, bound, 1.0))
+    d = (mu + power * sigma * sigma - log_bound) / sigma
+    if above:
+        return np.where(positive, full * ndtr(d), full)
+    return np.where(positive, full * ndtr(-d), 0.0)
+
+
+def tail_moments(reference: Reference, mitigations: frozenset[str], item: str
+                 ) -> tuple[Array, Array, Array, Array]:
+    """Per sample, given its participant, its factors and every *other* item's draws
+    (the item is independent of them given those): P(extremely bad), P(the item happened
+    and extremely bad), E[X; extremely bad] and E[X^2; extremely bad], X the item's
+    unsigned contribution, the item's likelihood and impact integrated out exactly."""
+    draws = reference.of(mitigations)
+    sign, components = next((s, cs) for i, s, cs in reference.model.items if i == item)
+    _, contribution, *_ = draws.items[item]
+    rest = draws.net - sign * contribution
+    threshold = reference.model.bad
+    # a harm makes the sample bad when X >= rest - threshold; a benefit when X <= threshold - rest
+    bound = rest - threshold if sign < 0 else threshold - rest
+    above = sign < 0
+    f, g = draws.factors[item]
+    with np.errstate(divide="ignore"):
+        log_g = np.log(g)
+    w = reference.weights[item]
+    results = [np.zeros(reference.samples) for _ in range(4)]
+    not_happened_bad = (bound <= 0) if above else (bound >= 0)
+    for j, c in enumerate(components):
+        q = c.q(f)
+        mu = c.impact_mu + log_g
+        zero, first, second = (_partial(k, mu, c.impact_sigma, bound, above=above)
+                               for k in (0, 1, 2))
+        results[0] += w[:, j] * ((1 - q) * not_happened_bad + q * zero)
+        results[1] += w[:, j] * q * zero
+        results[2] += w[:, j] * q * first
+        results[3] += w[:, j] * q * second
+    return results[0], results[1], results[2], results[3]
+
+
+def ratio(numerator: Array, denominator: Array) -> tuple[float, float]:
+    """mean(numerator) / mean(denominator) over samples, and its standard error."""
+    bottom = float(denominator.mean())
+    value = float(numerator.mean()) / bottom
+    spread = float((numerator - value * denominator).std(ddof=1))
+    return value, spread / (bottom * math.sqrt(len(numerator)))

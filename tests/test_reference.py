@@ -123,33 +123,34 @@ def _difference_checks(name: str, d: Any, reference: ref.Reference, *, n: int,
     return checks
 
 
-def _item_checks(name: str, effect: Any, draws: ref.SetDraws, item: str, *, sign: float,
-                 n: int, bad_mask: ref.Array, bad_count: int) -> list[Check]:
-    happened, contribution, ex, ex2 = draws.items[item]
-    n_r = len(happened)
-    p_r = float(happened.mean())
+def _item_checks(name: str, effect: Any, reference: ref.Reference, mitigations: frozenset[str],
+                 item: str, *, sign: float, n: int, bad_count: int) -> list[Check]:
+    _, _, ex, ex2, eh = reference.of(mitigations).items[item]
+    p_r, p_r_se = float(eh.mean()), float(eh.std(ddof=1)) / math.sqrt(len(eh))
     checks = [
-        _proportion(f"{name}.p_happens", effect.p_happens, n, p_r, n_r),
+        _z(f"{name}.p_happens", effect.p_happens, p_r,
+           math.sqrt(p_r * (1 - p_r) / n + p_r_se**2)),
         _mean(f"{name}.mean_contribution", effect.mean_contribution, n, sign * ex, ex2 - ex * ex),
     ]
     if effect.mean_impact_if_happens is not None and p_r > 0:
         # a ratio E[X] / P(happens): its delta-method error from the true moments
+        value, value_se = ref.ratio(ex, eh)
         first, second = float(ex.mean()), float(ex2.mean())
-        ratio = first / p_r
-        spread = max(second - 2 * ratio * first + ratio * ratio * p_r, 0.0)
-        se = math.sqrt(spread / p_r**2 * (1 / n + 1 / n_r))
-        checks.append(_z(f"{name}.mean_impact_if_happens", effect.mean_impact_if_happens,
-                         ratio, se))
-    bad_r = int(bad_mask.sum())
-    if effect.p_happened_given_extreme_bad is not None and bad_r > 0 and bad_count > 0:
-        checks.append(_proportion(
-            f"{name}.p_happened_given_extreme_bad", effect.p_happened_given_extreme_bad,
-            bad_count, float(happened[bad_mask].mean()), bad_r))
-        tail = sign * contribution[bad_mask]
-        sd = float(tail.std(ddof=1)) if bad_r > 1 else 0.0
+        spread = max(second - 2 * value * first + value * value * p_r, 0.0)
+        checks.append(_z(f"{name}.mean_impact_if_happens", effect.mean_impact_if_happens, value,
+                         math.sqrt(spread / p_r**2 / n + value_se**2)))
+    if effect.p_happened_given_extreme_bad is not None and bad_count > 0:
+        # conditional on the bad tail, with the item integrated out given the rest
+        bad, happened_bad, first, second = ref.tail_moments(reference, mitigations, item)
+        share, share_se = ref.ratio(happened_bad, bad)
+        checks.append(_z(f"{name}.p_happened_given_extreme_bad",
+                         effect.p_happened_given_extreme_bad, share,
+                         math.sqrt(share * (1 - share) / bad_count + share_se**2)))
+        mean, mean_se = ref.ratio(first, bad)
+        variance = max(ref.ratio(second, bad)[0] - mean * mean, 0.0)
         checks.append(_z(f"{name}.mean_contribution_given_extreme_bad",
-                         effect.mean_contribution_given_extreme_bad, float(tail.mean()),
-                         sd * math.sqrt(1 / bad_count + 1 / bad_r)))
+                         effect.mean_contribution_given_extreme_bad, sign * mean,
+                         math.sqrt(variance / bad_count + mean_se**2)))
     return checks
 
 
@@ -197,13 +198,12 @@ def compare(analysis: Analysis, reference: ref.Reference) -> list[Check]:
     sets = {"baseline": frozenset(), **variant_sets}
     for item in analysis.items:
         for variant_id, effect in [("baseline", item.baseline), *item.variants.items()]:
-            draws = reference.of(sets[variant_id])
-            bad_mask = draws.net <= model.bad
             engine_bad = _engine_bad_count(analysis, variant_id)
             if engine_bad is None:  # no variant without mitigations: the expected count
-                engine_bad = round(float(bad_mask.mean()) * n)
-            checks += _item_checks(f"item {item.item} in {variant_id}", effect, draws,
-                                   item.item, sign=signs[item.item], n=n, bad_mask=bad_mask,
+                bad_share = float(np.mean(reference.of(sets[variant_id]).net <= model.bad))
+                engine_bad = round(bad_share * n)
+            checks += _item_checks(f"item {item.item} in {variant_id}", effect, reference,
+                                   sets[variant_id], item.item, sign=signs[item.item], n=n,
                                    bad_count=engine_bad)
     return checks
 
@@ -407,6 +407,21 @@ def test_the_reference_itself_meets_closed_forms(template: Template) -> None:
     assert truth_se < 1e-9  # nothing left to chance once likelihood and impact are integrated
     assert abs(float(draws.net.mean()) - truth) < 4 * sd / math.sqrt(reference.samples)
     assert float(draws.net.std()) == pytest.approx(sd, rel=0.02)
+    # the tail integrated out agrees with the reference's own bad samples
+    pooled = ref.simulate(ref.model_of(pools(), template), 200_000, seed=4)
+    net = pooled.of(frozenset()).net
+    bad_mask = net <= pooled.model.bad
+    for item in ("art", "fakes", "leak"):
+        bad, happened_bad, first, _ = ref.tail_moments(pooled, frozenset(), item)
+        assert abs(float(bad.mean()) - float(bad_mask.mean())) < 4 * math.sqrt(
+            float(bad_mask.mean()) / pooled.samples)
+        happened, contribution, *_ = pooled.of(frozenset()).items[item]
+        share = float(happened[bad_mask].mean())
+        assert abs(ref.ratio(happened_bad, bad)[0] - share) < 4 * math.sqrt(
+            share * (1 - share) / bad_mask.sum())
+        tail = contribution[bad_mask]
+        assert abs(ref.ratio(first, bad)[0] - float(tail.mean())) < 4 * float(
+            tail.std()) / math.sqrt(len(tail))
 
 
 # --------------------------------------------------------------------------- closed forms
@@ -550,7 +565,7 @@ def renaming_checks(first: Analysis, second: Analysis, back: dict[str, str],
             name = f"item {original.item} in {variant_id}"
             checks.append(_proportion(f"{name}.p_happens", two_e.p_happens, n,
                                       one_e.p_happens, n))
-            _, _, ex, ex2 = reference.of(sets[variant_id]).items[original.item]
+            _, _, ex, ex2, _ = reference.of(sets[variant_id]).items[original.item]
             _, sd, _ = ref.true_mean_and_sd(signs[original.item] * ex, ex2 - ex * ex)
             checks.append(_z(f"{name}.mean_contribution", two_e.mean_contribution,
                              one_e.mean_contribution, sd * math.sqrt(2 / n)))
