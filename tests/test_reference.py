@@ -141,13 +141,14 @@ def _item_checks(name: str, effect: Any, reference: ref.Reference, mitigations: 
                          math.sqrt(spread / p_r**2 / n + value_se**2)))
     if effect.p_happened_given_extreme_bad is not None and bad_count > 0:
         # conditional on the bad tail, with the item integrated out given the rest
-        bad, happened_bad, first, second = ref.tail_moments(reference, mitigations, item)
+        bad, happened_bad, bad_first, bad_second = ref.tail_moments(reference, mitigations,
+                                                                   item)
         share, share_se = ref.ratio(happened_bad, bad)
         checks.append(_z(f"{name}.p_happened_given_extreme_bad",
                          effect.p_happened_given_extreme_bad, share,
                          math.sqrt(share * (1 - share) / bad_count + share_se**2)))
-        mean, mean_se = ref.ratio(first, bad)
-        variance = max(ref.ratio(second, bad)[0] - mean * mean, 0.0)
+        mean, mean_se = ref.ratio(bad_first, bad)
+        variance = max(ref.ratio(bad_second, bad)[0] - mean * mean, 0.0)
         checks.append(_z(f"{name}.mean_contribution_given_extreme_bad",
                          effect.mean_contribution_given_extreme_bad, sign * mean,
                          math.sqrt(variance / bad_count + mean_se**2)))
