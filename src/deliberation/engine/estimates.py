@@ -11,7 +11,7 @@ way Squiggle and Guesstimate read ``low to high``:
   logit-normal: ``logit(p)`` is normal with the interval's logits as its 5th and 95th
   percentiles. An end of exactly 0 or 1 has no logit, and an end closer to them than
   one in a million (``PROBABILITY_FLOOR``) would be distorted by any floor, so review
-  validation refuses such intervals with the reason (``review.model.check_quantity``);
+  validation refuses such intervals with the reason (``review.quantities.check_quantity``);
   the clip to ``[1e-6, 1 - 1e-6]`` here only guards unvalidated callers. A single
   number (or equal ends) is a constant probability and is used exactly, 0 and 1
   included.
@@ -30,8 +30,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..review.model import PROBABILITY_FLOOR
 from ..review.opening import resolve_impact, resolve_likelihood
+from ..review.quantities import PROBABILITY_FLOOR
 from ..review.template import Template
 
 # Twice the 95th percentile of the standard normal: the width of a 90% interval in

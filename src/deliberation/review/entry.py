@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from .model import check_quantity
+from .quantities import check_quantity
 
 Kind = Literal["likelihood", "impact", "factor"]
 
@@ -145,7 +145,7 @@ def _percent(value: float | int) -> float:
 def read(text: str, kind: Kind, labels: Sequence[str] = ()) -> Reading | None:
     """Read an entry; None for empty text. Raises :class:`Ambiguous` when it could mean
     two things and ValueError, in plain words, when it can not be read or is out of
-    range for ``kind`` (:func:`deliberation.review.model.check_quantity`)."""
+    range for ``kind`` (:func:`deliberation.review.quantities.check_quantity`)."""
     entry = " ".join(text.split())
     if not entry:
         return None

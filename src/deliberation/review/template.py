@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from .model import CheckedText, Identifier, Interval, Thresholds, check_quantity
+from .model import CheckedText, Identifier, Interval, Thresholds
+from .quantities import check_quantity
 
 # --------------------------------------------------------------------------- model
 
