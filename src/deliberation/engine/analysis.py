@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..review.policy import analysis_rule_holds
 from ..review.template import ANALYSIS_RULES, Template
 from .choice import chosen_variant, preferred_variant, reference_variant
 from .draws import DrawCache
@@ -59,7 +60,7 @@ from .results import (
     MitigationEffect,
     VariantSummary,
 )
-from .sensitivity import _passes, _sensitivity, disagreement
+from .sensitivity import _sensitivity, disagreement
 from .sequential import DEFAULT_CAP, decide_gates, first_looks
 from .simulate import BASELINE, ProgressCallback, Simulation, simulate
 
@@ -152,8 +153,11 @@ def _edges(
 
 
 def _summary(
-    variant: Any, ordered: Samples, edges: npt.NDArray[np.float64], bad: float, good: float
+    variant: Any, ordered: Samples, edges: npt.NDArray[np.float64], bad: float, good: float,
+    *, catastrophes: int | None = None,
 ) -> VariantSummary:
+    """One variant's metrics; ``catastrophes`` counts its samples whose harms alone
+    reached the catastrophe threshold (None: no threshold)."""
     samples = len(ordered)
     mean = float(ordered.mean(dtype=np.float64))
     sd = float(ordered.std(dtype=np.float64, ddof=1))
@@ -166,6 +170,16 @@ def _summary(
     p_good, p_good_se = _probability(good_count, samples)
     bad_interval, good_interval = wilson(bad_count, samples), wilson(good_count, samples)
     share = tail_share(ordered)
+    catastrophe: dict[str, float | None] = dict.fromkeys(
+        ("p_catastrophe", "p_catastrophe_se", "p_catastrophe_low", "p_catastrophe_high"))
+    if catastrophes is not None:
+        p_catastrophe, p_catastrophe_se = _probability(catastrophes, samples)
+        catastrophe_interval = wilson(catastrophes, samples)
+        catastrophe = {
+            "p_catastrophe": p_catastrophe, "p_catastrophe_se": p_catastrophe_se,
+            "p_catastrophe_low": catastrophe_interval[0],
+            "p_catastrophe_high": catastrophe_interval[1],
+        }
     return VariantSummary(
         id=variant[0], title=variant[1], mitigations=variant[2],
         mean=mean, mean_se=sd / math.sqrt(samples), sd=sd,
@@ -175,6 +189,7 @@ def _summary(
         p_extreme_bad_low=bad_interval[0], p_extreme_bad_high=bad_interval[1],
         p_extreme_good=p_good, p_extreme_good_se=p_good_se,
         p_extreme_good_low=good_interval[0], p_extreme_good_high=good_interval[1],
+        **catastrophe,
         quantiles={str(q): _percentile(ordered, q / 100)[0] for q in QUANTILES},
         histogram=_histogram(ordered, edges),
     )
@@ -296,8 +311,13 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
     ordered_sets = {index: np.sort(simulation.net[index]) for index in
                     {*simulation.variant_sets.values(), 0}}
     edges = _edges([ordered_sets[i] for i in simulation.variant_sets.values()], bad, good)
+    catastrophic = simulation.catastrophic
     variants = {
-        name: _summary(variant_info[name], ordered_sets[index], edges, bad, good)
+        name: _summary(
+            variant_info[name], ordered_sets[index], edges, bad, good,
+            catastrophes=None if catastrophic is None
+            else int(np.count_nonzero(catastrophic[index])),
+        )
         for name, index in simulation.variant_sets.items()
     }
     names = list(simulation.variants)
@@ -346,21 +366,22 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
     # Sensitivity asks whether a swing moves the point estimate across a limit; the
     # gates themselves are decided with confidence (engine.sequential), look 1 here.
     point_gates = [
-        Gate(rule=rule_id, kind=kind, value=value, passes=_passes(
-            kind, value, chosen_summary.mean, chosen_summary.p_extreme_bad,
-            chosen_summary.p_extreme_good,
-        ))
+        Gate(rule=rule_id, kind=kind, value=value,
+             passes=analysis_rule_holds(kind, value, chosen_summary))
         for rule_id, kind, value in gate_rules
     ]
+    # The swings tally net value only, so they judge no gate on the harms alone.
+    swung_gates = [gate for gate in point_gates if gate.kind != "max-p-catastrophe"]
     decided = {gate.rule: gate for gate in first_looks(template, chosen_summary, samples,
                                                        gate_cap)}
     gates = [decided.get(gate.rule, gate) for gate in point_gates]
     return Analysis(
         samples=samples, seed=seed, pool=simulation.pool, extreme_bad=bad, extreme_good=good,
+        catastrophe=simulation.catastrophe,
         preferred=preferred, chosen=chosen, chosen_by=chosen_by,
         reference=reference_variant(review, names), variants=variants, comparisons=comparisons,
         mitigation_effects=effects, items=items,
-        sensitivity=_sensitivity(simulation, variants, titles, chosen, point_gates),
+        sensitivity=_sensitivity(simulation, variants, titles, chosen, swung_gates),
         disagreement=disagreement(review, template),
         unestimated=list(simulation.unestimated), gates=gates, notes=_notes(review),
     )

@@ -60,6 +60,13 @@ class VariantSummary(_Data):
     p_extreme_good_se: float
     p_extreme_good_low: float | None = None
     p_extreme_good_high: float | None = None
+    # The chance that the harms alone (benefits do not offset them) reach the
+    # catastrophe threshold, with its 95% Wilson interval; None: no threshold is set
+    # (or a record made before P(catastrophe) existed).
+    p_catastrophe: float | None = None
+    p_catastrophe_se: float | None = None
+    p_catastrophe_low: float | None = None
+    p_catastrophe_high: float | None = None
     quantiles: dict[str, float]
     histogram: Histogram
 
@@ -205,6 +212,7 @@ class Analysis(_Data):
     pool: Pool
     extreme_bad: float
     extreme_good: float
+    catastrophe: float | None = None  # the harm-total threshold (None: none set)
     preferred: str
     chosen: str
     chosen_by: ChosenBy = "preferred"
