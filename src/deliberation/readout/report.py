@@ -14,6 +14,7 @@ from ..engine.results import Analysis, Difference
 from ..numbers import (
     PLUS_MINUS,
     Z95,
+    catastrophe_probability,
     mean_value,
     percent,
     percentage_points,
@@ -42,11 +43,21 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: int =
 
 
 def sentence(title: str, summary: Any) -> str:
+    catastrophe = "" if summary.p_catastrophe is None else (
+        f"; {_p(summary, 'p_catastrophe')} chance that its harms alone reach a catastrophe")
     return (
         f"{title}: {_p(summary, 'p_extreme_bad')} chance of an extremely bad outcome, "
         f"{_p(summary, 'p_extreme_good')} of an extremely good one (mean net value "
-        f"{_mean(summary)})."
+        f"{_mean(summary)}){catastrophe}."
     )
+
+
+def catastrophe_threshold(analysis: Any) -> str:
+    """What counts as a catastrophe, in words (or that nothing does)."""
+    if analysis.catastrophe is None:
+        return "no catastrophe threshold"
+    return ("catastrophe: harms alone (benefits left out) at or above "
+            f"{points(analysis.catastrophe)}")
 
 
 def _p(summary: Any, name: str) -> str:
@@ -89,17 +100,21 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
     out.append(
         f"{analysis.samples:,} samples, seed {analysis.seed}, {analysis.pool} pool; extremely bad "
         f"at or below {points(analysis.extreme_bad)}, extremely good at or above "
-        f"{points(analysis.extreme_good)}. {PLUS_MINUS}. Highest mean: {titles[analysis.preferred]}"
+        f"{points(analysis.extreme_good)}; {catastrophe_threshold(analysis)}. {PLUS_MINUS}. "
+        f"Highest mean: {titles[analysis.preferred]}"
         + (f"; decided: {titles[analysis.chosen]}." if decided == analysis.chosen else ".")
     )
 
     out += ["", "Net value per variant", ""]
     out.append(table(
-        ["variant", "mean", "p5", "median", "p95", "P(extremely bad)", "P(extremely good)"],
+        ["variant", "mean", "p5", "median", "p95", "P(extremely bad)", "P(extremely good)",
+         "P(catastrophe)"],
         [
             [
                 name, _mean(s), points(s.p5), points(s.p50),
                 points(s.p95), _p(s, "p_extreme_bad"), _p(s, "p_extreme_good"),
+                catastrophe_probability(s.p_catastrophe, s.p_catastrophe_low,
+                                        s.p_catastrophe_high),
             ]
             for name, s in analysis.variants.items()
         ],

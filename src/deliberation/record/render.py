@@ -37,6 +37,7 @@ from ..numbers import (
     when,
 )
 from ..text import reveal
+from .thresholds import catastrophe_of, catastrophe_sentence, p_catastrophe, thresholds_of
 
 if TYPE_CHECKING:
     from ..review.model import Review
@@ -102,7 +103,7 @@ def _environment() -> jinja2.Environment:
     environment.filters.update(
         percent=percent, points=points, quantity=quantity, signed_points=signed_points, when=when,
         percentage_points=percentage_points, probability=_probability, plus_minus=plus_minus,
-        mean=_mean,
+        mean=_mean, p_catastrophe=p_catastrophe,
     )
     return environment
 
@@ -138,21 +139,6 @@ def _variant_titles(review: Review, analysis_json: Mapping[str, Any] | None) -> 
     for variant_id in (analysis_json or {}).get("variants", {}):
         titles.setdefault(variant_id, "No mitigations" if variant_id == "baseline" else variant_id)
     return titles
-
-
-def thresholds_of(
-    review: Review, template: Template | None, analysis_json: Mapping[str, Any] | None
-) -> tuple[float, float] | None:
-    """The extreme thresholds the numbers were computed against."""
-    stored = analysis_json or {}
-    if isinstance(stored.get("extreme_bad"), int | float) and isinstance(
-        stored.get("extreme_good"), int | float
-    ):
-        return float(stored["extreme_bad"]), float(stored["extreme_good"])
-    source = review.thresholds or (template.thresholds if template is not None else None)
-    if source is None:
-        return None
-    return float(source.extreme_bad), float(source.extreme_good)
 
 
 def chosen_of(review: Review, analysis_json: Mapping[str, Any] | None) -> tuple[str | None, str]:
@@ -192,7 +178,8 @@ def reference_of(review: Review, analysis_json: Mapping[str, Any] | None) -> str
 def render_setup(review: Review, template: Template) -> str:
     """Step 1, set-up: the subject, the horizon, who took part, the template and standard."""
     return _render("setup.html.j2", review=review, template=template,
-                   thresholds=thresholds_of(review, template, None))
+                   thresholds=thresholds_of(review, template, None),
+                   catastrophe=catastrophe_of(review, template, None))
 
 
 def render_register(review: Review, template: Template | None = None, *,
@@ -261,6 +248,7 @@ def render_tradeoffs(
     return _render(
         "tradeoffs.html.j2", numbers=render_numbers(review, analysis_json),
         change=change, effects=effects, thresholds=thresholds,
+        catastrophe=catastrophe_of(review, template, analysis_json),
         sensitivity=render_sensitivity(review, analysis_json),
         disagreement=render_disagreement(review, analysis_json),
         charts=_charts(analysis_json, review),
@@ -348,7 +336,10 @@ def _change(review: Review, variants: Mapping[str, Any], chosen: str, reference:
              percentage_points(number(new, "p_extreme_good") - number(old, "p_extreme_good"))),
             ("Mean net value", points(old.get("mean")), points(new.get("mean")),
              signed_points(number(new, "mean") - number(old, "mean"))),
-        ],
+        ] + ([("P(catastrophe)", p_catastrophe(old), p_catastrophe(new), percentage_points(
+            number(new, "p_catastrophe") - number(old, "p_catastrophe")))]
+            if new.get("p_catastrophe") is not None and old.get("p_catastrophe") is not None
+            else []),
     }
 
 
@@ -428,6 +419,8 @@ def summary_sentences(
                 f"would be {_probability(other, 'p_extreme_bad')} and "
                 f"{_probability(other, 'p_extreme_good')}."
             )
+        harms = catastrophe_sentence(summary, catastrophe_of(review, template, analysis_json))
+        sentences += [harms] if harms else []
     if gate_results_json:
         failed = [str(g.get("id")) for g in gate_results_json if g.get("status") == "fail"]
         warned = [str(g.get("id")) for g in gate_results_json if g.get("status") == "warn"]
