@@ -134,6 +134,8 @@ def _tails_rows(result: Analysis) -> list[dict[str, Any]]:
             "variant": s.title, "bad": s.p_extreme_bad * 100, "good": s.p_extreme_good * 100,
             "bad_low": bad_low, "bad_high": bad_high, "good_low": good_low,
             "good_high": good_high, "mean": s.mean,
+            # harms alone (no axis: a third tail, in the tooltip; None: no threshold)
+            "catastrophe": None if s.p_catastrophe is None else s.p_catastrophe * 100,
         })
     return rows
 
@@ -185,6 +187,7 @@ def _tails_layers(names: tuple[str, ...]) -> Any:
         alt.Tooltip("variant:N", title="Variant"),
         alt.Tooltip("bad:Q", title="P(extremely bad) %", format=".2f"),
         alt.Tooltip("good:Q", title="P(extremely good) %", format=".1f"),
+        alt.Tooltip("catastrophe:Q", title="P(catastrophe, harms alone) %", format=".3f"),
         alt.Tooltip("mean:Q", title="Mean net value", format=",.0f"),
     ]
     x = alt.X("bad:Q", title="P(extremely bad outcome), %  (left is safer)")
