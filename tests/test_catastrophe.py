@@ -188,6 +188,35 @@ def test_mitigation_factors_lower_it_as_their_closed_forms_say(templates: Path) 
     assert capped.variants["as-is"].p_catastrophe > 0.25
 
 
+def test_comparisons_carry_the_paired_change(templates: Path) -> None:
+    p, samples = 0.3, 50_000
+    halve = [{"id": "halve", "title": "Halve", "targets": ["leak"], "likelihood_factor": 0.5,
+              "owner": "ana"}]
+    template = load_template("test-catastrophe", search=(templates,))
+    review = parse_review(_review([("leak", p, 200_000)], mitigations=halve))
+    analysis = analyze(review, template, samples=samples, seed=2, sensitivity=False)
+    change = analysis.comparisons[0]
+    assert (change.base, change.other) == ("as-is", "mitigated")
+    before, after = analysis.variants["as-is"], analysis.variants["mitigated"]
+    assert change.p_catastrophe_change == pytest.approx(after.p_catastrophe - before.p_catastrophe,
+                                                        abs=1e-12)
+    # the same uniform decides both (u < p/2 implies u < p): every change is a -1, in a
+    # share p/2 of the samples, so the paired standard error is that of a proportion
+    removed = round(-change.p_catastrophe_change * samples)
+    assert binomtest(removed, samples, p / 2).pvalue > 0.001
+    share = removed / samples
+    assert change.p_catastrophe_change_se == pytest.approx(
+        math.sqrt(share * (1 - share) * samples / (samples - 1) / samples), rel=1e-9)
+    alone = analysis.mitigation_effects[0].difference
+    assert alone.p_catastrophe_change == change.p_catastrophe_change
+    # the report's comparison table shows it with its ±
+    from deliberation.readout.report import format_report
+
+    text = format_report(analysis, review)
+    row = next(line for line in text.splitlines() if line.startswith("as-is → mitigated"))
+    assert "percentage points" in row.rsplit("  ", 1)[-1]
+
+
 def test_chunking_and_the_draw_cache_change_no_count(templates: Path) -> None:
     template = load_template("test-catastrophe", search=(templates,))
     review = parse_review(_review([("first", 0.4, 60_000), ("second", 0.5, 60_000)],

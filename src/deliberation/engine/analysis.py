@@ -204,9 +204,11 @@ def _paired(
 
 
 def difference(
-    base_name: str, other_name: str, base: Samples, other: Samples, *, bad: float, good: float
+    base_name: str, other_name: str, base: Samples, other: Samples, *, bad: float, good: float,
+    catastrophic: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None = None,
 ) -> Difference:
-    """The distribution of ``other - base`` on the same draws, and the tails' change."""
+    """The distribution of ``other - base`` on the same draws, and the tails' change
+    (P(catastrophe)'s too, from ``catastrophic``: base's and other's masks)."""
     samples = len(base)
     delta = other.astype(np.float64) - base
     mean, mean_se = _paired(delta, samples)
@@ -220,6 +222,11 @@ def difference(
     )
     bad_mean, bad_se = _paired(bad_change, samples)
     good_mean, good_se = _paired(good_change, samples)
+    catastrophe_mean: float | None = None
+    catastrophe_se: float | None = None
+    if catastrophic is not None:
+        catastrophe_mean, catastrophe_se = _paired(
+            catastrophic[1].view(np.int8) - catastrophic[0].view(np.int8), samples)
     # the same interpolation and standard error as _percentile, by one partial sort
     (p5, p5_se), (p50, p50_se), (p95, p95_se) = _unsorted_percentiles(delta, (0.05, 0.5, 0.95))
     return Difference(
@@ -231,7 +238,14 @@ def difference(
         p_worse_low=worse_interval[0], p_worse_high=worse_interval[1],
         p_extreme_bad_change=bad_mean, p_extreme_bad_change_se=bad_se,
         p_extreme_good_change=good_mean, p_extreme_good_change_se=good_se,
+        p_catastrophe_change=catastrophe_mean, p_catastrophe_change_se=catastrophe_se,
     )
+
+
+def _masks(simulation: Simulation, base: int, other: int) -> Any:
+    """Two sets' catastrophe masks, for a paired difference (None: no threshold)."""
+    masks = simulation.catastrophic
+    return None if masks is None else (masks[base], masks[other])
 
 
 def _item_effect(simulation: Simulation, item: str, set_index: int, sign: float,
@@ -322,7 +336,9 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
     }
     names = list(simulation.variants)
     comparisons = [
-        difference(a, b, simulation.net_of(a), simulation.net_of(b), bad=bad, good=good)
+        difference(a, b, simulation.net_of(a), simulation.net_of(b), bad=bad, good=good,
+                   catastrophic=_masks(simulation, simulation.variant_sets[a],
+                                       simulation.variant_sets[b]))
         for position, a in enumerate(names) for b in names[position + 1:]
     ]
     effects = [
@@ -332,7 +348,7 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
             variants=[n for n in names if m_id in variant_info[n][2]],
             difference=difference(
                 BASELINE, f"{BASELINE}+{m_id}", simulation.net[0], simulation.net[index],
-                bad=bad, good=good,
+                bad=bad, good=good, catastrophic=_masks(simulation, 0, index),
             ),
         )
         for m_id, index in simulation.mitigation_sets.items()

@@ -97,6 +97,9 @@ class Difference(_Data):
     p_extreme_bad_change_se: float
     p_extreme_good_change: float
     p_extreme_good_change_se: float
+    # P(catastrophe) of ``other`` minus ``base``, paired (None: no threshold, or older)
+    p_catastrophe_change: float | None = None
+    p_catastrophe_change_se: float | None = None
 
 
 class MitigationEffect(_Data):

@@ -408,6 +408,8 @@ def mitigation_chart(analysis: Analysis | dict[str, Any], review: Any = None) ->
             "bad": d.p_extreme_bad_change * 100,
             "bad_low": (d.p_extreme_bad_change - Z95 * d.p_extreme_bad_change_se) * 100,
             "bad_high": (d.p_extreme_bad_change + Z95 * d.p_extreme_bad_change_se) * 100,
+            "catastrophe": (None if d.p_catastrophe_change is None
+                            else d.p_catastrophe_change * 100),
             "in": ", ".join(effect.variants) or "no variant",
         })
     for position, row in enumerate(sorted(rows, key=lambda r: -float(r["mean"]))):
@@ -417,6 +419,7 @@ def mitigation_chart(analysis: Analysis | dict[str, Any], review: Any = None) ->
         alt.Tooltip("mitigation:N", title="Mitigation"),
         alt.Tooltip("mean:Q", title="Change in mean", format="+,.0f"),
         alt.Tooltip("bad:Q", title="Change in P(extremely bad), points", format="+.2f"),
+        alt.Tooltip("catastrophe:Q", title="Change in P(catastrophe), points", format="+.3f"),
         alt.Tooltip("in:N", title="In variants"),
     ]
     base = alt.Chart(alt.Data(values=rows))

@@ -44,6 +44,8 @@ def _mitigations(result: Analysis) -> str:
     rows = [
         f"{effect.title}: mean net value {signed_points(effect.difference.mean)}, "
         f"P(extremely bad) {percentage_points(effect.difference.p_extreme_bad_change)}"
+        + ("" if effect.difference.p_catastrophe_change is None else
+           f", P(catastrophe) {percentage_points(effect.difference.p_catastrophe_change)}")
         for effect in result.mitigation_effects
     ]
     return "What each mitigation changes on its own. " + "; ".join(rows) + "."

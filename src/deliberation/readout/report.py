@@ -12,6 +12,7 @@ from typing import Any
 
 from ..engine.results import Analysis, Difference
 from ..numbers import (
+    NO_THRESHOLD,
     PLUS_MINUS,
     Z95,
     catastrophe_probability,
@@ -83,6 +84,8 @@ def _difference_row(label: str, difference: Difference) -> list[str]:
         _p(difference, "p_worse"),
         _change(difference.p_extreme_bad_change, difference.p_extreme_bad_change_se),
         _change(difference.p_extreme_good_change, difference.p_extreme_good_change_se),
+        NO_THRESHOLD if difference.p_catastrophe_change is None else _change(
+            difference.p_catastrophe_change, difference.p_catastrophe_change_se or 0.0),
     ]
 
 
@@ -120,7 +123,8 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
         ],
     ))
 
-    headers = ["change", "mean", "better", "worse", "P(extremely bad)", "P(extremely good)"]
+    headers = ["change", "mean", "better", "worse", "P(extremely bad)", "P(extremely good)",
+               "P(catastrophe)"]
     if analysis.comparisons:
         out += ["", "Comparisons (same draws; positive is better)", ""]
         out.append(table(headers, [

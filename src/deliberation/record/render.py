@@ -37,7 +37,13 @@ from ..numbers import (
     when,
 )
 from ..text import reveal
-from .thresholds import catastrophe_of, catastrophe_sentence, p_catastrophe, thresholds_of
+from .thresholds import (
+    catastrophe_change,
+    catastrophe_of,
+    catastrophe_sentence,
+    p_catastrophe,
+    thresholds_of,
+)
 
 if TYPE_CHECKING:
     from ..review.model import Review
@@ -241,6 +247,7 @@ def render_tradeoffs(
             "good": percentage_points(number(effect["difference"], "p_extreme_good_change"),
                                       number(effect["difference"], "p_extreme_good_change_se")),
             "mean": signed_points(number(effect["difference"], "mean")),
+            "catastrophe": catastrophe_change(effect["difference"]),
         }
         for effect in analysis_json.get("mitigation_effects", [])
         if isinstance(effect, Mapping) and isinstance(effect.get("difference"), Mapping)

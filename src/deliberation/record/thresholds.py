@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..numbers import catastrophe_probability, points
+from ..numbers import NO_THRESHOLD, catastrophe_probability, number, percentage_points, points
 
 if TYPE_CHECKING:
     from ..review.model import Review
@@ -52,6 +52,14 @@ def p_catastrophe(summary: Mapping[str, Any]) -> str:
     """A variant's P(catastrophe) with its 95% interval, or "no threshold"."""
     return catastrophe_probability(summary.get("p_catastrophe"), summary.get("p_catastrophe_low"),
                                    summary.get("p_catastrophe_high"))
+
+
+def catastrophe_change(difference: Mapping[str, Any]) -> str:
+    """A comparison's change in P(catastrophe), paired, or "no threshold"."""
+    if difference.get("p_catastrophe_change") is None:
+        return NO_THRESHOLD
+    return percentage_points(number(difference, "p_catastrophe_change"),
+                             number(difference, "p_catastrophe_change_se"))
 
 
 def catastrophe_sentence(summary: Mapping[str, Any], threshold: float | None) -> str | None:
