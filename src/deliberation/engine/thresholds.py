@@ -35,10 +35,27 @@ def reach_catastrophe(
     draws: list[_ItemDraws], *, out: npt.NDArray[np.bool_],
 ) -> None:
     """Per mitigation set (row of ``out``) and sample: whether the harms that happened,
-    summed in float64 in the models' order, reach ``threshold``; benefits do not count."""
+    summed in float64 in the models' order, reach ``threshold``; benefits do not count.
+
+    Each harm adds its unmitigated contribution once, to a row every set shares, and
+    its change under a mitigation only to the sets holding one: most sets leave most
+    harms alone, so this costs a fraction of one sum per set and harm. The change of
+    two float32 values is exact in float64, so the totals are those of summing each
+    set's contributions outright.
+    """
+    unmitigated_total = np.zeros(out.shape[1], np.float64)
     harms = np.zeros(out.shape, np.float64)
     for model, item in zip(models, draws, strict=True):
-        if model.sign < 0:
-            for set_index, key in enumerate(item_keys[model.id]):
-                harms[set_index] += item.by_key[key][4]  # the contribution under the set
+        if model.sign > 0:
+            continue
+        unmitigated = item.by_key[frozenset()][4]
+        unmitigated_total += unmitigated
+        changes: dict[frozenset[str], npt.NDArray[np.float64]] = {}
+        for set_index, key in enumerate(item_keys[model.id]):
+            if key:
+                if key not in changes:
+                    changes[key] = np.subtract(item.by_key[key][4], unmitigated,
+                                               dtype=np.float64)
+                harms[set_index] += changes[key]
+    harms += unmitigated_total
     np.greater_equal(harms, threshold, out=out)
