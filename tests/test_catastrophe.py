@@ -462,6 +462,25 @@ def test_p_catastrophe_has_the_same_digits_in_cli_workbook_and_record(tmp_path: 
                        chosen.p_catastrophe_high) in brief
 
 
+def test_a_record_made_before_p_catastrophe_renders_without_it(tmp_path: Path) -> None:
+    from deliberation.record.render import render_tradeoffs, summary_sentences
+    from deliberation.review.opening import open_review
+
+    review, template, _ = open_review(ROOT / "workbooks" / "example" / "review.json")
+    stored = analyze(review, template, samples=5_000, seed=0, sensitivity=False).to_json()
+    stored.pop("catastrophe")
+    for summary in stored["variants"].values():
+        for key in ("p_catastrophe", "p_catastrophe_se", "p_catastrophe_low",
+                    "p_catastrophe_high"):
+            summary.pop(key)
+    page = _text(render_tradeoffs(review, stored, template=template))
+    assert "no catastrophe threshold applied to these numbers" in page
+    title = review.variants[0].title
+    assert "no threshold" in page[page.index(title):].split("\n")[0]
+    brief = " ".join(summary_sentences(review, [], stored, template=template))
+    assert "catastrophe" not in brief
+
+
 def _text(fragment: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", fragment))
 

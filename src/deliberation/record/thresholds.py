@@ -36,11 +36,10 @@ def catastrophe_of(
     review: Review, template: Template | None, analysis_json: Mapping[str, Any] | None
 ) -> float | None:
     """The catastrophe threshold (a total of harms) the numbers were computed against:
-    the analysis' own when it stored one (``None`` there: none was set), else the
-    review's, else the template's."""
-    stored = analysis_json or {}
-    if "catastrophe" in stored:
-        value = stored["catastrophe"]
+    the analysis' own (``None``: none was set, or numbers made before P(catastrophe)
+    existed, which counted none); without numbers, the review's, else the template's."""
+    if analysis_json is not None:
+        value = analysis_json.get("catastrophe")
         return float(value) if isinstance(value, int | float) else None
     own = review.thresholds.catastrophe if review.thresholds is not None else None
     if own is None and template is not None:
