@@ -234,6 +234,22 @@ def test_chunking_and_the_draw_cache_change_no_count(templates: Path) -> None:
     assert first.variants["baseline"].p_catastrophe == float(np.mean(whole.catastrophic[0]))
 
 
+def test_the_order_items_are_listed_in_changes_no_count(templates: Path) -> None:
+    template = load_template("test-catastrophe", search=(templates,))
+    harms = [("a", 0.5, 33_333.3), ("b", 0.5, 33_333.3), ("c", 0.5, 33_333.4),
+             ("d", 0.5, 1e-3)]
+    data = _review(harms, benefit=(0.5, 1e5))
+    flipped = dict(data, items=data["items"][::-1], estimates=data["estimates"][::-1])
+    runs = [simulate(parse_review(d), template, samples=20_000, rng=np.random.default_rng(7))
+            for d in (data, flipped)]
+    assert runs[0].catastrophic is not None
+    assert runs[1].catastrophic is not None
+    assert np.array_equal(runs[0].catastrophic, runs[1].catastrophic)
+    # a, b and c together total 100,000 (their float32 impacts sum to it exactly) and no
+    # two of them come near it, so the samples where all three happen: 1/8
+    assert binomtest(int(runs[0].catastrophic[0].sum()), 20_000, 0.125).pvalue > 0.001
+
+
 # --------------------------------------------------------------------------- thresholds
 
 
