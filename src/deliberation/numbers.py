@@ -113,6 +113,16 @@ def probability(value: Any, low: Any = None, high: Any = None, *, level: float =
             f"{percent_interval(low, high, limit=limit)})")
 
 
+NO_THRESHOLD = "no threshold"
+"""Said in place of P(catastrophe) when no catastrophe threshold is set."""
+
+
+def catastrophe_probability(value: Any, low: Any = None, high: Any = None) -> str:
+    """P(catastrophe) as :func:`probability` writes it, or :data:`NO_THRESHOLD` when it
+    was not computed (``None``: neither the review nor its template sets a threshold)."""
+    return NO_THRESHOLD if value is None else probability(value, low, high)
+
+
 def points(value: Any) -> str:
     """A net value with a true minus sign and thousands separators: −1,234, 12.5, 0."""
     if not _finite(value):

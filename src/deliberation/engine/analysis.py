@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..review.policy import analysis_rule_holds
 from ..review.template import ANALYSIS_RULES, Template
 from .choice import chosen_variant, preferred_variant, reference_variant
 from .draws import DrawCache
@@ -60,7 +61,7 @@ from .results import (
     MitigationEffect,
     VariantSummary,
 )
-from .sensitivity import _passes, _sensitivity, disagreement
+from .sensitivity import _sensitivity, disagreement
 from .sequential import DEFAULT_CAP, decide_gates, first_looks
 from .simulate import BASELINE, ProgressCallback, Simulation, simulate
 
@@ -153,8 +154,11 @@ def _edges(
 
 
 def _summary(
-    variant: Any, ordered: Samples, edges: npt.NDArray[np.float64], bad: float, good: float
+    variant: Any, ordered: Samples, edges: npt.NDArray[np.float64], bad: float, good: float,
+    *, catastrophes: int | None = None,
 ) -> VariantSummary:
+    """One variant's metrics; ``catastrophes`` counts its samples whose harms alone
+    reached the catastrophe threshold (None: no threshold)."""
     samples = len(ordered)
     mean = float(ordered.mean(dtype=np.float64))
     sd = float(ordered.std(dtype=np.float64, ddof=1))
@@ -167,6 +171,16 @@ def _summary(
     p_good, p_good_se = _probability(good_count, samples)
     bad_interval, good_interval = wilson(bad_count, samples), wilson(good_count, samples)
     share = tail_share(ordered)
+    catastrophe: dict[str, float | None] = dict.fromkeys(
+        ("p_catastrophe", "p_catastrophe_se", "p_catastrophe_low", "p_catastrophe_high"))
+    if catastrophes is not None:
+        p_catastrophe, p_catastrophe_se = _probability(catastrophes, samples)
+        catastrophe_interval = wilson(catastrophes, samples)
+        catastrophe = {
+            "p_catastrophe": p_catastrophe, "p_catastrophe_se": p_catastrophe_se,
+            "p_catastrophe_low": catastrophe_interval[0],
+            "p_catastrophe_high": catastrophe_interval[1],
+        }
     return VariantSummary(
         id=variant[0], title=variant[1], mitigations=variant[2],
         mean=mean, mean_se=sd / math.sqrt(samples), sd=sd,
@@ -176,6 +190,7 @@ def _summary(
         p_extreme_bad_low=bad_interval[0], p_extreme_bad_high=bad_interval[1],
         p_extreme_good=p_good, p_extreme_good_se=p_good_se,
         p_extreme_good_low=good_interval[0], p_extreme_good_high=good_interval[1],
+        **catastrophe,
         quantiles={str(q): _percentile(ordered, q / 100)[0] for q in QUANTILES},
         histogram=_histogram(ordered, edges),
     )
@@ -190,9 +205,11 @@ def _paired(
 
 
 def difference(
-    base_name: str, other_name: str, base: Samples, other: Samples, *, bad: float, good: float
+    base_name: str, other_name: str, base: Samples, other: Samples, *, bad: float, good: float,
+    catastrophic: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None = None,
 ) -> Difference:
-    """The distribution of ``other - base`` on the same draws, and the tails' change."""
+    """The distribution of ``other - base`` on the same draws, and the tails' change
+    (P(catastrophe)'s too, from ``catastrophic``: base's and other's masks)."""
     samples = len(base)
     delta = other.astype(np.float64) - base
     mean, mean_se = _paired(delta, samples)
@@ -206,6 +223,11 @@ def difference(
     )
     bad_mean, bad_se = _paired(bad_change, samples)
     good_mean, good_se = _paired(good_change, samples)
+    catastrophe_mean: float | None = None
+    catastrophe_se: float | None = None
+    if catastrophic is not None:
+        catastrophe_mean, catastrophe_se = _paired(
+            catastrophic[1].view(np.int8) - catastrophic[0].view(np.int8), samples)
     # the same interpolation and standard error as _percentile, by one partial sort
     (p5, p5_se), (p50, p50_se), (p95, p95_se) = _unsorted_percentiles(delta, (0.05, 0.5, 0.95))
     return Difference(
@@ -217,7 +239,14 @@ def difference(
         p_worse_low=worse_interval[0], p_worse_high=worse_interval[1],
         p_extreme_bad_change=bad_mean, p_extreme_bad_change_se=bad_se,
         p_extreme_good_change=good_mean, p_extreme_good_change_se=good_se,
+        p_catastrophe_change=catastrophe_mean, p_catastrophe_change_se=catastrophe_se,
     )
+
+
+def _masks(simulation: Simulation, base: int, other: int) -> Any:
+    """Two sets' catastrophe masks, for a paired difference (None: no threshold)."""
+    masks = simulation.catastrophic
+    return None if masks is None else (masks[base], masks[other])
 
 
 def _item_effect(simulation: Simulation, item: str, set_index: int, sign: float,
@@ -297,13 +326,20 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
     ordered_sets = {index: np.sort(simulation.net[index]) for index in
                     {*simulation.variant_sets.values(), 0}}
     edges = _edges([ordered_sets[i] for i in simulation.variant_sets.values()], bad, good)
+    catastrophic = simulation.catastrophic
     variants = {
-        name: _summary(variant_info[name], ordered_sets[index], edges, bad, good)
+        name: _summary(
+            variant_info[name], ordered_sets[index], edges, bad, good,
+            catastrophes=None if catastrophic is None
+            else int(np.count_nonzero(catastrophic[index])),
+        )
         for name, index in simulation.variant_sets.items()
     }
     names = list(simulation.variants)
     comparisons = [
-        difference(a, b, simulation.net_of(a), simulation.net_of(b), bad=bad, good=good)
+        difference(a, b, simulation.net_of(a), simulation.net_of(b), bad=bad, good=good,
+                   catastrophic=_masks(simulation, simulation.variant_sets[a],
+                                       simulation.variant_sets[b]))
         for position, a in enumerate(names) for b in names[position + 1:]
     ]
     effects = [
@@ -313,7 +349,7 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
             variants=[n for n in names if m_id in variant_info[n][2]],
             difference=difference(
                 BASELINE, f"{BASELINE}+{m_id}", simulation.net[0], simulation.net[index],
-                bad=bad, good=good,
+                bad=bad, good=good, catastrophic=_masks(simulation, 0, index),
             ),
         )
         for m_id, index in simulation.mitigation_sets.items()
@@ -347,21 +383,22 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
     # Sensitivity asks whether a swing moves the point estimate across a limit; the
     # gates themselves are decided with confidence (engine.sequential), look 1 here.
     point_gates = [
-        Gate(rule=rule_id, kind=kind, value=value, passes=_passes(
-            kind, value, chosen_summary.mean, chosen_summary.p_extreme_bad,
-            chosen_summary.p_extreme_good,
-        ))
+        Gate(rule=rule_id, kind=kind, value=value,
+             passes=analysis_rule_holds(kind, value, chosen_summary))
         for rule_id, kind, value in gate_rules
     ]
+    # The swings tally net value only, so they judge no gate on the harms alone.
+    swung_gates = [gate for gate in point_gates if gate.kind != "max-p-catastrophe"]
     decided = {gate.rule: gate for gate in first_looks(template, chosen_summary, samples,
                                                        gate_cap)}
     gates = [decided.get(gate.rule, gate) for gate in point_gates]
     return Analysis(
         samples=samples, seed=seed, pool=simulation.pool, extreme_bad=bad, extreme_good=good,
+        catastrophe=simulation.catastrophe,
         preferred=preferred, chosen=chosen, chosen_by=chosen_by,
         reference=reference_variant(review, names), variants=variants, comparisons=comparisons,
         mitigation_effects=effects, items=items,
-        sensitivity=_sensitivity(simulation, variants, titles, chosen, point_gates),
+        sensitivity=_sensitivity(simulation, variants, titles, chosen, swung_gates),
         disagreement=disagreement(review, template),
         unestimated=list(simulation.unestimated), gates=gates,
         notes=_notes(review) + _pool_notes(simulation),

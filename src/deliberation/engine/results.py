@@ -60,6 +60,13 @@ class VariantSummary(_Data):
     p_extreme_good_se: float
     p_extreme_good_low: float | None = None
     p_extreme_good_high: float | None = None
+    # The chance that the harms alone (benefits do not offset them) reach the
+    # catastrophe threshold, with its 95% Wilson interval; None: no threshold is set
+    # (or a record made before P(catastrophe) existed).
+    p_catastrophe: float | None = None
+    p_catastrophe_se: float | None = None
+    p_catastrophe_low: float | None = None
+    p_catastrophe_high: float | None = None
     quantiles: dict[str, float]
     histogram: Histogram
 
@@ -90,6 +97,9 @@ class Difference(_Data):
     p_extreme_bad_change_se: float
     p_extreme_good_change: float
     p_extreme_good_change_se: float
+    # P(catastrophe) of ``other`` minus ``base``, paired (None: no threshold, or older)
+    p_catastrophe_change: float | None = None
+    p_catastrophe_change_se: float | None = None
 
 
 class MitigationEffect(_Data):
@@ -205,6 +215,7 @@ class Analysis(_Data):
     pool: Pool
     extreme_bad: float
     extreme_good: float
+    catastrophe: float | None = None  # the harm-total threshold (None: none set)
     preferred: str
     chosen: str
     chosen_by: ChosenBy = "preferred"

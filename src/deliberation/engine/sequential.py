@@ -1,11 +1,12 @@
 """Policy gates decided with confidence: more samples until the interval clears the limit.
 
-A gate on the analysis (``max-p-extreme-bad``, ``min-p-extreme-good``,
-``positive-expected-value``, and any rule in :data:`METRICS`) is never decided on a
-noisy point. It *passes* when its whole interval is on the right side of the limit
-(``max-p-extreme-bad``: the upper bound is within the limit), *fails* when its whole
-interval is on the wrong side (the lower bound is beyond the limit), and otherwise
-draws more samples and looks again. Still undecided at the cap, it fails and says so.
+A gate on the analysis (``max-p-extreme-bad``, ``max-p-catastrophe``,
+``min-p-extreme-good``, ``positive-expected-value``: the rules in :data:`METRICS`) is
+never decided on a noisy point. It *passes* when its whole interval is on the right
+side of the limit (``max-p-extreme-bad``: the upper bound is within the limit),
+*fails* when its whole interval is on the wrong side (the lower bound is beyond the
+limit), and otherwise draws more samples and looks again. Still undecided at the cap,
+it fails and says so.
 
 The design is a fixed number of looks with a Bonferroni split, so the gate's error
 rate holds although it looks more than once:
@@ -61,10 +62,12 @@ class Tally:
     good: int  # samples at or above extreme_good
     total: float  # sum of net value
     squares: float  # sum of squared net value
+    catastrophe: int = 0  # samples whose harms alone reach the catastrophe threshold
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(self.samples + other.samples, self.bad + other.bad, self.good + other.good,
-                     self.total + other.total, self.squares + other.squares)
+                     self.total + other.total, self.squares + other.squares,
+                     self.catastrophe + other.catastrophe)
 
 
 # rule kind -> (how its interval is read from a tally, and which end must clear the limit)
@@ -92,6 +95,7 @@ def _mean(tally: Tally, z: float) -> tuple[float, float, float]:
 # "above": passes when low > limit, fails when high <= limit (positive expected value).
 METRICS: dict[str, tuple[Reading, Literal["at most", "at least", "above"]]] = {
     "max-p-extreme-bad": (_probability_of("bad"), "at most"),
+    "max-p-catastrophe": (_probability_of("catastrophe"), "at most"),
     "min-p-extreme-good": (_probability_of("good"), "at least"),
     "positive-expected-value": (_mean, "above"),
 }
@@ -138,8 +142,9 @@ def look(kind: str, limit: float | None, tally: Tally, *, looks_planned: int,
                 samples=tally.samples, looks=looks_taken, planned_looks=looks_planned, cap=cap)
 
 
-def tally_of(net: Any, bad: float, good: float) -> Tally:
-    """The tally of one variant's net values (float32 as simulated)."""
+def tally_of(net: Any, bad: float, good: float, catastrophic: Any = None) -> Tally:
+    """The tally of one variant's net values (float32 as simulated) and, when a
+    catastrophe threshold is set, of whether each sample's harms alone reached it."""
     values = np.asarray(net)
     wide = values.astype(np.float64)
     return Tally(
@@ -147,6 +152,7 @@ def tally_of(net: Any, bad: float, good: float) -> Tally:
         bad=int(np.count_nonzero(values <= np.float32(bad))),
         good=int(np.count_nonzero(values >= np.float32(good))),
         total=float(wide.sum()), squares=float(np.dot(wide, wide)),
+        catastrophe=0 if catastrophic is None else int(np.count_nonzero(catastrophic)),
     )
 
 
@@ -156,6 +162,7 @@ def summary_tally(summary: Any, samples: int) -> Tally:
         samples=samples, bad=round(summary.p_extreme_bad * samples),
         good=round(summary.p_extreme_good * samples), total=summary.mean * samples,
         squares=summary.sd ** 2 * (samples - 1) + samples * summary.mean ** 2,
+        catastrophe=round((getattr(summary, "p_catastrophe", None) or 0.0) * samples),
     )
 
 
@@ -211,7 +218,7 @@ class _Batches:
     drawn: int = 0
 
     def draw(self, count: int) -> Tally:
-        total = Tally(0, 0, 0, 0.0, 0.0)
+        total = Tally(0, 0, 0, 0.0, 0.0, 0)
         while count > 0:
             size = min(self.size, count)
             self.drawn += 1
@@ -221,8 +228,11 @@ class _Batches:
                 self.review, self.template, samples=max(2, size),
                 rng=np.random.default_rng(root), pool=self.analysis.pool, sensitivity=False,
             )
-            part = tally_of(simulation.net_of(self.analysis.chosen)[:size],
-                            simulation.extreme_bad, simulation.extreme_good)
+            index = simulation.variant_sets[self.analysis.chosen]
+            catastrophic = simulation.catastrophic
+            part = tally_of(simulation.net[index][:size],
+                            simulation.extreme_bad, simulation.extreme_good,
+                            None if catastrophic is None else catastrophic[index][:size])
             total = total + part
             count -= size
         return total

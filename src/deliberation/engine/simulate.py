@@ -17,7 +17,8 @@ size changes no number at all. Normals come from those uniforms by Box-Muller.
 Work proceeds in chunks of samples so memory stays bounded whatever the size of the
 review: only the per-variant net values (float32, one per sample) are kept whole. Each
 sample's net value is accumulated in float64 and rounded to float32 once, so large
-terms that cancel leave no rounding that depends on the items' order or ids.
+terms that cancel leave no rounding that depends on the items' order or ids. So is each
+sample's harm total (benefits left out), kept only as whether it reached ``catastrophe``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from .draws import (
     _product,
 )
 from .estimates import ItemModel, Pool, factor_parameters, item_models, pooled_interval
+from .thresholds import catastrophe_of, reach_catastrophe, thresholds_of
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -100,6 +102,8 @@ class Simulation:
     variant_sets: dict[str, int]
     mitigation_sets: dict[str, int]
     net: Floats  # shape (len(sets), samples)
+    catastrophe: float | None  # the harm-total threshold (None: not set)
+    catastrophic: npt.NDArray[np.bool_] | None  # (len(sets), samples): harm total >= it
     items: list[ItemModel]
     unestimated: list[str]
     tallies: dict[str, dict[frozenset[str], ItemTally]]
@@ -110,12 +114,6 @@ class Simulation:
     def net_of(self, variant: str) -> Floats:
         row: Floats = self.net[self.variant_sets[variant]]
         return row
-
-
-def thresholds_of(review: Any, template: Template) -> tuple[float, float]:
-    """(extreme_bad, extreme_good): the review's own thresholds, else the template's."""
-    thresholds = review.thresholds if review.thresholds is not None else template.thresholds
-    return float(thresholds.extreme_bad), float(thresholds.extreme_good)
 
 
 def _variants(review: Any) -> list[tuple[str, str, frozenset[str]]]:
@@ -195,12 +193,15 @@ def simulate(
         mitigations={m: mitigations[m] for m in sorted(set().union(*sets))},
         reported_sets=sorted(set(variant_sets.values())), swing_values=swing_values,
         extreme_bad=extreme_bad, extreme_good=extreme_good, cache=cache,
+        catastrophe=catastrophe_of(review, template),
     )
     tallies = {model.id: {key: ItemTally() for key in item_keys[model.id]} for model in models}
     net = np.empty((len(sets), samples), np.float32)
+    catastrophic = None if plan.catastrophe is None else np.empty(net.shape, np.bool_)
     done = 0
     while done < samples:
         size = min(chunk, samples - done)
+        plan.harm_reached = None if catastrophic is None else catastrophic[:, done:done + size]
         plan.run_chunk(size, net[:, done:done + size], tallies, swings)
         done += size
         if progress is not None:
@@ -213,6 +214,7 @@ def simulate(
         samples=samples, pool=pool, extreme_bad=extreme_bad, extreme_good=extreme_good,
         variants=[v[0] for v in variants], variant_titles={v[0]: v[1] for v in variants},
         sets=sets, variant_sets=variant_sets, mitigation_sets=mitigation_sets, net=net,
+        catastrophe=plan.catastrophe, catastrophic=catastrophic,
         items=models, unestimated=review.unestimated_items(), tallies=tallies,
         item_keys=item_keys, swings=swings, chunk=chunk,
     )
@@ -234,8 +236,11 @@ class _Plan:
         extreme_bad: float,
         extreme_good: float,
         cache: DrawCache | None,
+        catastrophe: float | None,
     ) -> None:
         self.entropy = entropy
+        self.catastrophe = catastrophe
+        self.harm_reached: npt.NDArray[np.bool_] | None = None  # this chunk's rows to fill
         self.samples = samples
         # Summed in id order, so the order items were listed in changes no rounding.
         self.models = sorted(models, key=lambda model: model.id)
@@ -410,6 +415,9 @@ class _Plan:
                     deltas[set_index] -= differences[key]
         np.add(base, deltas, out=deltas)
         np.copyto(net, deltas, casting="same_kind")
+        if self.catastrophe is not None and self.harm_reached is not None:
+            reach_catastrophe(self.catastrophe, self.models, self.item_keys, chunk_draws,
+                              out=self.harm_reached)
 
         # Conditional on the bad tail: gather the (usually few) extremely bad samples
         # instead of masking every sample once per item and set.

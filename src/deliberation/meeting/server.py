@@ -241,7 +241,7 @@ def _json(value: Any) -> Any:
 def numbers_of(state: StoreState) -> dict[str, Any]:
     """The facilitator's tradeoff numbers: each option's tails and mean, pooled."""
     from ..engine.analysis import analyze
-    from ..numbers import percent, points
+    from ..numbers import catastrophe_probability, percent, points
 
     try:
         analysis = analyze(state.review, state.template, samples=NUMBERS_SAMPLES, seed=0,
@@ -250,7 +250,10 @@ def numbers_of(state: StoreState) -> dict[str, Any]:
         return {"error": str(problem), "variants": []}
     return {"event": state.n, "variants": [
         {"id": v.id, "title": v.title, "p_extreme_bad": percent(v.p_extreme_bad),
-         "p_extreme_good": percent(v.p_extreme_good), "mean": points(v.mean)}
+         "p_extreme_good": percent(v.p_extreme_good),
+         "p_catastrophe": catastrophe_probability(v.p_catastrophe, v.p_catastrophe_low,
+                                                  v.p_catastrophe_high),
+         "mean": points(v.mean)}
         for v in analysis.variants.values()]}
 
 

@@ -49,7 +49,8 @@ CHARTS: dict[str, ChartKind] = {
         title="The chance of an extremely good against an extremely bad outcome",
         caption=(
             "Up is better, left is safer; the lines through each point span its 95%"
-            " interval."
+            " interval. P(catastrophe), the harms alone, is in the table above and in"
+            " each point's tooltip."
         ),
         shown=_always, fast=tails_spec, live=True,
     ),

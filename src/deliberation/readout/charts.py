@@ -134,6 +134,8 @@ def _tails_rows(result: Analysis) -> list[dict[str, Any]]:
             "variant": s.title, "bad": s.p_extreme_bad * 100, "good": s.p_extreme_good * 100,
             "bad_low": bad_low, "bad_high": bad_high, "good_low": good_low,
             "good_high": good_high, "mean": s.mean,
+            # harms alone (no axis: a third tail, in the tooltip; None: no threshold)
+            "catastrophe": None if s.p_catastrophe is None else s.p_catastrophe * 100,
         })
     return rows
 
@@ -185,6 +187,7 @@ def _tails_layers(names: tuple[str, ...]) -> Any:
         alt.Tooltip("variant:N", title="Variant"),
         alt.Tooltip("bad:Q", title="P(extremely bad) %", format=".2f"),
         alt.Tooltip("good:Q", title="P(extremely good) %", format=".1f"),
+        alt.Tooltip("catastrophe:Q", title="P(catastrophe, harms alone) %", format=".3f"),
         alt.Tooltip("mean:Q", title="Mean net value", format=",.0f"),
     ]
     x = alt.X("bad:Q", title="P(extremely bad outcome), %  (left is safer)")
@@ -405,6 +408,8 @@ def mitigation_chart(analysis: Analysis | dict[str, Any], review: Any = None) ->
             "bad": d.p_extreme_bad_change * 100,
             "bad_low": (d.p_extreme_bad_change - Z95 * d.p_extreme_bad_change_se) * 100,
             "bad_high": (d.p_extreme_bad_change + Z95 * d.p_extreme_bad_change_se) * 100,
+            "catastrophe": (None if d.p_catastrophe_change is None
+                            else d.p_catastrophe_change * 100),
             "in": ", ".join(effect.variants) or "no variant",
         })
     for position, row in enumerate(sorted(rows, key=lambda r: -float(r["mean"]))):
@@ -414,6 +419,7 @@ def mitigation_chart(analysis: Analysis | dict[str, Any], review: Any = None) ->
         alt.Tooltip("mitigation:N", title="Mitigation"),
         alt.Tooltip("mean:Q", title="Change in mean", format="+,.0f"),
         alt.Tooltip("bad:Q", title="Change in P(extremely bad), points", format="+.2f"),
+        alt.Tooltip("catastrophe:Q", title="Change in P(catastrophe), points", format="+.3f"),
         alt.Tooltip("in:N", title="In variants"),
     ]
     base = alt.Chart(alt.Data(values=rows))

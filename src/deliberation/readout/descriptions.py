@@ -7,7 +7,13 @@ the same numbers, written with :mod:`deliberation.numbers` like every other numb
 from __future__ import annotations
 
 from ..engine.results import Analysis
-from ..numbers import percent, percentage_points, points, signed_points
+from ..numbers import (
+    catastrophe_probability,
+    percent,
+    percentage_points,
+    points,
+    signed_points,
+)
 
 
 def _tails(result: Analysis) -> str:
@@ -15,6 +21,8 @@ def _tails(result: Analysis) -> str:
     rows = [
         f"{s.title}{mark if key == result.chosen else ''}: {percent(s.p_extreme_good)} extremely "
         f"good, {percent(s.p_extreme_bad)} extremely bad"
+        + ("" if s.p_catastrophe is None else ", P(catastrophe) " + catastrophe_probability(
+            s.p_catastrophe, s.p_catastrophe_low, s.p_catastrophe_high))
         for key, s in result.variants.items()
     ]
     return ("For each release option, the chance of an extremely good outcome against the "
@@ -36,6 +44,8 @@ def _mitigations(result: Analysis) -> str:
     rows = [
         f"{effect.title}: mean net value {signed_points(effect.difference.mean)}, "
         f"P(extremely bad) {percentage_points(effect.difference.p_extreme_bad_change)}"
+        + ("" if effect.difference.p_catastrophe_change is None else
+           f", P(catastrophe) {percentage_points(effect.difference.p_catastrophe_change)}")
         for effect in result.mitigation_effects
     ]
     return "What each mitigation changes on its own. " + "; ".join(rows) + "."

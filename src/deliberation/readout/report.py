@@ -12,8 +12,10 @@ from typing import Any
 
 from ..engine.results import Analysis, Difference
 from ..numbers import (
+    NO_THRESHOLD,
     PLUS_MINUS,
     Z95,
+    catastrophe_probability,
     mean_value,
     percent,
     percentage_points,
@@ -43,11 +45,21 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: int =
 
 
 def sentence(title: str, summary: Any) -> str:
+    catastrophe = "" if summary.p_catastrophe is None else (
+        f"; {_p(summary, 'p_catastrophe')} chance that its harms alone reach a catastrophe")
     return (
         f"{title}: {_p(summary, 'p_extreme_bad')} chance of an extremely bad outcome, "
         f"{_p(summary, 'p_extreme_good')} of an extremely good one (mean net value "
-        f"{_mean(summary)})."
+        f"{_mean(summary)}){catastrophe}."
     )
+
+
+def catastrophe_threshold(analysis: Any) -> str:
+    """What counts as a catastrophe, in words (or that nothing does)."""
+    if analysis.catastrophe is None:
+        return "no catastrophe threshold"
+    return ("catastrophe: harms alone (benefits left out) at or above "
+            f"{points(analysis.catastrophe)}")
 
 
 def _p(summary: Any, name: str) -> str:
@@ -73,6 +85,8 @@ def _difference_row(label: str, difference: Difference) -> list[str]:
         _p(difference, "p_worse"),
         _change(difference.p_extreme_bad_change, difference.p_extreme_bad_change_se),
         _change(difference.p_extreme_good_change, difference.p_extreme_good_change_se),
+        NO_THRESHOLD if difference.p_catastrophe_change is None else _change(
+            difference.p_catastrophe_change, difference.p_catastrophe_change_se or 0.0),
     ]
 
 
@@ -90,23 +104,28 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
     out.append(
         f"{analysis.samples:,} samples, seed {analysis.seed}, {analysis.pool} pool; extremely bad "
         f"at or below {points(analysis.extreme_bad)}, extremely good at or above "
-        f"{points(analysis.extreme_good)}. {PLUS_MINUS}. Highest mean: {titles[analysis.preferred]}"
+        f"{points(analysis.extreme_good)}; {catastrophe_threshold(analysis)}. {PLUS_MINUS}. "
+        f"Highest mean: {titles[analysis.preferred]}"
         + (f"; decided: {titles[analysis.chosen]}." if decided == analysis.chosen else ".")
     )
 
     out += ["", "Net value per variant", ""]
     out.append(table(
-        ["variant", "mean", "p5", "median", "p95", "P(extremely bad)", "P(extremely good)"],
+        ["variant", "mean", "p5", "median", "p95", "P(extremely bad)", "P(extremely good)",
+         "P(catastrophe)"],
         [
             [
                 name, _mean(s), points(s.p5), points(s.p50),
                 points(s.p95), _p(s, "p_extreme_bad"), _p(s, "p_extreme_good"),
+                catastrophe_probability(s.p_catastrophe, s.p_catastrophe_low,
+                                        s.p_catastrophe_high),
             ]
             for name, s in analysis.variants.items()
         ],
     ))
 
-    headers = ["change", "mean", "better", "worse", "P(extremely bad)", "P(extremely good)"]
+    headers = ["change", "mean", "better", "worse", "P(extremely bad)", "P(extremely good)",
+               "P(catastrophe)"]
     if analysis.comparisons:
         out += ["", "Comparisons (same draws; positive is better)", ""]
         out.append(table(headers, [

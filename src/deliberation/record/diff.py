@@ -174,7 +174,7 @@ def _decision(old: Review, new: Review) -> list[Change]:
     return changes
 
 
-_TAIL_KEYS = ("p_extreme_bad", "p_extreme_good", "mean")
+_TAIL_KEYS = ("p_extreme_bad", "p_extreme_good", "mean", "p_catastrophe")
 
 
 def _tails(old: Side, new: Side) -> list[TailChange]:
@@ -249,5 +249,9 @@ def format_diff(result: ReviewDiff) -> str:
             f"({percentage_points(new.get('p_extreme_good', 0) - old.get('p_extreme_good', 0))}); "
             f"mean {points(old.get('mean'))} → {points(new.get('mean'))} "
             f"({signed_points(new.get('mean', 0) - old.get('mean', 0))})"
+            + (f"; P(catastrophe) {percent(old['p_catastrophe'])} → "
+               f"{percent(new['p_catastrophe'])} "
+               f"({percentage_points(new['p_catastrophe'] - old['p_catastrophe'])})"
+               if "p_catastrophe" in old and "p_catastrophe" in new else "")
         )
     return "\n".join(lines)

@@ -31,7 +31,8 @@ MAX_SAMPLES = 10**9
 _NAME = r"^[0-9]{6}-[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"  # Rust regex: $ is the very end
 _HEX64 = r"^[0-9a-f]{64}$"
 # The keys of a record that holds the per-variant numbers only (no full analysis).
-_SUMMARY_KEYS = frozenset({"samples", "seed", "extreme_bad", "extreme_good", "variants"})
+_SUMMARY_KEYS = frozenset({"samples", "seed", "extreme_bad", "extreme_good", "catastrophe",
+                           "variants"})
 
 
 class _Part(BaseModel):
@@ -77,12 +78,13 @@ class VariantNumbers(_Part):
     mean: float | None = None
     p_extreme_bad: float | None = Field(default=None, ge=0, le=1)
     p_extreme_good: float | None = Field(default=None, ge=0, le=1)
+    p_catastrophe: float | None = Field(default=None, ge=0, le=1)
     p5: float | None = None
     p50: float | None = None
     p95: float | None = None
 
-    @field_validator("mean", "p_extreme_bad", "p_extreme_good", "p5", "p50", "p95",
-                     mode="before")
+    @field_validator("mean", "p_extreme_bad", "p_extreme_good", "p_catastrophe", "p5", "p50",
+                     "p95", mode="before")
     @classmethod
     def _number(cls, value: Any) -> Any:
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -96,6 +98,7 @@ class Numbers(_Part):
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     extreme_bad: float | int | None = None
     extreme_good: float | int | None = None
+    catastrophe: float | int | None = Field(default=None, gt=0)
     variants: dict[str, VariantNumbers] = Field(default_factory=dict)
 
 

@@ -37,6 +37,12 @@ from ..numbers import (
 )
 from ..text import reveal
 from .summary import summary_sentences
+from .thresholds import (
+    catastrophe_change,
+    catastrophe_of,
+    p_catastrophe,
+    thresholds_of,
+)
 
 if TYPE_CHECKING:
     from ..review.model import Review
@@ -96,7 +102,7 @@ def _environment() -> jinja2.Environment:
     environment.filters.update(
         percent=percent, points=points, quantity=quantity, signed_points=signed_points, when=when,
         percentage_points=percentage_points, probability=_probability, plus_minus=plus_minus,
-        mean=_mean,
+        mean=_mean, p_catastrophe=p_catastrophe,
     )
     return environment
 
@@ -132,21 +138,6 @@ def _variant_titles(review: Review, analysis_json: Mapping[str, Any] | None) -> 
     for variant_id in (analysis_json or {}).get("variants", {}):
         titles.setdefault(variant_id, "No mitigations" if variant_id == "baseline" else variant_id)
     return titles
-
-
-def thresholds_of(
-    review: Review, template: Template | None, analysis_json: Mapping[str, Any] | None
-) -> tuple[float, float] | None:
-    """The extreme thresholds the numbers were computed against."""
-    stored = analysis_json or {}
-    if isinstance(stored.get("extreme_bad"), int | float) and isinstance(
-        stored.get("extreme_good"), int | float
-    ):
-        return float(stored["extreme_bad"]), float(stored["extreme_good"])
-    source = review.thresholds or (template.thresholds if template is not None else None)
-    if source is None:
-        return None
-    return float(source.extreme_bad), float(source.extreme_good)
 
 
 def chosen_of(review: Review, analysis_json: Mapping[str, Any] | None) -> tuple[str | None, str]:
@@ -186,7 +177,8 @@ def reference_of(review: Review, analysis_json: Mapping[str, Any] | None) -> str
 def render_setup(review: Review, template: Template) -> str:
     """Step 1, set-up: the subject, the horizon, who took part, the template and standard."""
     return _render("setup.html.j2", review=review, template=template,
-                   thresholds=thresholds_of(review, template, None))
+                   thresholds=thresholds_of(review, template, None),
+                   catastrophe=catastrophe_of(review, template, None))
 
 
 def render_register(review: Review, template: Template | None = None, *,
@@ -248,6 +240,7 @@ def render_tradeoffs(
             "good": percentage_points(number(effect["difference"], "p_extreme_good_change"),
                                       number(effect["difference"], "p_extreme_good_change_se")),
             "mean": signed_points(number(effect["difference"], "mean")),
+            "catastrophe": catastrophe_change(effect["difference"]),
         }
         for effect in analysis_json.get("mitigation_effects", [])
         if isinstance(effect, Mapping) and isinstance(effect.get("difference"), Mapping)
@@ -255,6 +248,7 @@ def render_tradeoffs(
     return _render(
         "tradeoffs.html.j2", numbers=render_numbers(review, analysis_json),
         change=change, effects=effects, thresholds=thresholds,
+        catastrophe=catastrophe_of(review, template, analysis_json),
         sensitivity=render_sensitivity(review, analysis_json),
         disagreement=render_disagreement(review, analysis_json),
         charts=_charts(analysis_json, review),
@@ -342,7 +336,10 @@ def _change(review: Review, variants: Mapping[str, Any], chosen: str, reference:
              percentage_points(number(new, "p_extreme_good") - number(old, "p_extreme_good"))),
             ("Mean net value", points(old.get("mean")), points(new.get("mean")),
              signed_points(number(new, "mean") - number(old, "mean"))),
-        ],
+        ] + ([("P(catastrophe)", p_catastrophe(old), p_catastrophe(new), percentage_points(
+            number(new, "p_catastrophe") - number(old, "p_catastrophe")))]
+            if new.get("p_catastrophe") is not None and old.get("p_catastrophe") is not None
+            else []),
     }
 
 

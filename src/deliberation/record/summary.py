@@ -45,8 +45,8 @@ def summary_sentences(
         _variant_titles,
         chosen_of,
         reference_of,
-        thresholds_of,
     )
+    from .thresholds import catastrophe_of, catastrophe_sentence, thresholds_of
 
     subject = review.subject.name + (f" {review.subject.version}" if review.subject.version
                                      else "")
@@ -87,6 +87,8 @@ def summary_sentences(
                 f"would be {_probability(other, 'p_extreme_bad')} and "
                 f"{_probability(other, 'p_extreme_good')}."
             )
+        harms = catastrophe_sentence(summary, catastrophe_of(review, template, analysis_json))
+        sentences += [harms] if harms else []
     if gate_results_json:
         sentences.append(_gates_sentence(gate_results_json))
     if decision is not None:

@@ -206,6 +206,9 @@ class Decision(_Model):
 class Thresholds(_Model):
     extreme_bad: Number
     extreme_good: Number
+    # A size of total harm (benefits do not offset it): P(catastrophe) is the chance the
+    # harms alone reach it. Optional; a review's own overrides the template's.
+    catastrophe: Number | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -215,6 +218,11 @@ class Thresholds(_Model):
             if abs(value) > MAX_THRESHOLD:
                 raise ValueError(f"{name}: expected a net value between -{MAX_THRESHOLD:.0e} and "
                                  f"{MAX_THRESHOLD:.0e}, got {value:.6g}")
+        if self.catastrophe is not None:
+            _finite(self.catastrophe, "catastrophe")
+            if not 0 < self.catastrophe <= MAX_THRESHOLD:
+                raise ValueError("catastrophe: expected a positive total harm of at most "
+                                 f"{MAX_THRESHOLD:.0e}, got {self.catastrophe:.6g}")
         if not self.extreme_bad < self.extreme_good:
             raise ValueError(
                 "expected extreme_bad < extreme_good, "

@@ -185,6 +185,7 @@ def _decision_recorded(
 # What each analysis rule reads from a variant's summary, and how it is phrased.
 _METRICS: dict[str, tuple[str, str]] = {
     "max-p-extreme-bad": ("p_extreme_bad", "P(extremely bad) ="),
+    "max-p-catastrophe": ("p_catastrophe", "P(catastrophe) ="),
     "min-p-extreme-good": ("p_extreme_good", "P(extremely good) ="),
     "positive-expected-value": ("mean", "mean net value ="),
 }
@@ -193,11 +194,16 @@ _METRICS: dict[str, tuple[str, str]] = {
 def analysis_rule_holds(kind: str, limit: float | None, summary: Any) -> bool:
     """Whether a variant's summary meets an analysis rule (the one place this is decided).
 
-    ``summary`` needs ``mean``, ``p_extreme_bad`` and ``p_extreme_good``; the analysis
-    also calls this with swung values to find estimates that would flip a gate.
+    ``summary`` needs ``mean``, ``p_extreme_bad`` and ``p_extreme_good`` (and
+    ``p_catastrophe`` for ``max-p-catastrophe``: without it, no threshold, the rule does
+    not hold); the analysis also calls this with swung values to find estimates that
+    would flip a gate.
     """
-    value = float(getattr(summary, _METRICS[kind][0]))
-    if kind == "max-p-extreme-bad":
+    raw = getattr(summary, _METRICS[kind][0], None)
+    if raw is None:
+        return False
+    value = float(raw)
+    if kind in ("max-p-extreme-bad", "max-p-catastrophe"):
         return value <= (limit or 0.0)
     if kind == "min-p-extreme-good":
         return value >= (limit or 0.0)
@@ -215,6 +221,8 @@ def _analysis_rule(
     field, phrase = _METRICS[rule.rule]
     limit = getattr(rule, "value", None)
     who = variant if analysis.chosen_by == "decision" else f"{variant} (preferred; no decision)"
+    if getattr(summary, field, None) is None:  # P(catastrophe) without a threshold
+        return "fail", f"{who}: {phrase} not computed: no catastrophe threshold is set"
     gate = next((g for g in getattr(analysis, "gates", ()) if g.rule == rule.id), None)
     if gate is None or gate.status is None:  # an analysis made before gates were decided
         text = f"{who}: {phrase} {_format(summary, field, rule)}"

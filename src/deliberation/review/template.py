@@ -108,6 +108,14 @@ class MaxProbabilityExtremeBad(_Rule):
     value: float = Field(ge=0, le=1)
 
 
+class MaxProbabilityCatastrophe(_Rule):
+    """The chosen variant's P(catastrophe), the chance that its harms alone reach the
+    ``catastrophe`` threshold, is at most ``value`` (needs the analysis)."""
+
+    rule: Literal["max-p-catastrophe"]
+    value: float = Field(ge=0, le=1)
+
+
 class MinProbabilityExtremeGood(_Rule):
     """The chosen variant's P(extremely good) is at least ``value`` (needs the analysis)."""
 
@@ -129,6 +137,7 @@ Rule = Annotated[
     | AllItemsEstimated
     | DecisionRecorded
     | MaxProbabilityExtremeBad
+    | MaxProbabilityCatastrophe
     | MinProbabilityExtremeGood
     | PositiveExpectedValue,
     Field(discriminator="rule"),
@@ -137,7 +146,9 @@ Rule = Annotated[
 _RULE_NAMES = frozenset(
     kind.model_fields["rule"].annotation.__args__[0] for kind in get_args(get_args(Rule)[0])
 )
-ANALYSIS_RULES = ("max-p-extreme-bad", "min-p-extreme-good", "positive-expected-value")
+ANALYSIS_RULES = (
+    "max-p-extreme-bad", "max-p-catastrophe", "min-p-extreme-good", "positive-expected-value",
+)
 
 
 class Standard(_Model):
@@ -209,6 +220,11 @@ class Template(_Model):
             if rule.clause and rule.clause not in clause_ids:
                 raise ValueError(
                     f"policy[{index}].clause: expected one of the clauses' ids, got {rule.clause!r}"
+                )
+            if rule.rule == "max-p-catastrophe" and self.thresholds.catastrophe is None:
+                raise ValueError(
+                    f"policy[{index}]: rule max-p-catastrophe needs thresholds.catastrophe "
+                    "(a positive total harm)"
                 )
             at_least = getattr(rule, "at_least", None)
             if at_least is not None and at_least not in {lv.label for lv in self.impact_scale}:

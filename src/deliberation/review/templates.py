@@ -87,6 +87,8 @@ def _describe(error: ValidationError, lines: dict[tuple[Any, ...], int]) -> str:
     named = split_field(message)
     if named is not None:
         field_text, message = named
+        if first["loc"]:  # a nested model's own check (thresholds): under its location
+            field_text = f"{field_path(tuple(first['loc']))}.{field_text}"
     else:
         field_text = field_path(tuple(first["loc"]))
         if first["type"] == "missing":

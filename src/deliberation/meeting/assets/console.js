@@ -24,7 +24,7 @@ function render(view) {
     for (const v of numbers.variants) {
       body.append(el("tr", { "data-variant": v.id }, el("th", { text: v.title }),
         el("td", { text: v.p_extreme_bad }), el("td", { text: v.p_extreme_good }),
-        el("td", { text: v.mean })));
+        el("td", { text: v.p_catastrophe }), el("td", { text: v.mean })));
     }
   }
   document.getElementById("numbers-note").textContent = numbers && numbers.error
