@@ -360,7 +360,8 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
         preferred=preferred, chosen=chosen, chosen_by=chosen_by,
         reference=reference_variant(review, names), variants=variants, comparisons=comparisons,
         mitigation_effects=effects, items=items,
-        sensitivity=_sensitivity(simulation, variants, titles, chosen, point_gates),
+        sensitivity=_sensitivity(simulation, variants, titles, chosen, point_gates,
+                                 mitigation_titles={m.id: m.title for m in review.mitigations}),
         disagreement=disagreement(review, template),
         unestimated=list(simulation.unestimated), gates=gates, notes=_notes(review),
     )
