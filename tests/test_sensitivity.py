@@ -195,7 +195,8 @@ def test_a_choice_that_hinges_on_one_mitigation_factor_is_flagged(template: Temp
     # at 0.95 the filter cuts 10% of the harm (about 90) for 500 of research: open leads
     assert factor.preferred_high == "open"
     assert factor.rival_high == "open"
-    assert factor.lead_high is not None and factor.lead_high_se is not None
+    assert factor.lead_high is not None
+    assert factor.lead_high_se is not None
     expected = MISUSE * (1 - 0.95 * IMPACT_FACTOR) - 500
     assert factor.lead_high == pytest.approx(expected, abs=4 * factor.lead_high_se)
     assert factor.lead_high / factor.lead_high_se < -50

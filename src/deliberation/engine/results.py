@@ -143,6 +143,7 @@ class GateFlip(_Data):
     interval (Wilson for a probability, mean ± 1.96 se for the mean) and the flag."""
 
     flag: Flip
+    kind: str  # the gate's rule
     end: Literal["low", "high"]
     estimate: float
     low: float

@@ -265,7 +265,8 @@ def _gate_flip(
         across = _holds(gate, low) != gate.passes and _holds(gate, high) != gate.passes
         flag: Flip = "flips" if across else "may flip"
         if found is None or (flag == "flips" and found.flag != "flips"):
-            found = GateFlip(flag=flag, end=end, estimate=estimate, low=low, high=high)
+            found = GateFlip(flag=flag, kind=gate.kind, end=end, estimate=estimate, low=low,
+                             high=high)
     return found
 
 

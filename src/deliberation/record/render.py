@@ -36,6 +36,7 @@ from ..numbers import (
     signed_points,
     when,
 )
+from ..readout import flips
 from ..text import reveal
 
 if TYPE_CHECKING:
@@ -296,7 +297,14 @@ def render_sensitivity(review: Review, analysis_json: Mapping[str, Any], *,
     rows = sorted(analysis_json.get("sensitivity", []), key=lambda s: s.get("rank_mean", 0))
     chosen, _ = chosen_of(review, analysis_json)
     titles = _variant_titles(review, analysis_json)
-    return _render("sensitivity.html.j2", rows=rows[:limit],
+    preferred = str(analysis_json.get("preferred", ""))
+    shown = [
+        {**row, "quantity_label": flips.quantity(row), "flip": flips.preferred_flip(row),
+         "flip_text": flips.preferred_text(row, preferred),
+         "gate_texts": flips.gate_texts(row)}
+        for row in flips.shown(rows, limit)
+    ]
+    return _render("sensitivity.html.j2", rows=shown,
                    variant=titles.get(chosen or "", chosen or ""))
 
 
