@@ -19,6 +19,9 @@ from deliberation.engine.analysis import analyze, summarize
 from deliberation.engine.estimates import lognormal_mean, lognormal_parameters
 from deliberation.engine.results import Analysis, Sensitivity
 from deliberation.engine.simulate import simulate
+from deliberation.readout import flips
+from deliberation.readout.report import format_report
+from deliberation.record.render import render_sensitivity
 from deliberation.review.model import Review
 from deliberation.review.template import Template
 from deliberation.review.templates import load_template_file
@@ -311,3 +314,62 @@ def test_the_positive_mean_gate_uses_the_swung_mean_and_its_error(
     assert not next(gate for gate in analysis.gates if gate.rule == "positive").passes
     assert flip.flag == "flips"
     assert flip.end == "low"
+
+
+# --------------------------------------------------------------------------- views
+
+
+def test_the_json_carries_each_lead_its_error_and_the_flag(template: Template) -> None:
+    analysis = analyze(hinging_on_a_factor(), template, samples=4_000, seed=6)
+    rows = {(row["item"], row["quantity"]): row for row in analysis.to_json()["sensitivity"]}
+    factor = rows[("filter", "likelihood_factor")]
+    assert factor["subject"] == "mitigation"
+    assert factor["preferred_flip"] == "flips"
+    assert factor["flips_preferred"] is True
+    assert factor["rival_high"] == "open"
+    assert factor["lead_high"] < 0 < factor["lead_high_se"]
+    assert factor["lead_low"] > 0
+    assert rows[("research", "impact")]["preferred_flip"] is None
+    assert Analysis.from_json(analysis.to_json()) == analysis
+
+
+def test_every_view_shows_a_flagged_factor_swing_beyond_the_top_rows(
+    template: Template,
+) -> None:
+    review = hinging_on_a_factor()
+    analysis = analyze(review, template, samples=4_000, seed=7)
+    factor = entry(analysis, "filter", "likelihood_factor")
+    assert factor in flips.shown(analysis.sensitivity, 0)
+    assert entry(analysis, "filter", "impact_factor") not in flips.shown(analysis.sensitivity, 0)
+    said = flips.preferred_text(factor, analysis.preferred)
+    assert said is not None
+    assert said.startswith("flips the preferred option to open (it leads by ")
+    report = format_report(analysis, review)
+    line = next(line for line in report.splitlines() if "filter likelihood factor" in line)
+    assert "×0.05 … ×0.95" in line
+    assert said in line
+    html = render_sensitivity(review, analysis.to_json(), limit=0)
+    assert "Mitigation filter (likelihood factor)" in html
+    assert said in html
+    assert "status-fail" in html
+
+
+def test_a_near_tie_is_said_to_be_within_noise(template: Template) -> None:
+    analysis = analyze(near_tie(), template, samples=20_000, seed=0)
+    research = entry(analysis, "research", "impact")
+    assert research.preferred_flip == "may flip"  # (seed 0 is one of the 38)
+    said = flips.preferred_text(research, analysis.preferred)
+    assert said is not None
+    assert said.startswith("may flip the preferred option to api (it leads by ")
+    assert said.endswith(": within noise)")
+
+
+def test_a_record_made_before_the_flags_still_reads() -> None:
+    old = {"item": "h", "quantity": "likelihood", "flips_preferred": True,
+           "flips_gates": ["tail"], "preferred_low": "open", "preferred_high": "api"}
+    assert flips.preferred_flip(old) == "flips"
+    assert flips.gate_flips(old) == {"tail": "flips"}
+    assert flips.preferred_text(old, "open") == "flips the preferred option to api"
+    assert flips.gate_texts(old) == ["flips gate tail"]
+    steady = {**old, "flips_preferred": False, "flips_gates": []}
+    assert not flips.flagged(steady)
