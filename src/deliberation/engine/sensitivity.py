@@ -122,14 +122,16 @@ def _sensitivity(
     entries = []
     for (subject, item, quantity), ends in by_swing.items():
         position = {index: row for row, index in enumerate(ends["low"].sets)}
+        counts = {end: (ends[end].shift.tolist(), ends[end].bad.tolist(),
+                        ends[end].good.tolist()) for end in ("low", "high")}
         effects = {
             name: {
                 end: (
-                    variants[name].mean + ends[end].shift[position[index]] / samples,
-                    ends[end].bad[position[index]] / samples,
-                    ends[end].good[position[index]] / samples,
+                    variants[name].mean + shift[position[index]] / samples,
+                    bad[position[index]] / samples,
+                    good[position[index]] / samples,
                 )
-                for end in ("low", "high")
+                for end, (shift, bad, good) in counts.items()
             }
             for name, index in sets.items()
         }
