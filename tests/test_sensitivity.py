@@ -373,3 +373,26 @@ def test_a_record_made_before_the_flags_still_reads() -> None:
     assert flips.gate_texts(old) == ["flips gate tail"]
     steady = {**old, "flips_preferred": False, "flips_gates": []}
     assert not flips.flagged(steady)
+
+
+def test_sums_beyond_float_range_give_no_verdict_never_a_false_one(
+    gated_template: Template,
+) -> None:
+    """An impact spanning eleven decades overflows the float32 sums of products: the
+    swings then carry no standard error and no flag, rather than a zero error that
+    would make every sign change a "flips"."""
+    review = review_from(
+        [("b", "benefit"), ("h", "harm")],
+        [("b", "ana", [0.1, 0.9], [1, 1e14]), ("h", "ana", [0.1, 0.5], [1e3, 1e14])],
+        mitigations=[{"id": "m", "targets": ["h"], "likelihood_factor": [0.1, 0.9],
+                      "impact_factor": [0.5, 1]}],
+        variants=[("open", []), ("api", ["m"])],
+    )
+    analysis = analyze(review, gated_template, samples=5_000, seed=1)
+    for sensitivity in analysis.sensitivity:
+        for end in ("low", "high"):
+            se = getattr(sensitivity, f"lead_{end}_se")
+            assert se is None or se > 0
+        if sensitivity.lead_low_se is None and sensitivity.lead_high_se is None:
+            assert sensitivity.preferred_flip is None
+    assert Analysis.from_json(analysis.to_json()) == analysis

@@ -233,6 +233,8 @@ def _closest_rival(
     for name in rivals:
         lead, standard_error = swung_lead(tally, leader, sets[name], means=means,
                                           variance=variances[name], samples=samples)
+        if not (math.isfinite(lead) and math.isfinite(standard_error)):
+            continue  # sums beyond float range (impacts near its limits): no verdict
         z = _z(lead, standard_error)
         if best is None or z < best[0]:
             best = (z, name, lead, standard_error)
@@ -262,6 +264,8 @@ def _gate_flip(
             low, high = estimate - Z95 * standard_error, estimate + Z95 * standard_error
         else:
             return None  # a rule whose swung value the swings do not tally
+        if not all(math.isfinite(v) for v in (estimate, low, high)):
+            continue  # sums beyond float range: no verdict
         if _holds(gate, estimate) == gate.passes:
             continue
         across = _holds(gate, low) != gate.passes and _holds(gate, high) != gate.passes

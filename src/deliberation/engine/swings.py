@@ -230,6 +230,17 @@ class SwingPlan:
         values = self.item_values.get(model.id)
         if values is None:
             return
+        with np.errstate(over="ignore", invalid="ignore"):  # see swung_lead
+            self._swing_item(model, values, draws, factors, arena)
+
+    def _swing_item(
+        self,
+        model: ItemModel,
+        values: list[float],
+        draws: _ItemDraws,
+        factors: dict[str, tuple[Factor, Factor]],
+        arena: _Arena,
+    ) -> None:
         keys = self._keys_of(model)
         sign = np.float32(model.sign)
         scratch = self._zeros(len(draws.uniform))
@@ -312,6 +323,11 @@ class SwingPlan:
         """Add one chunk's swings to the tallies (``net``: every set's net value)."""
         if not self.tallies:
             return
+        with np.errstate(over="ignore", invalid="ignore"):  # see swung_lead
+            self._tally(net, models, chunk_draws, bad, good)
+
+    def _tally(self, net: Floats, models: list[ItemModel], chunk_draws: list[_ItemDraws],
+               bad: np.float32, good: np.float32) -> None:
         chunk = _Chunk(net[self.reported], bad, good, mean_errors=self.mean_errors)
         by_id = {model.id: draws for model, draws in zip(models, chunk_draws, strict=True)}
         scratch = self._zeros(net.shape[1])
@@ -466,5 +482,9 @@ def swung_lead(tally: SwingTally, first: int, second: int, *, means: dict[int, f
     change_mean = shift / n
     covariance = net_change / n - base * change_mean
     change_variance = squares / n - change_mean * change_mean
-    swung_variance = max(0.0, variance + 2 * covariance + change_variance)
+    swung_variance = variance + 2 * covariance + change_variance
+    if not math.isfinite(swung_variance):
+        # float32 sums of products overflow only for impacts near validation's limit
+        return base + change_mean, math.nan
+    swung_variance = max(0.0, swung_variance)
     return base + change_mean, math.sqrt(swung_variance / (n - 1)) if n > 1 else 0.0
