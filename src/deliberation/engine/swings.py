@@ -158,6 +158,7 @@ class SwingPlan:
         self.factor_values: dict[str, list[tuple[int, float]]] = {}
         self.item_keys = item_keys
         self.sets = sets
+        self.key_index: dict[str, list[int]] = {}  # per item: its change for each set
         self.targets: dict[str, list[str]] = {}
         if not enabled:
             return
@@ -180,6 +181,8 @@ class SwingPlan:
                 values.append(value)
                 tally(model.id, quantity, end, value, "item")
             self.item_values[model.id] = values
+            keys = self._keys_of(model)  # the order swing_item keeps changes in
+            self.key_index[model.id] = [keys.index(item_keys[model.id][s]) for s in self.reported]
         used = set().union(*(sets[index] for index in self.reported))
         estimated = {model.id for model in models}
         for m_id in sorted(used):
@@ -337,9 +340,7 @@ class SwingPlan:
                 self._tally_factor(tally, position, by_id, chunk, scratch)
                 continue
             swung = by_id[tally.item].swung[_ITEM_POSITION[tally.quantity, tally.end]]
-            keys = self.item_keys[tally.item]
-            index = [swung.keys.index(keys[s]) for s in self.reported]
-            chunk.add(tally, swung.changes, index, swung.gram)
+            chunk.add(tally, swung.changes, self.key_index[tally.item], swung.gram)
 
     def _tally_factor(self, tally: SwingTally, position: int, by_id: dict[str, _ItemDraws],
                       chunk: _Chunk, scratch: Floats) -> None:
@@ -439,26 +440,28 @@ class _Chunk:
             tally.products += change.squares
             tally.cross += (product + self.means * change.total)[:, None]
             return
+        # a few sets and keys: plain Python beats numpy's per-call cost here
         count = len(changes)
-        column = np.array(index)
-        column[column < 0] = count  # the all-zero change
-        totals = np.zeros(count + 1)
-        net_products = np.zeros((len(index), count + 1))  # sums of centred net_r * change_k
+        column = [k if k >= 0 else count for k in index]  # count: the all-zero change
+        totals = [change.total for change in changes] + [0.0]
+        grams = [[*row, 0.0] for row in gram.tolist()] + [[0.0] * (count + 1)]
         bad, good = self.bad_counts.copy(), self.good_counts.copy()
+        products: list[list[float]] = []  # per change: each set's sum of centred net x it
         for k, change in enumerate(changes):
-            totals[k] = change.total
-            members = column == k
-            moved_bad, moved_good, net_products[:, k] = self._moved(change, members)
-            bad[members] = moved_bad[members]
-            good[members] = moved_good[members]
-        extended = np.zeros((count + 1, count + 1))
-        extended[:count, :count] = gram
-        tally.products += extended[column][:, column]
-        tally.cross += net_products[:, column] + self.means[:, None] * totals[column][None, :]
-        tally.shift += totals[column]
+            members = [c == k for c in column]
+            moved_bad, moved_good, product = self._moved(change, members)
+            products.append(product.tolist())
+            for r, member in enumerate(members):
+                if member:
+                    bad[r], good[r] = moved_bad[r], moved_good[r]
+        products.append([0.0] * len(column))
+        means = self.means.tolist()
+        tally.products += np.array([[grams[k][j] for j in column] for k in column])
+        tally.cross += np.array([[products[j][r] + means[r] * totals[j] for j in column]
+                                 for r in range(len(column))])
+        tally.shift += np.array([totals[k] for k in column])
         tally.bad += bad
         tally.good += good
-
 
 def swung_lead(tally: SwingTally, first: int, second: int, *, means: dict[int, float],
                variance: float, samples: int) -> tuple[float, float]:
