@@ -232,12 +232,12 @@ def test_a_true_flip_is_flagged_on_every_seed(template: Template) -> None:
 
 def near_tie() -> Review:
     """Research (impact 100 to 3,000) only in the open release; the API removes a harm
-    worth 0.102 x 1,000 = 102 on average. Swung to its low end (100) research trails the
-    harm by 2: the API then leads by 2, with a standard error of about 2.1 at 20,000
-    samples (z about -0.9 for open)."""
+    worth 0.101 x 1,000 = 101 on average. Swung to its low end (100) research trails the
+    harm by 1: the API then leads by 1, with a standard error of about 2.13 at 20,000
+    samples (z about -0.47 for open)."""
     return review_from(
         [("research", "benefit"), ("misuse", "harm")],
-        [("research", "ana", 1, [100, 3000]), ("misuse", "ana", 0.102, 1000)],
+        [("research", "ana", 1, [100, 3000]), ("misuse", "ana", 0.101, 1000)],
         mitigations=[{"id": "api-only", "targets": ["research", "misuse"],
                       "likelihood_factor": 0}],
         variants=[("open", []), ("api", ["api-only"])],
@@ -245,21 +245,23 @@ def near_tie() -> Review:
 
 
 def test_a_near_tie_may_flip_and_seldom_flips(template: Template) -> None:
-    """The swung lead is truly -2 at about 2.1 standard errors (z about -0.93): the sign
-    is right on 82% of seeds, beyond 1.96 standard errors on 15%. Measured on these 50
-    seeds: "may flip" on 38 (76%), "flips" on 4 (8%), neither on 8; on 200 seeds 66.5%,
-    17.5% and 16%. The point comparison used before called it a flip on 42 of the 50
-    and never said it was unsure."""
+    """The swung lead is truly -1 at about 2.13 standard errors (z about -0.47): the sign
+    is right on 68% of seeds, beyond 1.96 standard errors on 7%. Measured on these 50
+    seeds: "may flip" on 32 (64%), "flips" on none, neither on 18; on 200 seeds 62%, 9%
+    and 29%. The point comparison used before called it a flip on 32 of the 50 (71% of
+    200) and never said it was unsure. The bounds below allow for other draws: at the
+    true rates, fewer than 25 "may flip" or more than 9 "flips" happen under 1% of
+    the time."""
     flags = []
     for seed in SEEDS:
         analysis = analyze(near_tie(), template, samples=20_000, seed=seed)
         assert analysis.preferred == "open"
         research = entry(analysis, "research", "impact")
-        assert research.lead_low_se == pytest.approx(1000 * math.sqrt(0.102 * 0.898 / 20_000),
+        assert research.lead_low_se == pytest.approx(1000 * math.sqrt(0.101 * 0.899 / 20_000),
                                                      rel=0.05)
         flags.append(research.preferred_flip)
-    assert flags.count("may flip") >= 30
-    assert flags.count("flips") <= 8
+    assert flags.count("may flip") >= 25
+    assert flags.count("flips") <= 9
 
 
 def test_a_gate_flip_is_judged_on_the_swung_interval(gated_template: Template) -> None:
@@ -357,7 +359,7 @@ def test_every_view_shows_a_flagged_factor_swing_beyond_the_top_rows(
 def test_a_near_tie_is_said_to_be_within_noise(template: Template) -> None:
     analysis = analyze(near_tie(), template, samples=20_000, seed=0)
     research = entry(analysis, "research", "impact")
-    assert research.preferred_flip == "may flip"  # (seed 0 is one of the 38)
+    assert research.preferred_flip == "may flip"  # (seed 0 is one of the 32)
     said = flips.preferred_text(research, analysis.preferred)
     assert said is not None
     assert said.startswith("may flip the preferred option to api (it leads by ")
