@@ -279,22 +279,28 @@ def test_a_gate_flip_is_judged_on_the_swung_interval(gated_template: Template) -
     assert "tail" in entry(analysis, "h", "likelihood").flips_gates
 
 
-def test_a_gate_near_its_limit_may_flip_but_does_not_flip(gated_template: Template) -> None:
-    """P(extremely bad) at the impact's high end is 5.1%, against a 5% limit: at 20,000
-    samples its interval (about 4.8-5.4%) holds the limit, so the gate "may flip"."""
+def test_a_gate_near_its_limit_may_flip_and_seldom_flips(gated_template: Template) -> None:
+    """P(extremely bad) at the impact's high end is truly 5.1%, against a 5% limit: at
+    20,000 samples its 95% interval (about 4.8-5.4%) holds the limit on most seeds, so
+    the gate "may flip" (the estimate is across, 74% of seeds) and seldom "flips" (the
+    whole interval across, 9%); measured on these 20 seeds: 14, 1 and 5 with neither.
+    Every flag obeys its definition."""
     review = review_from(
         [("h", "harm"), ("b", "benefit")],
         [("h", "ana", 0.051, [1000, 6000]), ("b", "ana", 1, 100)],
     )
     flags = []
-    for seed in range(10):
+    for seed in range(20):
         analysis = analyze(review, gated_template, samples=20_000, seed=seed)
+        assert next(gate for gate in analysis.gates if gate.rule == "tail").passes
         flip = entry(analysis, "h", "impact").gate_flips.get("tail")
         flags.append(None if flip is None else flip.flag)
         if flip is not None:
-            assert flip.low <= 0.05 <= flip.high
-    assert "flips" not in flags
-    assert flags.count("may flip") >= 5
+            assert flip.end == "high"
+            assert flip.estimate > 0.05
+            assert (flip.low > 0.05) == (flip.flag == "flips")
+    assert flags.count("may flip") >= 8
+    assert flags.count("flips") <= 6
 
 
 def test_the_positive_mean_gate_uses_the_swung_mean_and_its_error(
