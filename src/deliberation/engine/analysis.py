@@ -10,12 +10,15 @@ Choices the design left open, and what we chose:
 * **Preferred variant**: the highest mean net value (ties: the first in the review's
   order). The **chosen** variant is the decision's variant when there is one, else the
   preferred one; probability gates and the tornado are read for the chosen variant.
-* **Sensitivity**: each item's pooled likelihood, then its pooled impact, is replaced by
-  the 5th and then the 95th percentile of its pooled distribution, on the same draws.
-  A swing *flips the preferred variant* when another variant then has the highest mean,
-  and *flips a gate* when a probability rule of the template (``max-p-extreme-bad``,
-  ``min-p-extreme-good``, ``positive-expected-value``) changes between pass and fail
-  for the chosen variant (point estimates; the policy module weighs standard errors).
+* **Sensitivity** (:mod:`.swings`, :mod:`.sensitivity`): each item's pooled likelihood,
+  then its pooled impact, is replaced by the 5th and then the 95th percentile of its
+  pooled distribution, and each interval mitigation factor by the ends of its interval,
+  on the same draws. A swing *flips the preferred variant* when the preferred variant's
+  lead over another, as the mean of the per-sample difference under the swing, is
+  negative by more than 1.96 standard errors ("may flip": negative by less); it *flips
+  a gate* (``max-p-extreme-bad``, ``min-p-extreme-good``, ``positive-expected-value``)
+  of the chosen variant when the swung estimate's 95% interval lies wholly across the
+  limit ("may flip": only the estimate does).
 * **Disagreement**: per item, how far apart the participants' expected contributions
   (mean likelihood x mean impact) are, in orders of magnitude (log10 of the largest
   over the smallest; likelihoods floored at 1e-6 so a 0 stays finite). The spread
@@ -398,7 +401,8 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
         preferred=preferred, chosen=chosen, chosen_by=chosen_by,
         reference=reference_variant(review, names), variants=variants, comparisons=comparisons,
         mitigation_effects=effects, items=items,
-        sensitivity=_sensitivity(simulation, variants, titles, chosen, swung_gates),
+        sensitivity=_sensitivity(simulation, variants, titles, chosen, swung_gates,
+                                 mitigation_titles={m.id: m.title for m in review.mitigations}),
         disagreement=disagreement(review, template),
         unestimated=list(simulation.unestimated), gates=gates,
         notes=_notes(review) + _pool_notes(simulation),

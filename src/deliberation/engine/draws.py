@@ -49,8 +49,8 @@ class _ItemDraws:
 
     ``by_key[key]`` holds (likelihood factor, impact factor, impact after the factor,
     happened, contribution) for the item's mitigation key (frozenset() is no
-    mitigation); ``swung[(swing, key)]`` the signed change in contribution a swing
-    makes and its sum. None of it depends on other items, so it can be cached.
+    mitigation); ``swung[swing]`` the signed changes in contribution a sensitivity swing
+    makes (:mod:`.swings`). None of it depends on other items, so it can be cached.
     """
 
     __slots__ = ("by_key", "impact", "likelihood", "sums", "swung", "uniform")
@@ -63,11 +63,8 @@ class _ItemDraws:
         self.impact = impact
         self.by_key: dict[frozenset[str], _Keyed] = {}
         self.sums: dict[frozenset[str], tuple[int, float]] = {}  # happened, contribution
-        # (swing, key) -> (samples it changes, signed change there, sum of the change)
-        # (None for every sample when most change)
-        self.swung: dict[
-            tuple[int, frozenset[str]], tuple[npt.NDArray[np.intp] | None, Floats, float]
-        ] = {}
+        # swing -> engine.swings.Swung (item-local, so a cached item keeps it)
+        self.swung: dict[Any, Any] = {}
 
 
 class DrawCache:

@@ -145,10 +145,39 @@ class SwingEffect(_Data):
     p_extreme_good_high: float
 
 
+Flip = Literal["flips", "may flip"]
+
+
+class GateFlip(_Data):
+    """A gate a swing may flip: the chosen variant's swung estimate at ``end``, its 95%
+    interval (Wilson for a probability, mean ± 1.96 se for the mean) and the flag."""
+
+    flag: Flip
+    kind: str  # the gate's rule
+    end: Literal["low", "high"]
+    estimate: float
+    low: float
+    high: float
+
+
 class Sensitivity(_Data):
+    """One estimate (``subject`` "item": an item's likelihood or impact) or mitigation
+    factor (``subject`` "mitigation", ``item`` is then the mitigation's id and ``quantity``
+    ``likelihood_factor`` or ``impact_factor``) swung to both ends of its interval.
+
+    ``lead_low``/``lead_high``: the preferred variant's mean lead over ``rival_low``/
+    ``rival_high`` (the variant that comes closest to overtaking it) with the swing at
+    that end, on the same draws, with the standard error of the per-sample difference.
+    ``preferred_flip`` is "flips" when a lead turns negative by more than 1.96 standard
+    errors, "may flip" when it turns negative by less, else None (``flips_preferred`` is
+    ``preferred_flip == "flips"``); ``gate_flips`` the same per gate (``flips_gates``:
+    those that flip). Absent from records made before they existed.
+    """
+
     item: str
     title: str
-    quantity: Literal["likelihood", "impact"]
+    subject: Literal["item", "mitigation"] = "item"
+    quantity: Literal["likelihood", "impact", "likelihood_factor", "impact_factor"]
     low: float
     high: float
     variant: str
@@ -162,7 +191,15 @@ class Sensitivity(_Data):
     rank_p_extreme_bad: int
     preferred_low: str
     preferred_high: str
+    rival_low: str | None = None
+    lead_low: float | None = None
+    lead_low_se: float | None = None
+    rival_high: str | None = None
+    lead_high: float | None = None
+    lead_high_se: float | None = None
+    preferred_flip: Flip | None = None
     flips_preferred: bool
+    gate_flips: dict[str, GateFlip] = {}
     flips_gates: list[str]
     variants: dict[str, SwingEffect]
 

@@ -9,6 +9,9 @@ import statistics
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+
+from ..numbers import Z95
 from ..review.policy import analysis_rule_holds
 from ..review.template import Template
 from .choice import preferred_variant
@@ -18,15 +21,19 @@ from .estimates import (
     item_models,
     logit,
 )
+from .intervals import wilson
 from .results import (
     Disagreement,
+    Flip,
     Gate,
+    GateFlip,
     ParticipantEstimate,
     Sensitivity,
     SwingEffect,
     VariantSummary,
 )
 from .simulate import Simulation
+from .swings import SwingTally, swung_lead
 
 
 def _passes(kind: str, value: float | None, mean: float, p_bad: float, p_good: float) -> bool:
@@ -93,22 +100,41 @@ def _sensitivity(
     titles: dict[str, str],
     chosen: str,
     gates: list[Gate],
+    *,
+    mitigation_titles: dict[str, str] | None = None,
 ) -> list[Sensitivity]:
+    """Every swing's effect on each variant, and whether it flips the preferred variant
+    or a gate of the chosen one (judged on the same draws, with standard errors)."""
     samples = simulation.samples
-    by_item: dict[tuple[str, str], dict[str, Any]] = {}
+    sets = simulation.variant_sets
+    means = {sets[name]: summary.mean for name, summary in variants.items()}
+    base_preferred = preferred_variant({name: v.mean for name, v in variants.items()})
+    leader = sets[base_preferred]
+    # variants with the preferred one's mitigations tie with it on every draw
+    rivals = [name for name in variants if sets[name] != leader]
+    net = simulation.net
+    pair_variance = {name: _variance(net[leader], net[sets[name]]) for name in rivals}
+    chosen_variance = _variance(net[sets[chosen]], None)
+    mitigation_titles = mitigation_titles or {}
+    by_swing: dict[tuple[str, str, str], dict[str, Any]] = {}
     for swing in simulation.swings:
-        entry = by_item.setdefault((swing.item, swing.quantity), {})
-        effects = entry.setdefault("effects", {})
-        entry[swing.end] = swing.value
-        for name, index in simulation.variant_sets.items():
-            effects.setdefault(name, {})[swing.end] = (
-                variants[name].mean + swing.mean_shift[index] / samples,
-                swing.extreme_bad[index] / samples,
-                swing.extreme_good[index] / samples,
-            )
+        by_swing.setdefault((swing.subject, swing.item, swing.quantity), {})[swing.end] = swing
     entries = []
-    for (item, quantity), entry in by_item.items():
-        effects = entry["effects"]
+    for (subject, item, quantity), ends in by_swing.items():
+        position = {index: row for row, index in enumerate(ends["low"].sets)}
+        counts = {end: (ends[end].shift.tolist(), ends[end].bad.tolist(),
+                        ends[end].good.tolist()) for end in ("low", "high")}
+        effects = {
+            name: {
+                end: (
+                    variants[name].mean + shift[position[index]] / samples,
+                    bad[position[index]] / samples,
+                    good[position[index]] / samples,
+                )
+                for end, (shift, bad, good) in counts.items()
+            }
+            for name, index in sets.items()
+        }
         per_variant = {
             name: SwingEffect(
                 mean_low=e["low"][0], mean_high=e["high"][0],
@@ -121,18 +147,27 @@ def _sensitivity(
             end: preferred_variant({name: e[end][0] for name, e in effects.items()})
             for end in ("low", "high")
         }
-        base_preferred = preferred_variant({name: v.mean for name, v in variants.items()})
-        flips = []
+        leads: dict[str, Any] = {}
+        flags: list[Flip | None] = []
+        for end in ("low", "high"):
+            rival, lead, lead_se = _closest_rival(
+                ends[end], leader, rivals, sets, means=means, variances=pair_variance,
+                samples=samples,
+            )
+            leads |= {f"rival_{end}": rival, f"lead_{end}": lead, f"lead_{end}_se": lead_se}
+            flags.append(_lead_flag(lead, lead_se))
+        preferred_flip = _strongest(flags)
+        gate_flips = {}
         for gate in gates:
-            for end in ("low", "high"):
-                mean, p_bad, p_good = effects[chosen][end]
-                if _passes(gate.kind, gate.value, mean, p_bad, p_good) != gate.passes:
-                    flips.append(gate.rule)
-                    break
+            flipped = _gate_flip(gate, ends, sets[chosen], means=means,
+                                 variance=chosen_variance, samples=samples)
+            if flipped is not None:
+                gate_flips[gate.rule] = flipped
         chosen_effect = per_variant[chosen]
+        title = titles[item] if subject == "item" else mitigation_titles.get(item, item)
         entries.append({
-            "item": item, "title": titles[item], "quantity": quantity,
-            "low": entry["low"], "high": entry["high"], "variant": chosen,
+            "item": item, "title": title, "subject": subject, "quantity": quantity,
+            "low": ends["low"].value, "high": ends["high"].value, "variant": chosen,
             "mean_low": chosen_effect.mean_low, "mean_high": chosen_effect.mean_high,
             "mean_swing": abs(chosen_effect.mean_high - chosen_effect.mean_low),
             "p_extreme_bad_low": chosen_effect.p_extreme_bad_low,
@@ -141,8 +176,11 @@ def _sensitivity(
                 chosen_effect.p_extreme_bad_high - chosen_effect.p_extreme_bad_low
             ),
             "preferred_low": preferred["low"], "preferred_high": preferred["high"],
-            "flips_preferred": {preferred["low"], preferred["high"]} != {base_preferred},
-            "flips_gates": flips, "variants": per_variant,
+            **leads, "preferred_flip": preferred_flip,
+            "flips_preferred": preferred_flip == "flips",
+            "gate_flips": gate_flips,
+            "flips_gates": [rule for rule, flip in gate_flips.items() if flip.flag == "flips"],
+            "variants": per_variant,
         })
     by_bad = sorted(entries, key=lambda e: (-e["p_extreme_bad_swing"], e["item"], e["quantity"]))
     for rank, entry in enumerate(by_bad, start=1):
@@ -151,3 +189,92 @@ def _sensitivity(
     return [
         Sensitivity(rank_mean=rank, **entry) for rank, entry in enumerate(entries, start=1)
     ]
+
+
+# ------------------------------------------------------------------------- flips
+
+
+def _variance(first: Any, second: Any) -> float:
+    """Population variance of first - second per sample (of first alone: second None)."""
+    values = first.astype(np.float64)
+    if second is not None:
+        values -= second
+    return float(values.var())
+
+
+def _z(lead: float, standard_error: float) -> float:
+    if standard_error > 0:
+        return lead / standard_error
+    return 0.0 if lead == 0 else math.copysign(math.inf, lead)
+
+
+def _lead_flag(lead: float | None, standard_error: float | None) -> Flip | None:
+    """"flips" when the lead is negative by more than Z95 standard errors, "may flip"
+    when it is negative by less (noise could have put it there), else None."""
+    if lead is None or standard_error is None or lead >= 0:
+        return None
+    return "flips" if _z(lead, standard_error) < -Z95 else "may flip"
+
+
+def _strongest(flags: list[Flip | None]) -> Flip | None:
+    for flag in ("flips", "may flip"):
+        if flag in flags:
+            return flag
+    return None
+
+
+def _closest_rival(
+    tally: SwingTally, leader: int, rivals: list[str], sets: dict[str, int], *,
+    means: dict[int, float], variances: dict[str, float], samples: int,
+) -> tuple[str | None, float | None, float | None]:
+    """The rival that comes closest to overtaking the leader under the swing (lowest
+    lead in standard errors), the leader's lead over it and the lead's standard error."""
+    best: tuple[float, str, float, float] | None = None
+    for name in rivals:
+        lead, standard_error = swung_lead(tally, leader, sets[name], means=means,
+                                          variance=variances[name], samples=samples)
+        if not (math.isfinite(lead) and math.isfinite(standard_error)):
+            continue  # sums beyond float range (impacts near its limits): no verdict
+        z = _z(lead, standard_error)
+        if best is None or z < best[0]:
+            best = (z, name, lead, standard_error)
+    if best is None:
+        return None, None, None
+    return best[1], best[2], best[3]
+
+
+def _gate_flip(
+    gate: Gate, ends: dict[str, SwingTally], chosen: int, *, means: dict[int, float],
+    variance: float, samples: int,
+) -> GateFlip | None:
+    """Whether swinging to either end flips ``gate`` for the chosen variant's set: "flips"
+    when the swung estimate's whole 95% interval is across the limit, "may flip" when
+    only the estimate is."""
+    found: GateFlip | None = None
+    for end in ("low", "high"):
+        tally = ends[end]
+        if gate.kind in ("max-p-extreme-bad", "min-p-extreme-good"):
+            hits = int((tally.bad if gate.kind == "max-p-extreme-bad"
+                        else tally.good)[tally.sets.index(chosen)])
+            estimate = hits / samples
+            low, high = wilson(hits, samples)
+        elif gate.kind == "positive-expected-value":
+            estimate, standard_error = swung_lead(tally, chosen, -1, means=means,
+                                                  variance=variance, samples=samples)
+            low, high = estimate - Z95 * standard_error, estimate + Z95 * standard_error
+        else:
+            return None  # a rule whose swung value the swings do not tally
+        if not all(math.isfinite(v) for v in (estimate, low, high)):
+            continue  # sums beyond float range: no verdict
+        if _holds(gate, estimate) == gate.passes:
+            continue
+        across = _holds(gate, low) != gate.passes and _holds(gate, high) != gate.passes
+        flag: Flip = "flips" if across else "may flip"
+        if found is None or (flag == "flips" and found.flag != "flips"):
+            found = GateFlip(flag=flag, kind=gate.kind, end=end, estimate=estimate, low=low,
+                             high=high)
+    return found
+
+
+def _holds(gate: Gate, estimate: float) -> bool:
+    return _passes(gate.kind, gate.value, estimate, estimate, estimate)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +43,8 @@ from .draws import (
     _MitigationSampler,
     _product,
 )
-from .estimates import ItemModel, Pool, factor_parameters, item_models, pooled_interval
+from .estimates import ItemModel, Pool, factor_parameters, item_models
+from .swings import SwingPlan, SwingTally
 from .thresholds import catastrophe_of, reach_catastrophe, thresholds_of
 
 ProgressCallback = Callable[[int, int], None]
@@ -55,11 +56,6 @@ BASELINE = "baseline"
 CHUNK_ITEM_SAMPLES = 1 << 21
 MIN_CHUNK = 1024
 
-SWINGS: tuple[tuple[Literal["likelihood", "impact"], Literal["low", "high"]], ...] = (
-    ("likelihood", "low"), ("likelihood", "high"), ("impact", "low"), ("impact", "high"),
-)
-
-
 @dataclass
 class ItemTally:
     """Sums over samples for one item under one mitigation set (unsigned contributions)."""
@@ -68,19 +64,6 @@ class ItemTally:
     contribution: float = 0.0
     happened_bad: dict[int, int] = field(default_factory=dict)
     contribution_bad: dict[int, float] = field(default_factory=dict)
-
-
-@dataclass
-class SwingTally:
-    """One (item, quantity, end) swing: the pooled estimate replaced by the end's value."""
-
-    item: str
-    quantity: Literal["likelihood", "impact"]
-    end: Literal["low", "high"]
-    value: float
-    mean_shift: dict[int, float] = field(default_factory=dict)  # per mitigation set: sum of change
-    extreme_bad: dict[int, int] = field(default_factory=dict)
-    extreme_good: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -171,17 +154,12 @@ def simulate(
         ]
         for model in models
     }
-    swings: list[SwingTally] = []
-    swing_values: dict[str, list[float]] = {}
-    if sensitivity:
-        for model in models:
-            ends = {q: pooled_interval(model, q) for q in ("likelihood", "impact")}
-            values = []
-            for quantity, end in SWINGS:
-                value = ends[quantity][0 if end == "low" else 1]
-                values.append(value)
-                swings.append(SwingTally(model.id, quantity, end, value))
-            swing_values[model.id] = values
+    reported_sets = sorted(set(variant_sets.values()))
+    swing_plan = SwingPlan(
+        models, mitigations, item_keys, reported_sets, sets, enabled=sensitivity,
+        mean_errors=any(rule.rule == "positive-expected-value" for rule in template.policy),
+    )
+    swings = swing_plan.tallies
 
     if chunk is None:
         chunk = max(MIN_CHUNK, CHUNK_ITEM_SAMPLES // max(1, len(models)))
@@ -191,7 +169,7 @@ def simulate(
     plan = _Plan(
         entropy=entropy, samples=samples, models=models, item_keys=item_keys,
         mitigations={m: mitigations[m] for m in sorted(set().union(*sets))},
-        reported_sets=sorted(set(variant_sets.values())), swing_values=swing_values,
+        reported_sets=reported_sets, swing_plan=swing_plan,
         extreme_bad=extreme_bad, extreme_good=extreme_good, cache=cache,
         catastrophe=catastrophe_of(review, template),
     )
@@ -232,7 +210,7 @@ class _Plan:
         item_keys: dict[str, list[frozenset[str]]],
         mitigations: dict[str, Any],
         reported_sets: list[int],
-        swing_values: dict[str, list[float]],
+        swing_plan: SwingPlan,
         extreme_bad: float,
         extreme_good: float,
         cache: DrawCache | None,
@@ -246,7 +224,7 @@ class _Plan:
         self.models = sorted(models, key=lambda model: model.id)
         self.item_keys = item_keys
         self.reported_sets = reported_sets
-        self.swing_values = swing_values
+        self.swing_plan = swing_plan
         self.extreme_bad = np.float32(extreme_bad)
         self.extreme_good = np.float32(extreme_good)
         self.cache = cache
@@ -292,7 +270,7 @@ class _Plan:
             self.entropy, self.samples, model, tuple(self.participants),
             tuple((tuple(sorted(k)), tuple(self.mitigation_parameters[m] for m in sorted(k)))
                   for k in keys),
-            tuple(self.swing_values.get(model.id, ())), tuple(self.reported_sets),
+            self.swing_plan.cache_key(model), tuple(self.reported_sets),
         )
         if self.cache is not None and cache_key in self.cache.items:
             draws = self.cache.items[cache_key]
@@ -319,50 +297,10 @@ class _Plan:
             draws.by_key[key] = (
                 likelihood_factor, impact_factor, key_impact, key_happened, key_contribution,
             )
-        self._swing(model, draws, arena)
+        self.swing_plan.swing_item(model, draws, factors, arena)
         if self.cache is not None:
             self.used_items[cache_key] = draws
         return draws
-
-    def _swing(self, model: ItemModel, draws: _ItemDraws, arena: _Arena) -> None:
-        values = self.swing_values.get(model.id)
-        if values is None:
-            return
-        sign = np.float32(model.sign)
-        keys = {self.item_keys[model.id][index] for index in self.reported_sets}
-        for swing, ((quantity, _), value) in enumerate(zip(SWINGS, values, strict=True)):
-            for key in keys:
-                likelihood_factor, impact_factor, key_impact, key_happened, key_contribution = (
-                    draws.by_key[key]
-                )
-                difference = arena.wide32
-                if quantity == "likelihood":
-                    swung_likelihood: Factor = np.float32(value)
-                    if likelihood_factor is not None:
-                        swung_likelihood = np.multiply(
-                            likelihood_factor, swung_likelihood, out=arena.radius
-                        )
-                    swung_happened = np.less(draws.uniform, swung_likelihood, out=arena.mask)
-                    np.multiply(key_impact, swung_happened, out=difference)
-                else:
-                    swung_impact: Factor = np.float32(value)
-                    if impact_factor is not None:
-                        swung_impact = np.multiply(impact_factor, swung_impact, out=arena.radius)
-                    np.multiply(swung_impact, key_happened, out=difference)
-                difference -= key_contribution
-                difference *= sign
-                # Kept sparse when it pays: a swing changes only the samples where the
-                # item happens (impact) or would happen at one likelihood and not the other.
-                nonzero = np.flatnonzero(difference)
-                if len(nonzero) * 4 < len(difference):
-                    changed: npt.NDArray[np.intp] | None = nonzero
-                    change: Floats = difference[nonzero]
-                else:
-                    changed, change = None, arena.take(np.float32)
-                    np.copyto(change, difference)
-                draws.swung[(swing, key)] = (
-                    changed, change, float(change.sum(dtype=np.float64)),
-                )
 
     def run_chunk(
         self,
@@ -451,44 +389,5 @@ class _Plan:
                     set_index, 0.0
                 ) + float(contribution[rows].sum(dtype=np.float64))
         if swings:
-            self._tally_swings(net, chunk_draws, swings)
-
-    def _tally_swings(
-        self, net: Floats, chunk_draws: list[_ItemDraws], swings: list[SwingTally]
-    ) -> None:
-        bad, good = self.extreme_bad, self.extreme_good
-        moved = np.empty(net.shape[1], np.float32)
-        mask = np.empty(net.shape[1], np.bool_)
-        bad_counts = {i: int(np.count_nonzero(net[i] <= bad)) for i in self.reported_sets}
-        good_counts = {i: int(np.count_nonzero(net[i] >= good)) for i in self.reported_sets}
-        first_swing: dict[str, int] = {}
-        for position, tally in enumerate(swings):
-            first_swing.setdefault(tally.item, position)
-        for model, draws in zip(self.models, chunk_draws, strict=True):
-            keys = self.item_keys[model.id]
-            for swing in range(len(SWINGS)):
-                tally = swings[first_swing[model.id] + swing]
-                for set_index in self.reported_sets:
-                    changed, values, shift = draws.swung[(swing, keys[set_index])]
-                    tally.mean_shift[set_index] = tally.mean_shift.get(set_index, 0.0) + shift
-                    if changed is None:
-                        np.add(net[set_index], values, out=moved)
-                        extreme_bad = int(np.count_nonzero(np.less_equal(moved, bad, out=mask)))
-                        extreme_good = int(
-                            np.count_nonzero(np.greater_equal(moved, good, out=mask))
-                        )
-                    else:
-                        before = net[set_index][changed]
-                        after = before + values
-                        extreme_bad = (
-                            bad_counts[set_index] - int(np.count_nonzero(before <= bad))
-                            + int(np.count_nonzero(after <= bad))
-                        )
-                        extreme_good = (
-                            good_counts[set_index] - int(np.count_nonzero(before >= good))
-                            + int(np.count_nonzero(after >= good))
-                        )
-                    tally.extreme_bad[set_index] = tally.extreme_bad.get(set_index, 0) + extreme_bad
-                    tally.extreme_good[set_index] = (
-                        tally.extreme_good.get(set_index, 0) + extreme_good
-                    )
+            self.swing_plan.tally(net, self.models, chunk_draws, self.extreme_bad,
+                                  self.extreme_good)

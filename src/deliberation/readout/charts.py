@@ -16,6 +16,7 @@ from typing import Any
 from ..engine.results import Analysis
 from ..numbers import Z95
 from ..text import reveal
+from . import flips
 
 OKABE_ITO = (
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
@@ -284,14 +285,11 @@ def tornado_chart(
     alt = _alt()
     result = _analysis(analysis)
     base = result.variants[result.chosen].mean
-    entries = result.sensitivity[:top]
+    entries = flips.shown(result.sensitivity, top)
     rows = []
     for position, entry in enumerate(entries):
         label = _tornado_label(entry)
-        flags = ", ".join(
-            (["flips preferred variant"] if entry.flips_preferred else [])
-            + [f"flips gate {g}" for g in entry.flips_gates]
-        ) or "none"
+        flags = "; ".join(flips.texts(entry, result.preferred)) or "none"
         for end, value, mean in (("low", entry.low, entry.mean_low),
                                  ("high", entry.high, entry.mean_high)):
             rows.append({
@@ -321,8 +319,9 @@ def tornado_chart(
         title=alt.TitleParams(
             "Sensitivity: which estimate moves the result",
             subtitle=["Each estimate moved to the 5th and the 95th percentile of its pooled "
-                      "range, on the same draws; * would change the preferred variant or a "
-                      "probability gate"],
+                      "range, each mitigation factor to the ends of its interval, on the same "
+                      "draws; * flips the preferred variant or a probability gate beyond "
+                      "noise, ? may flip it"],
         ),
         width=WIDTH,
         height=max(80, 24 * len(entries)),
@@ -332,8 +331,9 @@ def tornado_chart(
 
 def _tornado_label(entry: Any) -> str:
     # the quantity first, so a long title is what gets cut, not what moved
-    flag = "* " if entry.flips_preferred or entry.flips_gates else ""
-    return f"{flag}{entry.quantity}: {entry.title}"
+    said = [flips.preferred_flip(entry), *flips.gate_flips(entry).values()]
+    flag = "* " if "flips" in said else "? " if "may flip" in said else ""
+    return f"{flag}{flips.quantity(entry)}: {entry.title}"
 
 
 def disagreement_chart(

@@ -14,6 +14,7 @@ from ..numbers import (
     points,
     signed_points,
 )
+from . import flips
 
 
 def _tails(result: Analysis) -> str:
@@ -71,12 +72,11 @@ def _risk_matrix(result: Analysis) -> str:
 def _tornado(result: Analysis) -> str:
     summary = result.variants[result.chosen]
     rows = []
-    for entry in result.sensitivity[:12]:
-        flags = " (would change the preferred option)" if entry.flips_preferred else ""
-        if entry.flips_gates:
-            flags += f" (would change gate {', '.join(entry.flips_gates)})"
-        rows.append(f"{entry.quantity} of {entry.title}: mean {points(entry.mean_low)} at its "
-                    f"low end, {points(entry.mean_high)} at its high end{flags}")
+    for entry in flips.shown(result.sensitivity, 12):  # as the chart picks them
+        said = flips.texts(entry, result.preferred)
+        flags = f" ({'; '.join(said)})" if said else ""
+        rows.append(f"{flips.quantity(entry)} of {entry.title}: mean {points(entry.mean_low)} "
+                    f"at its low end, {points(entry.mean_high)} at its high end{flags}")
     return (f"Which estimate moves the mean net value of {summary.title} "
             f"({points(summary.mean)}) most. " + "; ".join(rows) + ".")
 

@@ -24,6 +24,7 @@ from ..numbers import (
     signed_points,
 )
 from ..review.overrides import gate_line
+from . import flips
 
 SENSITIVITY_ROWS = 10
 DISAGREEMENT_ROWS = 8
@@ -158,21 +159,19 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
 
     if analysis.sensitivity:
         out += [
-            "", f"Sensitivity ({chosen}): each estimate moved to its 5th and 95th percentile", "",
+            "", f"Sensitivity ({chosen}): each estimate and mitigation factor moved to the ends "
+            "of its interval (flips: beyond 1.96 standard errors; may flip: within them)", "",
         ]
         rows = []
-        for entry in analysis.sensitivity[:SENSITIVITY_ROWS]:
-            flags = []
-            if entry.flips_preferred:
-                flags.append(f"flips preferred to {_other(entry, analysis.preferred)}")
-            flags += [f"flips gate {rule}" for rule in entry.flips_gates]
-            show = percent if entry.quantity == "likelihood" else points
+        for entry in flips.shown(analysis.sensitivity, SENSITIVITY_ROWS):
+            show = percent if entry.quantity == "likelihood" else (
+                points if entry.quantity == "impact" else _factor)
             low, high = show(entry.low), show(entry.high)
             rows.append([
-                f"{entry.item} {entry.quantity}", f"{low} … {high}",
+                f"{entry.item} {flips.quantity(entry)}", f"{low} … {high}",
                 f"{points(entry.mean_low)} … {points(entry.mean_high)}",
                 f"{percent(entry.p_extreme_bad_low)} … {percent(entry.p_extreme_bad_high)}",
-                "; ".join(flags),
+                "; ".join(flips.texts(entry, analysis.preferred)),
             ])
         out.append(table(["estimate", "range", "mean", "P(extremely bad)", "flags"], rows))
 
@@ -208,9 +207,8 @@ def _given_bad(effect: Any) -> str:
     return _p(effect, "p_happened_given_extreme_bad")
 
 
-def _other(entry: Any, preferred: str) -> str:
-    other: str = entry.preferred_low if entry.preferred_low != preferred else entry.preferred_high
-    return other
+def _factor(value: float) -> str:
+    return f"×{value:.3g}"
 
 
 def _extreme_participant(entry: Any, pick: Any) -> str:

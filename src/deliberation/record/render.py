@@ -35,6 +35,7 @@ from ..numbers import (
     signed_points,
     when,
 )
+from ..readout import flips
 from ..text import reveal
 from .summary import summary_sentences
 from .thresholds import (
@@ -284,7 +285,14 @@ def render_sensitivity(review: Review, analysis_json: Mapping[str, Any], *,
     rows = sorted(analysis_json.get("sensitivity", []), key=lambda s: s.get("rank_mean", 0))
     chosen, _ = chosen_of(review, analysis_json)
     titles = _variant_titles(review, analysis_json)
-    return _render("sensitivity.html.j2", rows=rows[:limit],
+    preferred = str(analysis_json.get("preferred", ""))
+    shown = [
+        {**row, "quantity_label": flips.quantity(row), "flip": flips.preferred_flip(row),
+         "flip_text": flips.preferred_text(row, preferred),
+         "gate_texts": flips.gate_texts(row)}
+        for row in flips.shown(rows, limit)
+    ]
+    return _render("sensitivity.html.j2", rows=shown,
                    variant=titles.get(chosen or "", chosen or ""))
 
 
