@@ -390,12 +390,12 @@ def test_a_record_made_before_the_flags_still_reads() -> None:
 def test_sums_beyond_float_range_give_no_verdict_never_a_false_one(
     gated_template: Template,
 ) -> None:
-    """An impact spanning eleven decades overflows the float32 sums of products: the
-    swings then carry no standard error and no flag, rather than a zero error that
-    would make every sign change a "flips"."""
+    """Impacts reaching 1e14 (within validation's 8 decades) overflow the float32 sums
+    of products: the swings then carry no standard error and no flag, rather than a
+    zero error that would make every sign change a "flips"."""
     review = review_from(
         [("b", "benefit"), ("h", "harm")],
-        [("b", "ana", [0.1, 0.9], [1, 1e14]), ("h", "ana", [0.1, 0.5], [1e3, 1e14])],
+        [("b", "ana", [0.1, 0.9], [1e6, 1e14]), ("h", "ana", [0.1, 0.5], [1e6, 1e14])],
         mitigations=[{"id": "m", "targets": ["h"], "likelihood_factor": [0.1, 0.9],
                       "impact_factor": [0.5, 1]}],
         variants=[("open", []), ("api", ["m"])],

@@ -12,8 +12,7 @@ change and the swung extreme counts; and over pairs of sets (s, t) the sums of
 change_s * change_t and of net_s * change_t. From those sums alone the analysis gets a
 swung variant's mean with its standard error, and the swung lead of one variant over
 another with the standard error of the per-sample difference (``swung_lead``), without
-keeping any sample. An item's own changes (and their products) are item-local, so a
-:class:`~.draws.DrawCache` keeps them with the item's draws.
+keeping any sample. An item's own changes are item-local: a DrawCache keeps them.
 """
 
 from __future__ import annotations
@@ -463,6 +462,10 @@ class _Chunk:
         tally.bad += bad
         tally.good += good
 
+
+CANCELLED = 1e-5  # the share of float32 sums' size below which a variance is rounding
+
+
 def swung_lead(tally: SwingTally, first: int, second: int, *, means: dict[int, float],
                variance: float, samples: int) -> tuple[float, float]:
     """Mean of (first - second) under the swing, and its standard error.
@@ -479,15 +482,19 @@ def swung_lead(tally: SwingTally, first: int, second: int, *, means: dict[int, f
     base = means[first] - (means[second] if q >= 0 else 0.0)
     squares = products.item(r, r)
     net_change = cross.item(r, r)
+    size = abs(squares) + abs(net_change)  # how large the float32 sums cancelling are
     if q >= 0:
         squares += products.item(q, q) - 2 * products.item(r, q)
         net_change += cross.item(q, q) - cross.item(r, q) - cross.item(q, r)
+        size += abs(products.item(q, q)) + 2 * abs(products.item(r, q)) + abs(
+            cross.item(q, q)) + abs(cross.item(r, q)) + abs(cross.item(q, r))
     change_mean = shift / n
     covariance = net_change / n - base * change_mean
     change_variance = squares / n - change_mean * change_mean
     swung_variance = variance + 2 * covariance + change_variance
-    if not math.isfinite(swung_variance):
-        # float32 sums of products overflow only for impacts near validation's limit
+    if not math.isfinite(swung_variance):  # float32 sums overflow near validation's limit
         return base + change_mean, math.nan
-    swung_variance = max(0.0, swung_variance)
+    # float32 sums keep about 5 of 7 digits over 20,000 products: a variance cancelled
+    # below that is rounding, kept that large (a certain lead still "flips")
+    swung_variance = max(swung_variance, CANCELLED * size / n, 0.0)
     return base + change_mean, math.sqrt(swung_variance / (n - 1)) if n > 1 else 0.0
