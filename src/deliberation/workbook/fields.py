@@ -112,6 +112,18 @@ def read_note(typed: str, reading: Reading | None, kind: QuantityKind) -> str:
     return reading.said
 
 
+def same_quantity(kind: QuantityKind) -> Callable[[Any, Any], bool]:
+    """Whether two field texts read as the same value: a field whose text (as typed,
+    "0.3 to 0.6") already reads as the stored value keeps it rather than being
+    rewritten ("30% to 60%") under the user's cursor."""
+    def same(typed: Any, shown: Any) -> bool:
+        try:
+            return bool(parse_quantity(str(typed), kind) == parse_quantity(str(shown), kind))
+        except ValueError:
+            return False
+    return same
+
+
 def format_quantity(value: Any, kind: QuantityKind) -> str:
     """The text a field shows for a stored quantity; parse_quantity reads it back unchanged."""
     return entry.show(tuple(value) if isinstance(value, list) else value, kind)
@@ -176,8 +188,10 @@ class BoundField:
         write: Writer,
         css: str,
         status: StatusBar | None = None,
+        same: Callable[[Any, Any], bool] | None = None,
     ) -> None:
         self.session = session
+        self.same = same
         self.widget = widget
         self.read = read
         self.write = write
@@ -239,7 +253,8 @@ class BoundField:
         if self.invalid or self._editing:
             return
         value = self.read(data)
-        if self.widget.value != value:
+        if self.widget.value != value and not (
+                self.same is not None and self.same(self.widget.value, value)):
             self._syncing = True
             try:
                 self.widget.value = value
@@ -367,10 +382,11 @@ class Step:
         self.after_change(data)
         self.status.refresh()
 
-    def bind(self, widget: Any, *, read: Reader, write: Writer, css: str) -> Any:
+    def bind(self, widget: Any, *, read: Reader, write: Writer, css: str,
+             same: Callable[[Any, Any], bool] | None = None) -> Any:
         """Bind ``widget`` to the review and return the box to place in the layout."""
         field = BoundField(self.session, widget, read=read, write=write, css=css,
-                           status=self.status)
+                           status=self.status, same=same)
         field.sync(self.session.snapshot())
         self.fields.append(field)
         return field.box

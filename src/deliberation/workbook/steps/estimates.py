@@ -10,6 +10,7 @@ import ipywidgets as widgets
 from ...errors import ConcurrentEdit, DeliberationError
 from ...review.elicitation import Elicitation
 from ..fields import (
+    QuantityKind,
     Step,
     error_line,
     escape,
@@ -17,6 +18,7 @@ from ..fields import (
     labels_of,
     read_entry,
     read_note,
+    same_quantity,
 )
 from ..session import ReviewSession, user_message
 
@@ -154,7 +156,10 @@ class EstimateRow:
                 (self.impact, format_quantity(estimate["impact"], "impact"), self.impact_error),
                 (self.rationale, estimate.get("rationale", ""), None),
             ):
-                invalid = error is not None and bool(error.value)
+                invalid = error is not None and "dl-invalid" in widget._dom_classes
+                kind: QuantityKind = "likelihood" if widget is self.likelihood else "impact"
+                if widget is not self.rationale and same_quantity(kind)(widget.value, value):
+                    continue  # what was typed already reads as the stored value: keep it
                 if not invalid and widget.value != value:
                     widget.value = value
         finally:
