@@ -124,3 +124,17 @@ def test_a_shown_impact_range_reads_back(pair: tuple[float, float]) -> None:
     reading = read(show(pair, "impact"), "impact")
     assert reading is not None
     assert reading.value == (pair if pair[0] != pair[1] else pair[0])
+
+
+def test_feedback_says_what_an_entry_implies() -> None:
+    from deliberation.review.entry import feedback
+
+    # the logit-normal's median: odds the geometric mean of the ends' odds
+    assert feedback((0.05, 0.2), "likelihood") == (
+        "you say 1 in 20 to 1 in 5, median about 1 in 9.7")  # odds sqrt(1/19 * 1/4)
+    assert feedback((0.5, 0.9), "likelihood") == "you say 50% to 90%, median about 75%"
+    # the lognormal's median: the geometric mean of the ends
+    assert feedback((100, 10_000), "impact") == "90% sure between these; median about 1,000"
+    assert feedback("likely", "likelihood", (0.5, 0.9)) == (
+        "likely = 50% to 90%: you say 50% to 90%, median about 75%")
+    assert feedback(0.1, "likelihood") == ""

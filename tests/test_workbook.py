@@ -225,6 +225,26 @@ def test_entering_an_estimate_saves_it(wb: Workbook, review_path: Path) -> None:
     assert estimate["rationale"] == "filters exist elsewhere"
 
 
+def test_each_estimate_field_says_how_it_read_the_entry_and_what_it_implies(
+        wb: Workbook, review_path: Path) -> None:
+    step = wb.estimates()
+    row = find(step, "dl-estimate-row", 1)
+    find(step, "dl-likelihood-deepfakes").value = "5 to 20%"
+    find(step, "dl-impact-deepfakes").value = "2k to 20k"
+    assert _estimate(on_disk(review_path), "deepfakes", "ana")["impact"] == [2000, 20000]
+    likelihood = find(row, "dl-likelihood-error").value
+    assert "read as 5% to 20%" in likelihood
+    assert "you say 1 in 20 to 1 in 5" in likelihood  # SHELF-style feedback
+    assert "dl-invalid" not in find(step, "dl-likelihood-deepfakes")._dom_classes
+    impact = find(row, "dl-impact-error").value
+    assert "read as 2,000 to 20,000" in impact
+    assert "median about 6,320" in impact  # sqrt(2000 * 20000) = 6325, 3 figures
+    find(step, "dl-likelihood-deepfakes").value = "Likely"
+    assert "likely = 50% to 90%" in find(row, "dl-likelihood-error").value
+    find(step, "dl-likelihood-deepfakes").value = "10%"
+    assert "a single number says you are certain" in find(row, "dl-likelihood-error").value
+
+
 def test_an_invalid_likelihood_is_shown_and_nothing_is_saved(wb: Workbook,
                                                             review_path: Path) -> None:
     before = review_path.read_bytes()

@@ -220,3 +220,50 @@ def _plain(value: float | int, *, grouping: bool = True) -> str:
         return text
     whole, _, fraction = text.partition(".")
     return f"{int(whole):,}.{fraction}"
+
+
+def _one_in(probability: float) -> str:
+    """A chance as people weigh it: "1 in 20" below a half, a percent above."""
+    if probability <= 0:
+        return "never"
+    if probability >= 1:
+        return "certain"
+    if probability < 0.5:
+        odds = 1 / probability
+        shown = f"{odds:,.0f}" if odds >= 10 else f"{odds:.2g}"
+        return f"1 in {shown}"
+    return f"{probability * 100:.3g}%"
+
+
+def feedback(value: Any, kind: Kind, interval: tuple[float, float] | None = None) -> str:
+    """What an entry implies, said back as SHELF's feedback does: a likelihood range as
+    "1 in 20 to 1 in 5, median about 1 in 10", an impact range with its median (the
+    distributions of docs/design.md: logit-normal and lognormal medians), a label with
+    the interval it stands for (``interval``, from the template's scale)."""
+    if isinstance(value, str):
+        if interval is None:
+            return ""
+        meaning = f"{value} = {show(interval, kind)}"
+        rest = feedback(interval, kind)
+        return f"{meaning}: {rest}" if rest else meaning
+    if not isinstance(value, tuple) or value[0] == value[1]:
+        return ""
+    low, high = float(value[0]), float(value[1])
+    if kind == "likelihood":
+        middle = 1 / (1 + math.sqrt((1 - low) * (1 - high) / (low * high)))
+        return (f"you say {_one_in(low)} to {_one_in(high)}, median about "
+                f"{_one_in(middle)}")
+    if kind == "impact" and low > 0:
+        return f"90% sure between these; median about {_plain(_round3(math.sqrt(low * high)))}"
+    if kind == "factor" and low > 0:
+        return (f"cuts it to {show(_round3(math.sqrt(low * high)), 'factor')} of what it was, "
+                "typically")
+    return ""
+
+
+def _round3(value: float) -> float | int:
+    """Three significant figures, for feedback (never for a stored value)."""
+    if value == 0:
+        return 0
+    rounded = float(f"{value:.3g}")
+    return int(rounded) if rounded.is_integer() else rounded

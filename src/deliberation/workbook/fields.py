@@ -100,16 +100,26 @@ def parse_quantity(text: str, kind: QuantityKind, labels: Sequence[str] = ()) ->
     return None if reading is None else reading.value
 
 
-def read_note(typed: str, reading: Reading | None, kind: QuantityKind) -> str:
-    """The words shown under a field after a valid entry: how it was read, when that is
-    not simply what was typed, and always for a single-number likelihood."""
-    if reading is None or isinstance(reading.value, str):
+def read_note(typed: str, reading: Reading | None, kind: QuantityKind,
+              template: Template | None = None) -> str:
+    """The words shown under a field after a valid entry: how it was read (when that is
+    not simply what was typed, and always for a single-number likelihood), then what it
+    implies ("you say 1 in 20 to 1 in 5", a label's interval)."""
+    if reading is None:
         return ""
-    shown = entry.show(reading.value, kind)
-    point_likelihood = kind == "likelihood" and not isinstance(reading.value, tuple)
-    if " ".join(typed.split()) == shown and not point_likelihood:
-        return ""
-    return reading.said
+    interval = None
+    if isinstance(reading.value, str) and template is not None and kind != "factor":
+        scale = template.likelihood_scale if kind == "likelihood" else template.impact_scale
+        interval = next((tuple(level.interval) for level in scale
+                         if level.label == reading.value), None)
+    implied = entry.feedback(reading.value, kind, interval)  # type: ignore[arg-type]
+    said = ""
+    if not isinstance(reading.value, str):
+        shown = entry.show(reading.value, kind)
+        point_likelihood = kind == "likelihood" and not isinstance(reading.value, tuple)
+        if " ".join(typed.split()) != shown or point_likelihood:
+            said = reading.said
+    return "; ".join(part for part in (said, implied) if part)
 
 
 def same_quantity(kind: QuantityKind) -> Callable[[Any, Any], bool]:

@@ -86,7 +86,7 @@ class EstimateRow:
             error.value = f"<div>{escape(problem)}</div>"
             widget.add_class("dl-invalid")
             return False, None
-        note = read_note(widget.value, reading, kind)
+        note = read_note(widget.value, reading, kind, self.session.template)
         error.value = f'<div class="dl-read">{escape(note)}</div>' if note else ""
         widget.remove_class("dl-invalid")
         return True, None if reading is None else reading.value
