@@ -177,7 +177,7 @@ class Driver(_Model):
     title: str = Field(min_length=1)
     description: str = ""
     items: list[str]
-    strength: StrengthWord | Number
+    strength: Number | StrengthWord
 
     @field_validator("strength")
     @classmethod
