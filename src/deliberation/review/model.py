@@ -170,8 +170,11 @@ class Variant(_Model):
 
 
 class Driver(_Model):
-    """Items that share a cause (``weights-leak``), so they happen together more often:
-    ``strength`` is the rank correlation of their happen/not draws (:mod:`.drivers`)."""
+    """Items that share a cause (a weights leak), so they happen together more often.
+
+    ``strength`` is the rank correlation of their happen/not draws (and likelihoods):
+    weak 0.3, moderate 0.6, strong 0.9, or a number from 0 to 1. An item has at most
+    one driver."""
 
     id: Identifier
     title: str = Field(min_length=1)
