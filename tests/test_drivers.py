@@ -328,3 +328,22 @@ def test_drivers_round_trip_and_bad_ones_are_refused_in_one_line() -> None:
         assert "drivers[0].strength" in str(raised.value)
         assert expected in str(raised.value)
         assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("drivers", "expected"), [
+    ([{"id": "leak", "items": ["leak-fakes", "leak-fakes"], "strength": 1}],
+     "drivers[0].items: expected at least 2 different items' ids, got "
+     "['leak-fakes', 'leak-fakes']"),
+    ([{"id": "leak", "items": ["leak-fakes", "leak-fraud", "leak-fakes"], "strength": 1}],
+     "drivers[0].items[2]: item 'leak-fakes' is listed twice in this driver"),
+    ([{"id": "leak", "items": ["leak-fakes", "leak-fraud"], "strength": 1},
+      {"id": "leak", "items": ["tutoring", "other"], "strength": 1}],
+     "drivers[1].id: id 'leak' is used twice; ids must be unique"),
+])
+def test_a_driver_names_distinct_items_and_has_its_own_id(
+    drivers: list[dict[str, Any]], expected: str,
+) -> None:
+    review = review_from([*TWO_HARMS, ("tutoring", "benefit"), ("other", "harm")], [])
+    with pytest.raises(ReviewInvalid) as raised:
+        with_drivers(review, drivers)
+    assert str(raised.value) == expected
