@@ -122,3 +122,35 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert "review.json" in run.stderr
+
+
+def test_shared_drivers_added_changed_and_removed() -> None:
+    from deliberation.record.diff import Side
+    from deliberation.review.model import review_to_data
+
+    data = json.loads((EXAMPLE / "review.json").read_text())
+    harms = [i["id"] for i in data["items"] if i["kind"] == "harm"]
+    base = parse(data)
+    data["drivers"] = [{"id": "leak", "title": "Weights leak", "items": harms[:2],
+                        "strength": "strong"}]
+    tied = parse(data)
+    data["drivers"][0]["strength"] = 0.5
+    weaker = parse(data)
+    sides = [Side(label, review, {}, "review") for label, review in
+             (("a", base), ("b", tied), ("c", weaker))]
+    added = diff_reviews(sides[0], sides[1])
+    assert [(c.kind, c.key, c.detail) for c in added.section("drivers")] == [
+        ("added", "leak", f"Weights leak: {', '.join(harms[:2])} (strong (rank correlation 0.9))")]
+    changed = diff_reviews(sides[1], sides[2]).section("drivers")
+    assert [(c.kind, c.detail) for c in changed] == [("changed", "strength 'strong' → 0.5")]
+    removed = diff_reviews(sides[2], sides[0])
+    assert [c.kind for c in removed.section("drivers")] == ["removed"]
+    assert "Shared drivers: 1 change" in format_diff(removed)
+    assert "Shared drivers: no change" in format_diff(diff_reviews(sides[0], sides[0]))
+    assert review_to_data(tied)["drivers"][0]["items"] == harms[:2]
+
+
+def parse(data: dict[str, Any]) -> Any:
+    from deliberation.review.model import parse_review
+
+    return parse_review(json.loads(json.dumps(data)))

@@ -61,6 +61,8 @@ def poisoned(review: Any) -> Any:
     decision["rationale"] = PAYLOAD
     decision["conditions"] = decision["dissent"] = [PAYLOAD]
     data["not_applicable"] = [{"category": PAYLOAD, "reason": PAYLOAD}]
+    data["drivers"] = [{"id": "leak", "title": PAYLOAD, "description": PAYLOAD,
+                        "items": ["tutoring", "phishing"], "strength": "strong"}]
     return parse_review(data)
 
 
@@ -84,6 +86,34 @@ def test_every_user_string_is_escaped(review: Any, template: Any) -> None:
         assert "onerror=alert" not in html.replace("onerror=alert(1)&gt;", ""), step
         assert "&lt;/script&gt;&lt;script&gt;alert(&#34;x&#34;)" in html, step
         assert "{{7*7}}{% raw %}" in html, step  # template syntax is text, never evaluated
+
+
+def test_the_register_shows_the_shared_drivers(review: Any, template: Any) -> None:
+    data = review.model_dump(mode="json", by_alias=True)
+    assert "drivers-heading" not in render.render_register(review, template)
+    data["drivers"] = [{"id": "leak", "title": "Weights leak", "description": "If they leak",
+                        "items": ["phishing", "tutoring"], "strength": 0.45}]
+    tied = parse_review(data)
+    html = render.render_register(tied, template)
+    assert html.count("Shares a driver: <span class=\"text\">Weights leak</span>") == 2
+    row = re.search(r'<tr id="driver-leak">(.*?)</tr>', html)
+    assert row is not None
+    assert "Phishing emails at scale</span>; <span class=\"text\">Tutoring" in row.group(1)
+    assert "<td>rank correlation 0.45</td>" in row.group(1)
+    assert "If they leak" in row.group(1)
+    # the benefits' step lists a driver that touches a benefit; one of harms only is not
+    data["drivers"][0]["strength"] = "strong"
+    data["items"] += [{"id": "spam", "kind": "harm", "title": "Spam"},
+                      {"id": "fraud", "kind": "harm", "title": "Fraud"}]
+    data["drivers"].append({"id": "scale", "title": "Scale", "items": ["fraud", "spam"],
+                            "strength": "weak"})
+    both = parse_review(data)
+    benefits = render.render_register(both, template, kind="benefit")
+    assert 'id="driver-leak"' in benefits
+    assert 'id="driver-scale"' not in benefits
+    harms = render.render_register(both, template, kind="harm")
+    assert "strong (rank correlation 0.9)" in harms
+    assert "weak (rank correlation 0.3)" in harms
 
 
 def test_fragments_are_pure(review: Any, template: Any) -> None:

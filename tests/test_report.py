@@ -50,3 +50,21 @@ def test_progress_draws_a_tqdm_bar_for_long_runs() -> None:
     assert "simulating" in output
     assert "100/100" in output
     assert bar.bar.n == 100
+
+
+def test_report_names_the_shared_drivers_in_one_line() -> None:
+    from deliberation.review.model import parse_review, review_to_data
+
+    review = three_variants()
+    analysis = analyze(review, load_template_file(TEMPLATE_FILE), samples=2_000, seed=1)
+    assert "Shared drivers" not in format_report(analysis, review)
+    data = review_to_data(review)
+    harms = [item["id"] for item in data["items"] if item["kind"] == "harm"][:2]
+    data["drivers"] = [{"id": "weights-leak", "title": "Leak", "items": harms,
+                        "strength": "strong"}]
+    tied = parse_review(data)
+    analysis = analyze(tied, load_template_file(TEMPLATE_FILE), samples=2_000, seed=1)
+    (line,) = [line for line in format_report(analysis, tied).splitlines()
+               if "Shared drivers" in line]
+    assert line == ("Shared drivers (their items happen together more often): weights-leak ("
+                    f"{', '.join(harms)}: strong (rank correlation 0.9)).")

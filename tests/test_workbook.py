@@ -328,6 +328,20 @@ def test_mitigation_fields_autosave_and_refuse_bad_factors(wb: Workbook,
     assert review_path.read_bytes() == before
 
 
+def test_the_mitigations_step_shows_shared_drivers_read_only(review_path: Path) -> None:
+    assert not find_all(Workbook.open(review_path, debounce=0).mitigations(), "dl-drivers")
+    data = on_disk(review_path)
+    data["drivers"] = [{"id": "hype", "title": "Hype <b>cycle</b>",
+                        "items": ["education", "deepfakes"], "strength": "moderate"}]
+    review_path.write_text(json.dumps(data), encoding="utf-8")
+    shown = find(Workbook.open(review_path, debounce=0).mitigations(), "dl-drivers").value
+    assert "<b>Hype &lt;b&gt;cycle&lt;/b&gt;</b>" in shown
+    titles = {i["id"]: i["title"] for i in data["items"]}
+    assert f"{titles['education']}, {titles['deepfakes']}" in shown
+    assert "moderate (rank correlation 0.6)" in shown
+    assert on_disk(review_path)["drivers"] == data["drivers"]  # read-only: nothing rewritten
+
+
 def test_variants_are_sets_of_mitigations(wb: Workbook, review_path: Path) -> None:
     step = wb.mitigations()
     find(step, "dl-new-mitigation-title").value = "Provenance watermark"

@@ -22,13 +22,14 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from .copula import Coupling, Wide
 from .estimates import Z_GRID, ItemModel, factor_parameters
 
 Floats = npt.NDArray[np.float32]
 Bools = npt.NDArray[np.bool_]
 Factor = Floats | np.float32
 Indices = npt.NDArray[np.intp]
-_ITEM, _MITIGATION, _PARTICIPANT = 0, 1, 2
+_ITEM, _MITIGATION, _PARTICIPANT, _DRIVER = 0, 1, 2, 3
 
 
 def _key_hash(text: str) -> int:
@@ -172,9 +173,14 @@ class _ItemSampler:
     """Draws one item's likelihood, happen/not uniform and impact, chunk after chunk."""
 
     def __init__(
-        self, model: ItemModel, entropy: int, participants: Sequence[str] = ()
+        self,
+        model: ItemModel,
+        entropy: int,
+        participants: Sequence[str] = (),
+        coupling: Coupling | None = None,
     ) -> None:
         self.model = model
+        self.coupling = coupling  # its driver (engine.copula), or None: independent
         components = model.components
         self.count = len(components)
         # For each participant of the review, the position of their estimate of this
@@ -203,8 +209,16 @@ class _ItemSampler:
         self.entropy = entropy
         self.stream: np.random.Generator | None = None
 
-    def draw(self, size: int, arena: _Arena, picked: Indices | None = None) -> _ItemDraws:
-        """One chunk's draws; ``picked`` is each sample's participant (the linear pool)."""
+    def draw(
+        self,
+        size: int,
+        arena: _Arena,
+        picked: Indices | None = None,
+        driver: tuple[Wide, Wide] | None = None,
+    ) -> _ItemDraws:
+        """One chunk's draws; ``picked`` is each sample's participant (the linear pool),
+        ``driver`` the chunk's normals of the item's driver (happen/not, likelihood)."""
+        coupling = self.coupling if driver is not None else None
         if self.stream is None:
             # Created on first use: an item served from the cache never pays for it.
             self.stream = _stream(self.entropy, _ITEM, self.model.id, 0)
@@ -219,7 +233,10 @@ class _ItemSampler:
         # float32 is plenty for the happen/not draw, but rounding could make it 1.0, and
         # "u < 1" must hold for a certain item to happen: cap it just below 1.
         happen = arena.take(np.float32)
-        np.copyto(happen, uniforms[:, 0], casting="same_kind")
+        if coupling is None or driver is None:
+            np.copyto(happen, uniforms[:, 0], casting="same_kind")
+        else:
+            np.copyto(happen, coupling.happen(uniforms[:, 0], driver[0]), casting="same_kind")
         np.minimum(happen, _BELOW_ONE, out=happen)
         index = None
         if self.count > 1:
@@ -238,6 +255,8 @@ class _ItemSampler:
             first, second = _box_muller(
                 uniforms[:, columns - 2], uniforms[:, columns - 1], arena
             )
+            if coupling is not None and driver is not None and self.likelihood_points is None:
+                coupling.normal(first, driver[1])  # uncertain likelihoods co-move too
         likelihood = self._quantity(
             index, self.likelihood_points, self.likelihood_mu, self.likelihood_sigma,
             first, arena=arena, logistic=True,

@@ -31,7 +31,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..review.template import Template
+from .copula import Coupling, DriverSampler, Wide, couplings
 from .draws import (
+    _DRIVER,
     DrawCache,
     Factor,
     Floats,
@@ -42,6 +44,7 @@ from .draws import (
     _ItemSampler,
     _MitigationSampler,
     _product,
+    _stream,
 )
 from .estimates import ItemModel, Pool, factor_parameters, item_models
 from .swings import SwingPlan, SwingTally
@@ -171,7 +174,7 @@ def simulate(
         mitigations={m: mitigations[m] for m in sorted(set().union(*sets))},
         reported_sets=reported_sets, swing_plan=swing_plan,
         extreme_bad=extreme_bad, extreme_good=extreme_good, cache=cache,
-        catastrophe=catastrophe_of(review, template),
+        catastrophe=catastrophe_of(review, template), couplings=couplings(review),
     )
     tallies = {model.id: {key: ItemTally() for key in item_keys[model.id]} for model in models}
     net = np.empty((len(sets), samples), np.float32)
@@ -215,8 +218,15 @@ class _Plan:
         extreme_good: float,
         cache: DrawCache | None,
         catastrophe: float | None,
+        couplings: dict[str, Coupling],
     ) -> None:
         self.entropy = entropy
+        self.couplings = couplings
+        self.driver_samplers = {
+            c.driver: DriverSampler(c.driver, _stream(entropy, _DRIVER, c.driver, 0))
+            for c in couplings.values()
+        }
+        self.driver_normals: dict[str, tuple[Wide, Wide]] = {}  # this chunk's, drawn once
         self.catastrophe = catastrophe
         self.harm_reached: npt.NDArray[np.bool_] | None = None  # this chunk's rows to fill
         self.samples = samples
@@ -243,7 +253,10 @@ class _Plan:
         ) if any(len(model.components) > 1 for model in models) else []
         self.participant_sampler = ParticipantSampler(self.participants, entropy)
         self.item_samplers = {
-            model.id: _ItemSampler(model, entropy, self.participants) for model in models
+            model.id: _ItemSampler(
+                model, entropy, self.participants, couplings.get(model.id)
+            )
+            for model in models
         }
 
     def _factors(self, size: int, arena: _Arena) -> dict[str, tuple[Factor, Factor]]:
@@ -266,17 +279,27 @@ class _Plan:
         picked: Indices | None,
     ) -> _ItemDraws:
         keys = sorted(set(self.item_keys[model.id]), key=sorted)
+        coupling = self.couplings.get(model.id)
         cache_key = (
             self.entropy, self.samples, model, tuple(self.participants),
             tuple((tuple(sorted(k)), tuple(self.mitigation_parameters[m] for m in sorted(k)))
                   for k in keys),
             self.swing_plan.cache_key(model), tuple(self.reported_sets),
+            None if coupling is None else coupling.key,
         )
         if self.cache is not None and cache_key in self.cache.items:
             draws = self.cache.items[cache_key]
             self.used_items[cache_key] = draws
             return draws
-        draws = self.item_samplers[model.id].draw(size, arena, picked)
+        driver = None
+        if coupling is not None:
+            # Drawn on first use in the chunk: a driver whose items all come from the
+            # cache is never drawn; every chunk of a chunked run draws it (no cache).
+            if coupling.driver not in self.driver_normals:
+                self.driver_normals[coupling.driver] = self.driver_samplers[
+                    coupling.driver].draw(size)
+            driver = self.driver_normals[coupling.driver]
+        draws = self.item_samplers[model.id].draw(size, arena, picked, driver)
         happened = np.less(draws.uniform, draws.likelihood, out=arena.take(np.bool_))
         contribution = np.multiply(draws.impact, happened, out=arena.take(np.float32))
         draws.by_key[frozenset()] = (None, None, draws.impact, happened, contribution)
@@ -326,6 +349,7 @@ class _Plan:
     ) -> None:
         factors = self._factors(size, arena)
         picked = self.participant_sampler.draw(size)
+        self.driver_normals = {}
         # float64 sums: the order of the terms changes no digit that float32 keeps.
         base = np.zeros(size, np.float64)
         deltas = np.zeros((len(net), size), np.float64)

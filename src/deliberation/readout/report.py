@@ -23,6 +23,7 @@ from ..numbers import (
     probability,
     signed_points,
 )
+from ..review.drivers import strength_text
 from ..review.overrides import gate_line
 from . import flips
 
@@ -109,6 +110,8 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
         f"Highest mean: {titles[analysis.preferred]}"
         + (f"; decided: {titles[analysis.chosen]}." if decided == analysis.chosen else ".")
     )
+    if getattr(review, "drivers", None):
+        out.append(drivers_line(review))
 
     out += ["", "Net value per variant", ""]
     out.append(table(
@@ -199,6 +202,14 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
         out += ["", "Policy gates (as `deliberation check` decides them)"]
         out += [f"  {gate_line(gate, clause=False)}" for gate in gates]
     return "\n".join(out) + "\n"
+
+
+def drivers_line(review: Any) -> str:
+    """One line naming the review's shared drivers (ids only: they are plain identifiers)."""
+    return "Shared drivers (their items happen together more often): " + "; ".join(
+        f"{driver.id} ({', '.join(driver.items)}: {strength_text(driver.strength)})"
+        for driver in review.drivers
+    ) + "."
 
 
 def _given_bad(effect: Any) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..numbers import percent, percentage_points, points, quantity, signed_points
+from ..review.drivers import strength_text
 from ..review.model import Review, parse_review
 
 
@@ -28,7 +29,7 @@ class Side:
 
 @dataclass(frozen=True)
 class Change:
-    section: str  # items, participants, mitigations, variants, estimates, decision
+    section: str  # items, participants, mitigations, variants, drivers, estimates, decision
     kind: str  # added, removed, changed
     key: str
     detail: str
@@ -212,6 +213,9 @@ def diff_reviews(old: Side, new: Side) -> ReviewDiff:
     result.changes += _entities(
         "variants", a.variants, b.variants, ("title", "mitigations"),
         lambda v: f"{v.title}: {', '.join(v.mitigations) or 'no mitigations'}")
+    result.changes += _entities(
+        "drivers", a.drivers, b.drivers, ("title", "items", "strength"),
+        lambda d: f"{d.title}: {', '.join(d.items)} ({strength_text(d.strength)})")
     result.changes += _estimates(a, b)
     result.changes += _decision(a, b)
     result.tails = _tails(old, new)
@@ -221,6 +225,7 @@ def diff_reviews(old: Side, new: Side) -> ReviewDiff:
 _SIGN = {"added": "+", "removed": "-", "changed": "~"}
 _SECTIONS = (("items", "Items"), ("participants", "Participants"),
              ("mitigations", "Mitigations"), ("variants", "Release options"),
+             ("drivers", "Shared drivers"),
              ("estimates", "Estimates (each participant's latest round)"),
              ("decision", "Decision"))
 

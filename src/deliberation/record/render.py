@@ -36,6 +36,7 @@ from ..numbers import (
     when,
 )
 from ..readout import flips
+from ..review.drivers import strength_text
 from ..text import reveal
 from .summary import summary_sentences
 from .thresholds import (
@@ -201,10 +202,17 @@ def render_register(review: Review, template: Template | None = None, *,
         for heading, group in (("Benefits", "benefit"), ("Harms", "harm"))
         if kind in (None, group)
     ]
+    shown = {item.id for _, items in groups for item in items}
+    titles = {item.id: item.title for item in review.items}
+    drivers = [
+        (driver, [titles.get(i, i) for i in driver.items], strength_text(driver.strength))
+        for driver in review.drivers if shown & set(driver.items)
+    ]
+    driver_of = {i: driver.title for driver in review.drivers for i in driver.items}
     return _render(
         "register.html.j2", review=review, groups=groups, estimates=estimates, people=people,
         latest=latest, categories=categories, unestimated=review.unestimated_items(),
-        hidden=hidden, open_round=rounds.round,
+        hidden=hidden, open_round=rounds.round, drivers=drivers, driver_of=driver_of,
     )
 
 

@@ -31,6 +31,7 @@ from ..atomic import write_atomic
 from ..errors import ReviewInvalid
 from ..files import load_json
 from ..text import check_text
+from .drivers import StrengthWord, check_strength, driver_problems
 from .elicitation import Elicitation
 from .messages import describe_validation_error
 from .quantities import (
@@ -168,6 +169,25 @@ class Variant(_Model):
     mitigations: list[str] = Field(default_factory=list)
 
 
+class Driver(_Model):
+    """Items that share a cause (a weights leak), so they happen together more often.
+
+    ``strength`` is the rank correlation of their happen/not draws (and likelihoods):
+    weak 0.3, moderate 0.6, strong 0.9, or a number from 0 to 1. An item has at most
+    one driver."""
+
+    id: Identifier
+    title: str = Field(min_length=1)
+    description: str = ""
+    items: list[str]
+    strength: Number | StrengthWord
+
+    @field_validator("strength")
+    @classmethod
+    def _strength(cls, value: Any) -> Any:
+        return check_strength(value)
+
+
 class Signoff(_Model):
     participant: str
     at: datetime
@@ -254,6 +274,7 @@ class Review(_Model):
     estimates: list[Estimate] = Field(default_factory=list)
     mitigations: list[Mitigation] = Field(default_factory=list)
     variants: list[Variant] = Field(default_factory=list)
+    drivers: list[Driver] = Field(default_factory=list)
     decision: Decision | None = None
     thresholds: Thresholds | None = None
     not_applicable: list[NotApplicable] = Field(default_factory=list)
@@ -361,6 +382,7 @@ def _reference_problems(review: Review) -> Iterable[str]:
                     f"variants[{index}].mitigations[{position}]: expected one of the mitigations' "
                     f"ids, got {mitigation_id!r}"
                 )
+    yield from driver_problems(review)
     decision = review.decision
     if decision is not None:
         if decision.variant is not None and decision.variant not in variants | {"baseline"}:

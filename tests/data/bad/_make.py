@@ -112,6 +112,23 @@ FIXTURES: dict[str, str] = {
         ["decision", "overrides"], [{"gate": "signoffs", "reason": "board", "by": "zoe"}])),
     "override-empty-reason.json": edit(setitem(
         ["decision", "overrides"], [{"gate": "signoffs", "reason": "  ", "by": "ana"}])),
+    # Drivers (issue 14): items that exist, at least two, each item in at most one driver.
+    "driver-unknown-item.json": edit(setitem(["drivers"], [
+        {"id": "leak", "title": "Weights leak", "items": ["tutoring", "spam"],
+         "strength": "strong"}])),
+    "driver-one-item.json": edit(setitem(["drivers"], [
+        {"id": "leak", "title": "Weights leak", "items": ["phishing"], "strength": 0.5}])),
+    "driver-item-twice.json": edit(setitem(["drivers"], [
+        {"id": "leak", "title": "Weights leak", "items": ["tutoring", "phishing"],
+         "strength": "weak"},
+        {"id": "hype", "title": "Hype cycle", "items": ["phishing", "tutoring"],
+         "strength": "weak"}])),
+    "driver-strength-above-one.json": edit(setitem(["drivers"], [
+        {"id": "leak", "title": "Weights leak", "items": ["tutoring", "phishing"],
+         "strength": 1.5}])),
+    "driver-strength-unknown-word.json": edit(setitem(["drivers"], [
+        {"id": "leak", "title": "Weights leak", "items": ["tutoring", "phishing"],
+         "strength": "total"}])),
 }
 
 if __name__ == "__main__":

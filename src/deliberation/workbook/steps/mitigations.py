@@ -6,6 +6,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ...review.drivers import strength_text
 from ..fields import (
     Step,
     error_line,
@@ -29,6 +30,20 @@ def _json_quantity(value: Any) -> Any:
 def _titles(data: dict[str, Any], kind: str, ids: list[str]) -> str:
     titles = {entry["id"]: entry["title"] for entry in data.get(kind, [])}
     return ", ".join(titles.get(entry_id, entry_id) for entry_id in ids)
+
+def _drivers_html(data: dict[str, Any]) -> str:
+    """The review's shared drivers, read-only (they are written in review.json)."""
+    rows = "".join(
+        f"<li><b>{escape(d.get('title', d.get('id', '')))}</b>: "
+        f"{escape(_titles(data, 'items', list(d.get('items', []))))} "
+        f"({escape(strength_text(d.get('strength', 0)))})</li>"
+        for d in data["drivers"]
+    )
+    return ("<h4>Shared drivers (correlated items)</h4><p>Items that share a cause happen "
+            "together more often; the strength is the rank correlation of their happen/not "
+            "draws. Edited in review.json (<code>drivers</code>).</p>"
+            f"<ul>{rows}</ul>")
+
 
 class MitigationsStep(Step):
     name = "mitigations"
@@ -70,6 +85,7 @@ class MitigationsStep(Step):
             # choices in after_change instead of rebuilding the step under the cursor.
             tuple(m["id"] for m in data.get("mitigations", [])),
             tuple(v["id"] for v in data.get("variants", [])),
+            repr(data.get("drivers", [])),  # shown read-only: edited in review.json
         )
 
     def _build(self, data: dict[str, Any]) -> list[Any]:
@@ -79,6 +95,10 @@ class MitigationsStep(Step):
         children.append(widgets.HTML(value="<h4>Variants (release options)</h4>"))
         children += [self._variant(v["id"], data) for v in data.get("variants", [])]
         children.append(self._add_variant())
+        if data.get("drivers"):
+            drivers = widgets.HTML(value=_drivers_html(data))
+            drivers.add_class("dl-drivers")
+            children.append(drivers)
         return children
 
     def _mitigation(self, mitigation_id: str, data: dict[str, Any]) -> Any:
