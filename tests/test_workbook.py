@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -669,6 +671,11 @@ def test_export_writes_a_record_and_shows_its_head(review_path: Path, tmp_path: 
     assert head in shown
     assert records[0].name in shown
     assert (records[0] / "record.html").is_file()
+    # A link to the page, relative to the notebook's folder, that points at the file.
+    link = re.search(r'<a class="dl-record-link" href="([^"]+)"', shown)
+    assert link is not None
+    assert (review_path.parent / unquote(link.group(1))).resolve() == (
+        records[0] / "record.html").resolve()
     # The executed workbook rendered every step statically, without widgets.
     notebook = json.loads((records[0] / "review.ipynb").read_text(encoding="utf-8"))
     outputs = [o for cell in notebook["cells"] for o in cell.get("outputs", [])]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import ipywidgets as widgets
 
@@ -62,13 +64,25 @@ class ExportStep(Step):
                 self.result.value = (f'<div class="dl-field-error">'
                                      f"{escape(user_message(error))}</div>")
             else:
-                self.result.value = (f"<div>Record written to <code>{escape(record_dir)}</code>"
-                                     f"<br>HEAD: <code class='dl-head'>{escape(head)}</code></div>")
+                page = Path(record_dir) / "record.html"
+                self.result.value = (
+                    f"<div>Record written to <code>{escape(record_dir)}</code><br>"
+                    f'<a class="dl-record-link" href="{escape(_link(page, self.session))}" '
+                    f'target="_blank" rel="noopener">Open record.html</a> (the page for '
+                    "stakeholders; JupyterLab opens it beside the workbook)<br>"
+                    f"HEAD: <code class='dl-head'>{escape(head)}</code></div>")
             finally:
                 button.disabled = False
 
         button.on_click(clicked)
         return [folder, artifact, button, self.result]
+
+
+def _link(page: Path, session: ReviewSession) -> str:
+    """``page`` as a link relative to the notebook's folder, where JupyterLab resolves
+    links in outputs (forward slashes, each part URL-quoted)."""
+    relative = os.path.relpath(page, session.path.parent)
+    return "/".join(quote(part) for part in Path(relative).parts)
 
 
 def export_record(
