@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_DIR := reviews/lab
+# Voila's lab template without its CDN links (src/deliberation/workbook/voila)
+VOILA_PATH := $(CURDIR)/src/deliberation/workbook/voila
 
 .PHONY: install lab present test lint unit browser chromium ssh-keygen postgresql meeting demo bench schema clean
 
@@ -49,7 +51,7 @@ lab: $(STAMP) $(LAB_DIR)/review.json
 
 present: $(STAMP) $(LAB_DIR)/review.json
 	cp -n workbooks/release_review.ipynb $(LAB_DIR)/ 2>/dev/null || true
-	$(BIN)/voila $(LAB_DIR)/release_review.ipynb
+	JUPYTER_PATH=$(VOILA_PATH) $(BIN)/voila --template=deliberation $(LAB_DIR)/release_review.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -204,6 +204,10 @@ def lab(review_dir: Path, tmp_path: Path) -> Iterator[Server]:
         _stop(process)
 
 
+# Voila's lab template without its CDN links, as `make present` serves it.
+VOILA_PATH = Path(__file__).parents[2] / "src" / "deliberation" / "workbook" / "voila"
+
+
 @pytest.fixture
 def voila(review_dir: Path, tmp_path: Path) -> Iterator[Server]:
     """Voila serving the workbook as a code-free page, as ``make present`` does."""
@@ -212,11 +216,13 @@ def voila(review_dir: Path, tmp_path: Path) -> Iterator[Server]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(BIN / "voila"), str(review_dir / "release_review.ipynb"), "--no-browser",
+             "--template=deliberation",
              f"--port={port}", "--Voila.ip=127.0.0.1", f"--token={token}",
              "--Voila.port_retries=0", "--show_tracebacks=True"],
             # Started elsewhere, as `make present` does from the repository: the kernel
             # still runs next to the notebook, where review.json is.
-            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=_isolated_env(tmp_path),
+            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+            env={**_isolated_env(tmp_path), "JUPYTER_PATH": str(VOILA_PATH)},
         )
     url = f"http://127.0.0.1:{port}"
     try:

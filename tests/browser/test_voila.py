@@ -24,9 +24,18 @@ def open_page(page: Any, voila: Server) -> None:
 
 
 def test_a_meeting_in_voila(page: Any, voila: Server, screenshots: Path) -> None:
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     open_page(page, voila)
-    # A meeting page shows no code, only the agenda and its forms.
+    # The page loads nothing from elsewhere (Voila's lab template asks a CDN for an icon
+    # font; ours does not): every request goes to the Voila server or is inline.
+    elsewhere = [url for url in asked
+                 if not url.startswith((voila.url, "data:", "blob:", "about:"))]
+    assert elsewhere == []
+    # A meeting page shows no code, only the agenda and its forms; it does not send
+    # people to a menu it does not have.
     body = page.locator("body").inner_text()
+    assert "Run ▸ Run All Cells" not in body or "has no menu" in body
     assert "wb.setup()" not in body
     assert "import deliberation" not in body
     assert "1. Set-up" in body  # the agenda's explanations stay
