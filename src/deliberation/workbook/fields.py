@@ -9,6 +9,7 @@ review keeps its last valid value.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -176,8 +177,10 @@ class BoundField:
         write: Writer,
         css: str,
         status: StatusBar | None = None,
+        step: str | None = None,
     ) -> None:
         self.session = session
+        self.step = step
         self.widget = widget
         self.read = read
         self.write = write
@@ -201,7 +204,8 @@ class BoundField:
         # newline or comma mid-typing must not be normalised away under the cursor).
         self._editing = True
         try:
-            self.session.edit(lambda data: self.write(data, value))
+            self.session.edit(lambda data: self.write(data, value), step=self.step,
+                              group=id(self))
         except ConcurrentEdit as error:
             self.show_error(None)
             if self.status is not None:
@@ -337,6 +341,13 @@ class Step:
         self.status = StatusBar(session)
         self.fields: list[BoundField] = []
         self.body = widgets.VBox()
+        self._clicks: dict[Any, float] = {}
+        self.undo_error = error_line("dl-undo-error")
+        self.undo_button = self.button("Undo", "dl-undo", self.undo, icon="undo",
+                                       error=self.undo_error)
+        self.undo_button.tooltip = "Revert this step's last change (it is saved)"
+        self.status.box.children = (*self.status.box.children, self.undo_button,
+                                    self.undo_error)
         self.root = widgets.VBox([style(), heading(self.title, self.lead), self.body,
                                   self.status.box])
         self.root.add_class("dl-step")
@@ -366,11 +377,49 @@ class Step:
                 field.sync(data)
         self.after_change(data)
         self.status.refresh()
+        self.undo_button.disabled = not session.undo.can_undo(self.name)
+
+    def undo(self) -> None:
+        """Revert this step's last change (see :mod:`.undo`)."""
+        self.session.undo_last(self.name)
+
+    def repeated(self, key: Any, seconds: float = 1.0) -> bool:
+        """True for the same action (``key``) again within ``seconds``: a double click."""
+        now = time.monotonic()
+        last = self._clicks.get(key)
+        self._clicks[key] = now
+        return last is not None and now - last < seconds
+
+    def confirm(self, description: str, css: str, question: str, action: Callable[[], None],
+                *, yes: str, icon: str = "") -> Any:
+        """A button for what cannot be undone: it asks ``question`` first, with ``yes`` and
+        Cancel; Cancel changes nothing."""
+        errors = error_line(f"{css}-error")
+        ask = widgets.HTML(value=f"<b>{escape(question)}</b>")
+        ask.add_class(f"{css}-question")
+        row = widgets.HBox(layout=widgets.Layout(display="none", align_items="center"))
+        row.add_class(f"{css}-confirm-row")
+
+        def hide() -> None:
+            row.layout.display = "none"
+
+        def go() -> None:
+            hide()
+            action()
+
+        trigger = widgets.Button(description=description, icon=icon,
+                                 layout=widgets.Layout(width="auto"))
+        trigger.add_class(css)
+        trigger.on_click(lambda _: setattr(row.layout, "display", None))
+        row.children = [ask, self.button(yes, f"{css}-confirm", go, style="warning",
+                                         error=errors),
+                        self.button("Cancel", f"{css}-cancel", hide)]
+        return widgets.VBox([trigger, row, errors])
 
     def bind(self, widget: Any, *, read: Reader, write: Writer, css: str) -> Any:
         """Bind ``widget`` to the review and return the box to place in the layout."""
         field = BoundField(self.session, widget, read=read, write=write, css=css,
-                           status=self.status)
+                           status=self.status, step=self.name)
         field.sync(self.session.snapshot())
         self.fields.append(field)
         return field.box
@@ -398,7 +447,7 @@ class Step:
         return button
 
     def edit(self, change: Callable[[dict[str, Any]], None]) -> None:
-        self.session.edit(change)
+        self.session.edit(change, step=self.name)
 
 
 def error_line(css: str) -> Any:

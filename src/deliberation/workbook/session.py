@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -33,6 +33,7 @@ from ..review.model import Review, parse_review, review_to_data, save_review
 from ..review.opening import check_review_against, open_review
 from ..review.template import Template
 from ..review.templates import load_template
+from .undo import UndoStacks, revert
 
 Edit = Callable[[dict[str, Any]], None]
 Listener = Callable[["ReviewSession"], None]
@@ -117,6 +118,7 @@ class ReviewSession:
         self.saved_at: datetime | None = None
         self.saves = 0
         self._snapshot: tuple[Review, dict[str, Any]] | None = None
+        self.undo = UndoStacks()
         if isinstance(journal, str):
             open_review(path, search=template_search)  # a bad review fails here, as before
             journal = open_journal(path, template_search=template_search,
@@ -191,13 +193,38 @@ class ReviewSession:
         check_review_against(review, template or self.template, self.path)
         return review
 
-    def edit(self, change: Edit, *, template: Template | None = None) -> bool:
+    def edit(self, change: Edit, *, template: Template | None = None, step: str | None = None,
+             group: Hashable | None = None) -> bool:
         """Apply ``change`` to a copy of the data, validate, keep and save it.
 
         Returns False when the change changes nothing. Raises ReviewInvalid (the
         review is left as it was) or ConcurrentEdit (the review is kept in memory,
-        unsaved, until :meth:`reload` or :meth:`save_copy`).
+        unsaved, until :meth:`reload` or :meth:`save_copy`). An edit made by a ``step``
+        is remembered for :meth:`undo_last` (edits of one ``group``, a field, in a row
+        as one change).
         """
+        if step is None:
+            return self._edit(change, template)
+        before = self.snapshot()
+        changed = self._edit(change, template)
+        if changed:
+            self.undo.remember(step, before, self.snapshot(), group)
+        return changed
+
+    def undo_last(self, step: str) -> bool:
+        """Revert ``step``'s last change, saved as any edit is; ValueError in plain words
+        when there is none, or when what it changed was changed again since."""
+        last = self.undo.last(step)
+        self.undo.forget_last(step)  # before the listeners hear of the undo
+        try:
+            return self._edit(lambda data: revert(data, last), None)
+        except ConcurrentEdit:
+            raise  # the undo is kept in memory, as any edit is (see ``edit``)
+        except Exception:
+            self.undo.stacks[step].append(last)  # nothing changed: still to undo
+            raise
+
+    def _edit(self, change: Edit, template: Template | None) -> bool:
         if self.journal is not None:
             return self._edit_through_journal(change, self.journal)
         before = self.snapshot()
