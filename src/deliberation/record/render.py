@@ -204,7 +204,7 @@ def render_register(review: Review, template: Template | None = None, *,
     return _render(
         "register.html.j2", review=review, groups=groups, estimates=estimates, people=people,
         latest=latest, categories=categories, unestimated=review.unestimated_items(),
-        hidden=hidden, open_round=rounds.round,
+        hidden=hidden, open_round=rounds.round, kind=kind,
     )
 
 

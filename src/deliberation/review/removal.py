@@ -46,8 +46,10 @@ def remove(data: dict[str, Any], kind: Kind, entry_id: str, *,
     if position is None:
         raise ValueError(f"{kind} {entry_id!r} was removed meanwhile")
     entry = entries[position]
-    gone: dict[str, Any] = {"at": (at or datetime.now(UTC)).isoformat(), "position": position,
-                            kind: entry}
+    # In the words review.json is written in (whole seconds, "Z"), so the data a change
+    # returns is the data saved.
+    when = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    gone: dict[str, Any] = {"at": when, "position": position, kind: entry}
     links: list[dict[str, Any]] = []
     if kind == "item":
         for mitigation in data.get("mitigations", []):
