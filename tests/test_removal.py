@@ -275,3 +275,17 @@ def test_a_participant_whose_estimates_were_removed_with_an_item_stays(
     click(find(step, "dl-remove-participant", 2))
     assert "1 estimate" in find(step, "dl-remove-participant-error", 2).value
     assert review_path.read_bytes() == before  # restoring the item still finds Cy
+
+
+def test_undo_leaves_another_workbooks_change_alone(review_path: Path) -> None:
+    ours = Workbook.open(review_path, debounce=0)
+    theirs = Workbook.open(review_path, debounce=0)
+    harms = ours.harms()
+    find(harms, "dl-harm-title", 1).value = "Deepfakes"
+    find(theirs.setup(), "dl-horizon").value = "3 months"  # on another laptop, meanwhile
+    assert ours.session.refresh()
+    click(find(harms, "dl-undo"))
+    assert find(harms, "dl-undo-error").value == ""
+    data = on_disk(review_path)
+    assert data["items"][2]["title"] == "Deceptive images of real people"
+    assert data["horizon"] == "3 months"

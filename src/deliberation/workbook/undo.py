@@ -15,6 +15,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from ..journal.events import LOG_FIELD
+
 DEPTH = 20  # changes remembered per step
 MISSING: Any = object()  # a field the data does not hold
 
@@ -29,10 +31,13 @@ class Change:
 
 
 def differences(before: Any, after: Any, path: Path = ()) -> list[tuple[Path, Any, Any]]:
-    """(path, old, new) for every field that differs; lists are compared whole."""
+    """(path, old, new) for every field that differs; lists are compared whole. The store's
+    stamp (``event_log``) is the store's to write, never a change to undo."""
     if isinstance(before, dict) and isinstance(after, dict):
         found: list[tuple[Path, Any, Any]] = []
         for key in list(before) + [k for k in after if k not in before]:
+            if not path and key == LOG_FIELD:
+                continue
             found += differences(before.get(key, MISSING), after.get(key, MISSING),
                                  (*path, key))
         return found
