@@ -214,6 +214,7 @@ def test_undo_brings_back_a_removed_harm(wb: Workbook, review_path: Path) -> Non
     click(find(harms, "dl-remove-harm", 0))
     assert _review(review_path) != before
     click(find(harms, "dl-undo"))
+    assert find(harms, "dl-undo-error").value == ""
     assert _review(review_path) == before
 
 

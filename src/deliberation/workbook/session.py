@@ -142,8 +142,10 @@ class ReviewSession:
         self.review, self.template, self.version = state.review, state.template, state.n
 
     def reload(self) -> None:
-        """Drop what is in memory and read review.json again (resolves a conflict)."""
+        """Drop what is in memory and read review.json again (resolves a conflict); the
+        steps' undo history goes with it (it described changes that were not kept)."""
         self._load()
+        self.undo = UndoStacks()
         self._notify()
 
     def refresh(self) -> bool:

@@ -11,6 +11,7 @@ undo refuses in plain words rather than revert their work.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +70,8 @@ def revert(data: dict[str, Any], change: Change) -> None:
         raise ValueError(f"nothing undone: {', '.join(moved[:3])} changed since this step's "
                          "last change (by another step or participant)")
     for path, old, _ in patches:
-        _put(data, path, old)
+        # The remembered data is shared (the session's snapshots): put copies, never it.
+        _put(data, path, old if old is MISSING else copy.deepcopy(old))
 
 
 class UndoStacks:
