@@ -290,3 +290,41 @@ def test_undo_leaves_another_workbooks_change_alone(review_path: Path) -> None:
     data = on_disk(review_path)
     assert data["items"][2]["title"] == "Deceptive images of real people"
     assert data["horizon"] == "3 months"
+
+
+EXAMPLE = Path(__file__).parent.parent / "workbooks" / "example" / "review.json"
+
+
+@pytest.mark.parametrize("kind", ["item", "mitigation", "variant"])
+def test_every_entry_of_the_example_comes_back_exactly(kind: Any) -> None:
+    before = review_to_data(parse_review(json.loads(EXAMPLE.read_text(encoding="utf-8"))))
+    lists = {"item": "items", "mitigation": "mitigations", "variant": "variants"}
+    chosen = (before.get("decision") or {}).get("variant")
+    sole_targets = {m["targets"][0] for m in before["mitigations"] if len(m["targets"]) == 1}
+    removable = []
+    for entry in before[lists[kind]]:
+        data = copy.deepcopy(before)
+        if entry["id"] == chosen or (kind == "item" and entry["id"] in sole_targets):
+            with pytest.raises(ValueError, match=r"targets only this|the decision chose"):
+                remove(data, kind, entry["id"])
+            assert data == before  # refused: nothing changed
+            continue
+        remove(data, kind, entry["id"])
+        removable.append(entry["id"])
+        parse_review(data)  # a valid review while it is removed
+        restore(data, kind, entry["id"])
+        assert review_to_data(parse_review(data)) == before
+    assert len(removable) >= 2
+    # Several removed, restored last first: the review as it was.
+    data = copy.deepcopy(before)
+    removed = []
+    for entry_id in removable:
+        try:
+            remove(data, kind, entry_id)
+        except ValueError:  # an earlier removal left a mitigation this one target only
+            continue
+        removed.append(entry_id)
+    parse_review(data)
+    for entry_id in reversed(removed):
+        restore(data, kind, entry_id)
+    assert review_to_data(parse_review(data)) == before

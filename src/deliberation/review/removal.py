@@ -52,12 +52,13 @@ def remove(data: dict[str, Any], kind: Kind, entry_id: str, *,
     gone: dict[str, Any] = {"at": when, "position": position, kind: entry}
     links: list[dict[str, Any]] = []
     if kind == "item":
-        for mitigation in data.get("mitigations", []):
-            if entry_id not in mitigation["targets"]:
-                continue
+        for mitigation in data.get("mitigations", []):  # refused before anything changes
             if mitigation["targets"] == [entry_id]:
                 raise ValueError(f"{named('mitigation', mitigation)} targets only this "
                                  f"{entry['kind']}: remove or retarget the mitigation first")
+        for mitigation in data.get("mitigations", []):
+            if entry_id not in mitigation["targets"]:
+                continue
             links.append({"mitigation": mitigation["id"],
                           "position": mitigation["targets"].index(entry_id)})
             mitigation["targets"] = [t for t in mitigation["targets"] if t != entry_id]
