@@ -196,8 +196,8 @@ def test_undo_reverts_the_last_change_of_its_step_and_saves(wb: Workbook,
     title = find(harms, "dl-harm-title", 1)
     for typed in ("D", "De", "Deepfakes of real people"):  # typing, one change
         title.value = typed
+    assert not undo.disabled  # enabled as the change is shown
     find(setup, "dl-horizon").value = "6 months"  # another step's change
-    assert not undo.disabled
     click(undo)
     data = on_disk(review_path)
     assert data["items"][2]["title"] == "Deceptive images of real people"
@@ -247,6 +247,19 @@ def test_a_double_click_on_add_makes_one_item(wb: Workbook, review_path: Path) -
     click(find(mitigations, "dl-add-variant"))
     variants = [v["title"] for v in on_disk(review_path)["variants"]]
     assert variants.count("Research access") == 1
+
+
+def test_a_double_click_on_a_slow_add_makes_one_item(wb: Workbook, review_path: Path) -> None:
+    """A busy kernel handles the second click only after the first add's edit is done."""
+    import time
+
+    step = wb.harms()
+    wb.session.subscribe(lambda _: time.sleep(1.2))  # an add that takes over a second
+    find(step, "dl-new-harm-title").value = "Harassment of artists"
+    click(find(step, "dl-add-harm"))
+    click(find(step, "dl-add-harm"))
+    titles = [i["title"] for i in on_disk(review_path)["items"]]
+    assert titles.count("Harassment of artists") == 1
 
 
 def test_two_participants_may_not_share_a_name(wb: Workbook, review_path: Path) -> None:

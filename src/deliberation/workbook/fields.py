@@ -342,6 +342,7 @@ class Step:
         self.fields: list[BoundField] = []
         self.body = widgets.VBox()
         self._clicks: dict[Any, float] = {}
+        self._pending: Any = None
         self.undo_error = error_line("dl-undo-error")
         self.undo_button = self.button("Undo", "dl-undo", self.undo, icon="undo",
                                        error=self.undo_error)
@@ -384,11 +385,12 @@ class Step:
         self.session.undo_last(self.name)
 
     def repeated(self, key: Any, seconds: float = 1.0) -> bool:
-        """True for the same action (``key``) again within ``seconds``: a double click."""
-        now = time.monotonic()
+        """True for the same action (``key``) again within ``seconds`` of the end of its
+        last success: a double click. Counted from the end, since a busy kernel handles
+        the second click only after the first one's edit, however long that took."""
         last = self._clicks.get(key)
-        self._clicks[key] = now
-        return last is not None and now - last < seconds
+        self._pending = key  # stamped by the button once the action succeeds
+        return last is not None and time.monotonic() - last < seconds
 
     def confirm(self, description: str, css: str, question: str, action: Callable[[], None],
                 *, yes: str, icon: str = "") -> Any:
@@ -432,6 +434,7 @@ class Step:
         button.add_class(css)
 
         def clicked(_: Any) -> None:
+            self._pending = None
             try:
                 action()
             except ConcurrentEdit as problem:
@@ -440,8 +443,12 @@ class Step:
                 if error is not None:
                     error.value = f"<div>{escape(user_message(problem))}</div>"
             else:
+                if self._pending is not None:
+                    self._clicks[self._pending] = time.monotonic()
                 if error is not None:
                     error.value = ""
+            finally:
+                self._pending = None
 
         button.on_click(clicked)
         return button

@@ -208,10 +208,9 @@ class ReviewSession:
         if step is None:
             return self._edit(change, template)
         before = self.snapshot()
-        changed = self._edit(change, template)
-        if changed:
-            self.undo.remember(step, before, self.snapshot(), group)
-        return changed
+        # Remembered once kept and before the listeners hear of it (their Undo buttons).
+        return self._edit(change, template,
+                          kept=lambda: self.undo.remember(step, before, self.snapshot(), group))
 
     def undo_last(self, step: str) -> bool:
         """Revert ``step``'s last change, saved as any edit is; ValueError in plain words
@@ -226,9 +225,10 @@ class ReviewSession:
             self.undo.stacks[step].append(last)  # nothing changed: still to undo
             raise
 
-    def _edit(self, change: Edit, template: Template | None) -> bool:
+    def _edit(self, change: Edit, template: Template | None,
+              kept: Callable[[], None] | None = None) -> bool:
         if self.journal is not None:
-            return self._edit_through_journal(change, self.journal)
+            return self._edit_through_journal(change, self.journal, kept)
         before = self.snapshot()
         data = copy.deepcopy(before)
         change(data)
@@ -244,11 +244,14 @@ class ReviewSession:
             self.template = template
         try:
             self.save()
+            if kept is not None:
+                kept()
         finally:
             self._notify()
         return True
 
-    def _edit_through_journal(self, change: Edit, journal: Journal) -> bool:
+    def _edit_through_journal(self, change: Edit, journal: Journal,
+                              kept: Callable[[], None] | None = None) -> bool:
         try:
             if self.conflict is not None:
                 raise self.conflict
@@ -266,6 +269,8 @@ class ReviewSession:
         self._take(outcome.state)
         self.saved_at = datetime.now(UTC)
         self.saves += 1
+        if kept is not None:
+            kept()
         self._notify()
         return True
 
