@@ -341,3 +341,10 @@ def test_every_entry_of_the_example_comes_back_exactly(kind: Any) -> None:
     for entry_id in reversed(removed):
         restore(data, kind, entry_id)
     assert review_to_data(parse_review(data)) == before
+
+
+def test_only_steps_that_edit_offer_undo(wb: Workbook) -> None:
+    assert find(wb.policy(), "dl-undo").layout.display == "none"
+    assert find(wb.export(), "dl-undo").layout.display == "none"
+    assert find(wb.harms(), "dl-undo").layout.display is None
+    assert find(wb.decision(), "dl-undo").layout.display is None

@@ -335,6 +335,7 @@ class Step:
     name = "step"
     title = ""
     lead = ""
+    undoable = True  # False for a step that only shows: no Undo button
 
     def __init__(self, session: ReviewSession) -> None:
         self.session = session
@@ -347,6 +348,8 @@ class Step:
         self.undo_button = self.button("Undo", "dl-undo", self.undo, icon="undo",
                                        error=self.undo_error)
         self.undo_button.tooltip = "Revert this step's last change (it is saved)"
+        if not self.undoable:
+            self.undo_button.layout.display = "none"
         self.status.box.children = (*self.status.box.children, self.undo_button,
                                     self.undo_error)
         self.root = widgets.VBox([style(), heading(self.title, self.lead), self.body,
