@@ -378,3 +378,20 @@ def test_sigkill_during_submissions_loses_no_acknowledged_estimate(tmp_path: Pat
             assert stored.get(key) in allowed, key
     finally:
         served.stop()
+
+
+def test_the_facilitators_numbers_carry_their_intervals(tmp_path: Path) -> None:
+    """The console's tradeoff numbers are written as everywhere else: each probability
+    with its 95% interval, the mean with its ± (never a bare point)."""
+    from deliberation.journal.store import StoreState
+    from deliberation.meeting.server import numbers_of
+    from deliberation.review.opening import open_review
+
+    review, template, _ = open_review(Path(__file__).parent.parent / "workbooks" / "example")
+    state = StoreState(n=1, chain="", data={}, review=review, template=template)
+    numbers = numbers_of(state)
+    assert numbers["variants"]
+    for variant in numbers["variants"]:
+        for key in ("p_extreme_bad", "p_extreme_good", "p_catastrophe"):
+            assert "(95%" in variant[key], (key, variant[key])
+        assert " ± " in variant["mean"]

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from deliberation.review.entry import show
+
 from ..meeting_support import BIN, Served, free_port, meeting_review, serve
 
 PEOPLE = {"p00": ("0.0111 to 0.0222", "1111 to 2222", "aardvark"),
@@ -48,8 +50,12 @@ def _open(browser: Any, url: str, frames: list[str], *, phone: bool = True) -> A
 
 
 def _numbers_of(pid: str) -> list[str]:
+    """A participant's marks as typed (their inputs) and as pages and messages show them
+    (entry.show: "1.11%", "1,111")."""
     likelihood, impact, word = PEOPLE[pid]
-    return [likelihood.split(" to ")[0], impact.split(" to ")[0], word]
+    low, low_impact = likelihood.split(" to ", maxsplit=1)[0], impact.split(" to ", maxsplit=1)[0]
+    return [low, show(float(low), "likelihood"), low_impact, show(int(low_impact), "impact"),
+            word]
 
 
 def _wait(page: Any, condition: Any, timeout: float = 10) -> float:
@@ -100,9 +106,10 @@ def test_three_participants_blind_then_revealed(browser: Any, meeting: tuple[Pat
             page.locator("input").evaluate_all("inputs => inputs.map(i => i.value)"))
         wire = "\n".join(frames[pid])
         for other in PEOPLE:
-            for mark in _numbers_of(other):
-                assert (mark in text) == (other == pid), (pid, other, mark)
-                assert (mark in wire) == (other == pid), (pid, other, mark)
+            typed, shown, typed_impact, shown_impact, word = _numbers_of(other)
+            for marks in ((typed, shown), (typed_impact, shown_impact), (word,)):
+                assert any(m in text for m in marks) == (other == pid), (pid, other, marks)
+                assert any(m in wire for m in marks) == (other == pid), (pid, other, marks)
     console_seen = console.locator("body").inner_text() + "\n".join(console_frames)
     assert not any(mark in console_seen for pid in PEOPLE for mark in _numbers_of(pid))
     # The reveal, from a shell: every page shows the round's spread within a second.
@@ -115,7 +122,7 @@ def test_three_participants_blind_then_revealed(browser: Any, meeting: tuple[Pat
     assert time.monotonic() - revealed_at < SECOND
     for page in pages.values():
         text = page.locator("body").inner_text()
-        assert all(_numbers_of(pid)[0] in text for pid in PEOPLE)
+        assert all(_numbers_of(pid)[1] in text for pid in PEOPLE)
         assert page.get_by_text("Round 1: revealed").is_visible()
     pages["p01"].screenshot(path=str(screenshots / "meeting-participant-revealed.png"),
                             full_page=True)

@@ -241,7 +241,7 @@ def _json(value: Any) -> Any:
 def numbers_of(state: StoreState) -> dict[str, Any]:
     """The facilitator's tradeoff numbers: each option's tails and mean, pooled."""
     from ..engine.analysis import analyze
-    from ..numbers import catastrophe_probability, percent, points
+    from ..numbers import catastrophe_probability, mean_value, probability
 
     try:
         analysis = analyze(state.review, state.template, samples=NUMBERS_SAMPLES, seed=0,
@@ -249,11 +249,15 @@ def numbers_of(state: StoreState) -> dict[str, Any]:
     except (DeliberationError, ValueError) as problem:
         return {"error": str(problem), "variants": []}
     return {"event": state.n, "variants": [
-        {"id": v.id, "title": v.title, "p_extreme_bad": percent(v.p_extreme_bad),
-         "p_extreme_good": percent(v.p_extreme_good),
+        {"id": v.id, "title": v.title,
+         "p_extreme_bad": probability(v.p_extreme_bad, v.p_extreme_bad_low,
+                                      v.p_extreme_bad_high),
+         "p_extreme_good": probability(v.p_extreme_good, v.p_extreme_good_low,
+                                       v.p_extreme_good_high),
          "p_catastrophe": catastrophe_probability(v.p_catastrophe, v.p_catastrophe_low,
                                                   v.p_catastrophe_high),
-         "mean": points(v.mean)}
+         "mean": mean_value(v.mean, v.mean_se, reliable=v.mean_reliable,
+                            median=v.p50)}
         for v in analysis.variants.values()]}
 
 

@@ -113,6 +113,18 @@ def read_note(typed: str, reading: Reading | None, kind: QuantityKind) -> str:
     return reading.said
 
 
+def same_quantity(kind: QuantityKind) -> Callable[[Any, Any], bool]:
+    """Whether two field texts read as the same value: a field whose text (as typed,
+    "0.3 to 0.6") already reads as the stored value keeps it rather than being
+    rewritten ("30% to 60%") under the user's cursor."""
+    def same(typed: Any, shown: Any) -> bool:
+        try:
+            return bool(parse_quantity(str(typed), kind) == parse_quantity(str(shown), kind))
+        except ValueError:
+            return False
+    return same
+
+
 def format_quantity(value: Any, kind: QuantityKind) -> str:
     """The text a field shows for a stored quantity; parse_quantity reads it back unchanged."""
     return entry.show(tuple(value) if isinstance(value, list) else value, kind)
@@ -177,9 +189,11 @@ class BoundField:
         write: Writer,
         css: str,
         status: StatusBar | None = None,
+        same: Callable[[Any, Any], bool] | None = None,
         step: str | None = None,
     ) -> None:
         self.session = session
+        self.same = same
         self.step = step
         self.widget = widget
         self.read = read
@@ -243,7 +257,8 @@ class BoundField:
         if self.invalid or self._editing:
             return
         value = self.read(data)
-        if self.widget.value != value:
+        if self.widget.value != value and not (
+                self.same is not None and self.same(self.widget.value, value)):
             self._syncing = True
             try:
                 self.widget.value = value
@@ -395,36 +410,11 @@ class Step:
         self._pending = key  # stamped by the button once the action succeeds
         return last is not None and time.monotonic() - last < seconds
 
-    def confirm(self, description: str, css: str, question: str, action: Callable[[], None],
-                *, yes: str, icon: str = "") -> Any:
-        """A button for what cannot be undone: it asks ``question`` first, with ``yes`` and
-        Cancel; Cancel changes nothing."""
-        errors = error_line(f"{css}-error")
-        ask = widgets.HTML(value=f"<b>{escape(question)}</b>")
-        ask.add_class(f"{css}-question")
-        row = widgets.HBox(layout=widgets.Layout(display="none", align_items="center"))
-        row.add_class(f"{css}-confirm-row")
-
-        def hide() -> None:
-            row.layout.display = "none"
-
-        def go() -> None:
-            hide()
-            action()
-
-        trigger = widgets.Button(description=description, icon=icon,
-                                 layout=widgets.Layout(width="auto"))
-        trigger.add_class(css)
-        trigger.on_click(lambda _: setattr(row.layout, "display", None))
-        row.children = [ask, self.button(yes, f"{css}-confirm", go, style="warning",
-                                         error=errors),
-                        self.button("Cancel", f"{css}-cancel", hide)]
-        return widgets.VBox([trigger, row, errors])
-
-    def bind(self, widget: Any, *, read: Reader, write: Writer, css: str) -> Any:
+    def bind(self, widget: Any, *, read: Reader, write: Writer, css: str,
+             same: Callable[[Any, Any], bool] | None = None) -> Any:
         """Bind ``widget`` to the review and return the box to place in the layout."""
         field = BoundField(self.session, widget, read=read, write=write, css=css,
-                           status=self.status, step=self.name)
+                           status=self.status, same=same, step=self.name)
         field.sync(self.session.snapshot())
         self.fields.append(field)
         return field.box

@@ -9,7 +9,9 @@ import ipywidgets as widgets
 
 from ...errors import ConcurrentEdit, DeliberationError
 from ...review.elicitation import Elicitation
+from ..confirm import confirm
 from ..fields import (
+    QuantityKind,
     Step,
     error_line,
     escape,
@@ -17,6 +19,7 @@ from ..fields import (
     labels_of,
     read_entry,
     read_note,
+    same_quantity,
 )
 from ..session import ReviewSession, user_message
 
@@ -154,7 +157,10 @@ class EstimateRow:
                 (self.impact, format_quantity(estimate["impact"], "impact"), self.impact_error),
                 (self.rationale, estimate.get("rationale", ""), None),
             ):
-                invalid = error is not None and bool(error.value)
+                invalid = error is not None and "dl-invalid" in widget._dom_classes
+                kind: QuantityKind = "likelihood" if widget is self.likelihood else "impact"
+                if widget is not self.rationale and same_quantity(kind)(widget.value, value):
+                    continue  # what was typed already reads as the stored value: keep it
                 if not invalid and widget.value != value:
                     widget.value = value
         finally:
@@ -204,8 +210,8 @@ class EstimatesStep(Step):
         round_label.add_class("dl-round")
         reveal = self.button("Reveal everyone's numbers", "dl-reveal", self._reveal, icon="eye")
         hide = self.button("Hide (blind round)", "dl-hide", self._hide, icon="eye-slash")
-        next_round = self.confirm(
-            f"Start round {state.round + 1}", "dl-next-round",
+        next_round = confirm(
+            self, f"Start round {state.round + 1}", "dl-next-round",
             f"Start round {state.round + 1}? Estimates of round {state.round} stay in the "
             "record.", self._next_round, yes="Start", icon="forward")
         controls = widgets.HBox([round_label, reveal, hide, next_round],
