@@ -9,7 +9,7 @@ from .conftest import Server
 from .test_workbook import open_workbook
 
 
-def _wait_on_disk(page: Any, lab: Server, holds: Any, timeout: float = 15_000) -> dict[str, Any]:
+def _wait_on_disk(page: Any, lab: Server, holds: Any, timeout: float = 30_000) -> dict[str, Any]:
     """Poll review.json until ``holds(data)``; the data it then holds."""
     waited = 0.0
     while True:
@@ -46,12 +46,16 @@ def test_remove_restore_undo_and_confirm_in_jupyterlab(page: Any, lab: Server) -
     data = _wait_on_disk(page, lab, lambda d: "removed" not in d)
     assert [i["id"] for i in data["items"]] == ["education", "deepfakes"]
     assert sum(e["item"] == "education" for e in data["estimates"]) == 2
+    _idle(page)  # every step rebuilt after the restore: type into the new fields
 
     # A double click on Add harm adds one harm; Undo takes it away again.
     harms = page.locator(".dl-step-harms").first
     harms.locator(".dl-new-harm-title input").fill("Harassment of artists")
+    cards = harms.locator(".dl-harm-card")
+    before_cards = cards.count()
     harms.locator("button.dl-add-harm").dblclick()
-    _wait_on_disk(page, lab, lambda d: len(d["items"]) >= 3)
+    cards.nth(before_cards).wait_for(timeout=60_000)
+    _idle(page)
     page.wait_for_timeout(1500)  # the second click has surely arrived by now
     titles = [i["title"] for i in lab.review_data()["items"]]
     assert titles.count("Harassment of artists") == 1
