@@ -275,7 +275,7 @@ def test_the_decision_step_warns_and_records_an_override(tmp_path: Path) -> None
     assert 'role="alert"' in warning.value
     _find(step, "dl-outcome").value = "approve"
     _find(step, "dl-decision-variant").value = "api-filtered"
-    assert "This approves “API with filters”, which fails" in warning.value
+    assert "This approves variant “API with filters”, which fails" in warning.value
     assert "extreme-bad-at-most-1pct" in warning.value
     gate = _find(step, "dl-override-gate")
     assert gate.description == "Gate"  # its accessible name (the label) ...

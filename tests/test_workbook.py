@@ -182,6 +182,7 @@ def test_add_edit_and_remove_a_harm(wb: Workbook, review_path: Path) -> None:
     assert item["references"] == ["MAP 4.1", "GOVERN 6.1"]
     click(find(card, "dl-remove-harm"))
     assert [i["id"] for i in on_disk(review_path)["items"]] == ["education", "deepfakes"]
+    assert on_disk(review_path)["removed"][0]["item"]["id"] == "non-consensual-imagery"
 
 
 def test_a_harm_without_a_title_is_not_added(wb: Workbook, review_path: Path) -> None:
@@ -204,7 +205,9 @@ def test_removing_the_only_target_of_a_mitigation_is_refused(wb: Workbook,
     before = review_path.read_bytes()
     step = wb.harms()
     click(find(step, "dl-remove-harm"))
-    assert "targets only this item" in find(step, "dl-harm-remove-error").value
+    shown = find(step, "dl-harm-remove-error").value
+    assert "mitigation &#34;Prompt filter for real people&#39;s names&#34; targets only this " \
+        "harm" in shown
     assert review_path.read_bytes() == before
 
 
@@ -296,6 +299,7 @@ def test_blind_rounds_hide_numbers_until_revealed(wb: Workbook, review_path: Pat
     assert "20% to 60%" in table.value
     assert on_disk(review_path)["elicitation"]["revealed"] == [1]
     click(find(step, "dl-next-round"))
+    click(find(step, "dl-next-round-confirm"))
     assert "Round 2" in find(step, "dl-round").value
     # Round 2 starts empty for everyone, with the round-1 answer as a hint.
     assert find(step, "dl-likelihood-deepfakes").value == ""
@@ -358,6 +362,10 @@ def test_variants_are_sets_of_mitigations(wb: Workbook, review_path: Path) -> No
                                    "mitigations": ["prompt-filter", "provenance-watermark"]}
     click(find(step, "dl-remove-mitigation", 1))
     assert on_disk(review_path)["variants"][2]["mitigations"] == ["prompt-filter"]
+    # Removal is soft: restoring puts the mitigation back in the variant it was in.
+    click(find(step, "dl-restore-mitigation"))
+    assert on_disk(review_path)["variants"][2]["mitigations"] == ["prompt-filter",
+                                                                  "provenance-watermark"]
 
 
 # --------------------------------------------------------------------------- decision

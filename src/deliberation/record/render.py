@@ -213,6 +213,7 @@ def render_register(review: Review, template: Template | None = None, *,
         "register.html.j2", review=review, groups=groups, estimates=estimates, people=people,
         latest=latest, categories=categories, unestimated=review.unestimated_items(),
         hidden=hidden, open_round=rounds.round, drivers=drivers, driver_of=driver_of,
+        kind=kind,
     )
 
 

@@ -187,6 +187,33 @@ class Driver(_Model):
     def _strength(cls, value: Any) -> Any:
         return check_strength(value)
 
+class Link(_Model):
+    """Where a removed entry was named: a mitigation's targets or a variant's mitigations."""
+
+    mitigation: str | None = None
+    variant: str | None = None
+    position: int = Field(default=0, ge=0)
+
+
+class Removed(_Model):
+    """An item, mitigation or variant taken out of the review, kept whole (with an item's
+    estimates and every link to it) so it can be restored; see :mod:`.removal`."""
+
+    at: datetime
+    position: int = Field(default=0, ge=0)  # its place in its list
+    item: Item | None = None
+    mitigation: Mitigation | None = None
+    variant: Variant | None = None
+    estimates: list[Estimate] = Field(default_factory=list)
+    estimate_positions: list[int] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one(self) -> Removed:
+        if [self.item, self.mitigation, self.variant].count(None) != 2:
+            raise ValueError("expected exactly one of item, mitigation or variant")
+        return self
+
 
 class Signoff(_Model):
     participant: str
@@ -280,6 +307,7 @@ class Review(_Model):
     not_applicable: list[NotApplicable] = Field(default_factory=list)
     supersedes: str | None = None
     elicitation: Elicitation | None = None
+    removed: list[Removed] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> Review:
@@ -342,6 +370,15 @@ def _reference_problems(review: Review) -> Iterable[str]:
         for duplicate in _duplicates(ids):
             index = ids.index(duplicate, ids.index(duplicate) + 1)  # the second use
             yield f"{name}[{index}].id: id {duplicate!r} is used twice; ids must be unique"
+    in_use: dict[str, set[str]] = {"item": {i.id for i in review.items},
+                                   "mitigation": {m.id for m in review.mitigations},
+                                   "variant": {v.id for v in review.variants}}
+    for index, gone in enumerate(review.removed):
+        for kind, taken in in_use.items():
+            entry = getattr(gone, kind)
+            if entry is not None and entry.id in taken:
+                yield (f"removed[{index}].{kind}.id: id {entry.id!r} is used by a {kind} too; "
+                       "ids must be unique")
     items = {i.id for i in review.items}
     people = {p.id for p in review.participants}
     mitigations = {m.id for m in review.mitigations}

@@ -9,6 +9,7 @@ review keeps its last valid value.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -199,9 +200,11 @@ class BoundField:
         css: str,
         status: StatusBar | None = None,
         same: Callable[[Any, Any], bool] | None = None,
+        step: str | None = None,
     ) -> None:
         self.session = session
         self.same = same
+        self.step = step
         self.widget = widget
         self.read = read
         self.write = write
@@ -225,7 +228,8 @@ class BoundField:
         # newline or comma mid-typing must not be normalised away under the cursor).
         self._editing = True
         try:
-            self.session.edit(lambda data: self.write(data, value))
+            self.session.edit(lambda data: self.write(data, value), step=self.step,
+                              group=id(self))
         except ConcurrentEdit as error:
             self.show_error(None)
             if self.status is not None:
@@ -356,12 +360,23 @@ class Step:
     name = "step"
     title = ""
     lead = ""
+    undoable = True  # False for a step that only shows: no Undo button
 
     def __init__(self, session: ReviewSession) -> None:
         self.session = session
         self.status = StatusBar(session)
         self.fields: list[BoundField] = []
         self.body = widgets.VBox()
+        self._clicks: dict[Any, float] = {}
+        self._pending: Any = None
+        self.undo_error = error_line("dl-undo-error")
+        self.undo_button = self.button("Undo", "dl-undo", self.undo, icon="undo",
+                                       error=self.undo_error)
+        self.undo_button.tooltip = "Revert this step's last change (it is saved)"
+        if not self.undoable:
+            self.undo_button.layout.display = "none"
+        self.status.box.children = (*self.status.box.children, self.undo_button,
+                                    self.undo_error)
         self.root = widgets.VBox([style(), heading(self.title, self.lead), self.body,
                                   self.status.box])
         self.root.add_class("dl-step")
@@ -391,12 +406,25 @@ class Step:
                 field.sync(data)
         self.after_change(data)
         self.status.refresh()
+        self.undo_button.disabled = not session.undo.can_undo(self.name)
+
+    def undo(self) -> None:
+        """Revert this step's last change (see :mod:`.undo`)."""
+        self.session.undo_last(self.name)
+
+    def repeated(self, key: Any, seconds: float = 1.0) -> bool:
+        """True for the same action (``key``) again within ``seconds`` of the end of its
+        last success: a double click. Counted from the end, since a busy kernel handles
+        the second click only after the first one's edit, however long that took."""
+        last = self._clicks.get(key)
+        self._pending = key  # stamped by the button once the action succeeds
+        return last is not None and time.monotonic() - last < seconds
 
     def bind(self, widget: Any, *, read: Reader, write: Writer, css: str,
              same: Callable[[Any, Any], bool] | None = None) -> Any:
         """Bind ``widget`` to the review and return the box to place in the layout."""
         field = BoundField(self.session, widget, read=read, write=write, css=css,
-                           status=self.status, same=same)
+                           status=self.status, same=same, step=self.name)
         field.sync(self.session.snapshot())
         self.fields.append(field)
         return field.box
@@ -409,6 +437,7 @@ class Step:
         button.add_class(css)
 
         def clicked(_: Any) -> None:
+            self._pending = None
             try:
                 action()
             except ConcurrentEdit as problem:
@@ -417,14 +446,18 @@ class Step:
                 if error is not None:
                     error.value = f"<div>{escape(user_message(problem))}</div>"
             else:
+                if self._pending is not None:
+                    self._clicks[self._pending] = time.monotonic()
                 if error is not None:
                     error.value = ""
+            finally:
+                self._pending = None
 
         button.on_click(clicked)
         return button
 
     def edit(self, change: Callable[[dict[str, Any]], None]) -> None:
-        self.session.edit(change)
+        self.session.edit(change, step=self.name)
 
 
 def error_line(css: str) -> Any:

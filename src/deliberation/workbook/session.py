@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -33,6 +33,7 @@ from ..review.model import Review, parse_review, review_to_data, save_review
 from ..review.opening import check_review_against, open_review
 from ..review.template import Template
 from ..review.templates import load_template
+from .undo import UndoStacks, revert
 
 Edit = Callable[[dict[str, Any]], None]
 Listener = Callable[["ReviewSession"], None]
@@ -117,6 +118,7 @@ class ReviewSession:
         self.saved_at: datetime | None = None
         self.saves = 0
         self._snapshot: tuple[Review, dict[str, Any]] | None = None
+        self.undo = UndoStacks()
         if isinstance(journal, str):
             open_review(path, search=template_search)  # a bad review fails here, as before
             journal = open_journal(path, template_search=template_search,
@@ -140,8 +142,10 @@ class ReviewSession:
         self.review, self.template, self.version = state.review, state.template, state.n
 
     def reload(self) -> None:
-        """Drop what is in memory and read review.json again (resolves a conflict)."""
+        """Drop what is in memory and read review.json again (resolves a conflict); the
+        steps' undo history goes with it (it described changes that were not kept)."""
         self._load()
+        self.undo = UndoStacks()
         self._notify()
 
     def refresh(self) -> bool:
@@ -191,15 +195,40 @@ class ReviewSession:
         check_review_against(review, template or self.template, self.path)
         return review
 
-    def edit(self, change: Edit, *, template: Template | None = None) -> bool:
+    def edit(self, change: Edit, *, template: Template | None = None, step: str | None = None,
+             group: Hashable | None = None) -> bool:
         """Apply ``change`` to a copy of the data, validate, keep and save it.
 
         Returns False when the change changes nothing. Raises ReviewInvalid (the
         review is left as it was) or ConcurrentEdit (the review is kept in memory,
-        unsaved, until :meth:`reload` or :meth:`save_copy`).
+        unsaved, until :meth:`reload` or :meth:`save_copy`). An edit made by a ``step``
+        is remembered for :meth:`undo_last` (edits of one ``group``, a field, in a row
+        as one change).
         """
+        if step is None:
+            return self._edit(change, template)
+        before = self.snapshot()
+        # Remembered once kept and before the listeners hear of it (their Undo buttons).
+        return self._edit(change, template,
+                          kept=lambda: self.undo.remember(step, before, self.snapshot(), group))
+
+    def undo_last(self, step: str) -> bool:
+        """Revert ``step``'s last change, saved as any edit is; ValueError in plain words
+        when there is none, or when what it changed was changed again since."""
+        last = self.undo.last(step)
+        self.undo.forget_last(step)  # before the listeners hear of the undo
+        try:
+            return self._edit(lambda data: revert(data, last), None)
+        except ConcurrentEdit:
+            raise  # the undo is kept in memory, as any edit is (see ``edit``)
+        except Exception:
+            self.undo.stacks[step].append(last)  # nothing changed: still to undo
+            raise
+
+    def _edit(self, change: Edit, template: Template | None,
+              kept: Callable[[], None] | None = None) -> bool:
         if self.journal is not None:
-            return self._edit_through_journal(change, self.journal)
+            return self._edit_through_journal(change, self.journal, kept)
         before = self.snapshot()
         data = copy.deepcopy(before)
         change(data)
@@ -215,11 +244,14 @@ class ReviewSession:
             self.template = template
         try:
             self.save()
+            if kept is not None:
+                kept()
         finally:
             self._notify()
         return True
 
-    def _edit_through_journal(self, change: Edit, journal: Journal) -> bool:
+    def _edit_through_journal(self, change: Edit, journal: Journal,
+                              kept: Callable[[], None] | None = None) -> bool:
         try:
             if self.conflict is not None:
                 raise self.conflict
@@ -237,6 +269,8 @@ class ReviewSession:
         self._take(outcome.state)
         self.saved_at = datetime.now(UTC)
         self.saves += 1
+        if kept is not None:
+            kept()
         self._notify()
         return True
 

@@ -147,7 +147,9 @@ class DecisionStep(Step):
         overridden = [g for g in gates if g.status == "overridden"]
         analysis = self.live.analysis
         variant = analysis.chosen if analysis is not None else None
-        title = (analysis.variants[variant].title or variant) if variant else "the release"
+        # Its kind named: a mitigation and a variant may share a title ("Staged release").
+        title = f"variant “{analysis.variants[variant].title or variant}”" if variant else \
+            "the release"
         approving = (data.get("decision") or {}).get("outcome") in APPROVALS
         if not approving:  # before approval: the gates on the variant's own numbers
             failing = [g for g in failing if g.rule in ANALYSIS_RULES]
@@ -156,13 +158,13 @@ class DecisionStep(Step):
             rows = "".join(f"<li><b>{escape(g.id)}</b>: {escape(g.message)}</li>"
                            for g in failing)
             if approving:
-                head = (f"⚠ This approves “{escape(title)}”, which fails {len(failing)} "
+                head = (f"⚠ This approves {escape(title)}, which fails {len(failing)} "
                         f"gate{'s' if len(failing) != 1 else ''} without an override. Record "
                         "an override of each below (who takes responsibility, and why), or "
                         "choose another variant or outcome: until then `deliberation check` "
                         "fails.")
             else:
-                head = (f"⚠ Before you approve: “{escape(title)}” fails {len(failing)} "
+                head = (f"⚠ Before you approve: {escape(title)} fails {len(failing)} "
                         f"gate{'s' if len(failing) != 1 else ''} on its numbers; approving it "
                         "needs an override of each.")
             parts.append(f'<div class="dl-fail" role="alert">{head}</div><ul>{rows}</ul>')

@@ -9,6 +9,7 @@ import ipywidgets as widgets
 
 from ...errors import ConcurrentEdit, DeliberationError
 from ...review.elicitation import Elicitation
+from ..confirm import confirm
 from ..fields import (
     QuantityKind,
     Step,
@@ -123,7 +124,7 @@ class EstimateRow:
             estimate["rationale"] = rationale
 
         try:
-            self.session.edit(change)
+            self.session.edit(change, step=self.step.name, group=id(self))
         except ConcurrentEdit as problem:
             self.step.status.show_conflict(problem)
         except (DeliberationError, ValueError) as problem:
@@ -209,8 +210,10 @@ class EstimatesStep(Step):
         round_label.add_class("dl-round")
         reveal = self.button("Reveal everyone's numbers", "dl-reveal", self._reveal, icon="eye")
         hide = self.button("Hide (blind round)", "dl-hide", self._hide, icon="eye-slash")
-        next_round = self.button(f"Start round {state.round + 1}", "dl-next-round",
-                                 self._next_round, icon="forward")
+        next_round = confirm(
+            self, f"Start round {state.round + 1}", "dl-next-round",
+            f"Start round {state.round + 1}? Estimates of round {state.round} stay in the "
+            "record.", self._next_round, yes="Start", icon="forward")
         controls = widgets.HBox([round_label, reveal, hide, next_round],
                                 layout=widgets.Layout(align_items="center"))
         header = widgets.HTML(

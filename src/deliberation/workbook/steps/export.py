@@ -19,6 +19,7 @@ from ..session import ReviewSession, user_message
 
 
 class ExportStep(Step):
+    undoable = False  # it shows the review; it changes nothing
     name = "export"
     title = "Export the decision record"
     lead = ("Writes the executed workbook, the review and its analysis as one write-once "

@@ -7,6 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ...review.removal import remove, removed_of, restore, taken_ids
 from ..fields import (
     Step,
     error_line,
@@ -52,6 +53,7 @@ class ItemsStep(Step):
             self.session.template.id,
             tuple((i["id"], i["kind"], i.get("category")) for i in data.get("items", [])),
             tuple((n["category"], n["reason"]) for n in data.get("not_applicable", [])),
+            tuple((i["id"], i["title"]) for i in removed_of(data, "item")),
         )
 
     def build(self, data: dict[str, Any]) -> list[Any]:
@@ -67,7 +69,36 @@ class ItemsStep(Step):
             children += [self._card(item) for item in items]
             children.append(self._add_form(kind))
             children.append(self._not_applicable(kind, data))
+            children.append(self._removed(kind, data))
         return children
+
+    def _removed(self, kind: str, data: dict[str, Any]) -> Any:
+        """Removed items of this kind, each with its history kept and a Restore button."""
+        gone = [g for g in data.get("removed", []) if g.get("item", {}).get("kind") == kind]
+        if not gone:
+            return widgets.HTML(value="")
+        rows: list[Any] = [widgets.HTML(
+            value=f"<b>Removed {KIND_WORDS[kind][0].lower()}</b> "
+            '<span class="dl-hint">(their estimates and links are kept: restore brings them '
+            "back)</span>")]
+        for entry in gone:
+            item = entry["item"]
+            count = len(entry.get("estimates", []))
+            label = widgets.HTML(
+                value=f'<span class="dl-muted">{escape(item["title"])}: {count} '
+                f"estimate{'' if count == 1 else 's'} kept, removed "
+                f"{escape(str(entry['at'])[:16].replace('T', ' '))} UTC</span>",
+                layout=widgets.Layout(width="560px"))
+            errors = error_line(f"dl-restore-{kind}-error")
+            button = self.button("Restore", f"dl-restore-{kind}",
+                                 partial(self._restore, item["id"]), icon="undo", error=errors)
+            rows.append(widgets.VBox([widgets.HBox([label, button]), errors]))
+        box = widgets.VBox(rows)
+        box.add_class(f"dl-removed-{kind}s")
+        return box
+
+    def _restore(self, item_id: str) -> None:
+        self.edit(lambda data: restore(data, "item", item_id))
 
     def _not_applicable(self, kind: str, data: dict[str, Any]) -> Any:
         """Categories without an item: each is covered, or set aside with a reason."""
@@ -176,16 +207,8 @@ class ItemsStep(Step):
         return panel
 
     def _remove(self, item_id: str) -> None:
-        def change(data: dict[str, Any]) -> None:
-            data["items"] = [i for i in data["items"] if i["id"] != item_id]
-            data["estimates"] = [e for e in data.get("estimates", []) if e["item"] != item_id]
-            for mitigation in data.get("mitigations", []):
-                if mitigation["targets"] == [item_id]:
-                    raise ValueError(
-                        f"mitigation {mitigation['title']!r} targets only this item: "
-                        "remove or retarget the mitigation first")
-                mitigation["targets"] = [t for t in mitigation["targets"] if t != item_id]
-        self.edit(change)
+        """Soft: the item, its estimates and links move to ``removed`` (Restore undoes it)."""
+        self.edit(lambda data: remove(data, "item", item_id))
 
     def _add_form(self, kind: str) -> Any:
         singular = KIND_WORDS[kind][1]
@@ -198,9 +221,11 @@ class ItemsStep(Step):
 
         def add() -> None:
             name = required(title.value, f"The {singular}'s title").strip()
+            if self.repeated(("add", kind, name, category.value)):
+                return  # a double click: one item
 
             def change(data: dict[str, Any]) -> None:
-                taken = [i["id"] for i in data.get("items", [])]
+                taken = taken_ids(data, "item")
                 entry: dict[str, Any] = {"id": slug(name, taken, kind), "kind": kind,
                                          "title": name}
                 if category.value:

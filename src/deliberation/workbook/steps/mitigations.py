@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import ipywidgets as widgets
 
 from ...review.drivers import strength_text
+from ...review.removal import remove, removed_of, restore, taken_ids
 from ..fields import (
     Step,
     error_line,
@@ -86,12 +88,15 @@ class MitigationsStep(Step):
             tuple(m["id"] for m in data.get("mitigations", [])),
             tuple(v["id"] for v in data.get("variants", [])),
             repr(data.get("drivers", [])),  # shown read-only: edited in review.json
+            tuple((g.get("at"), g.get("mitigation", g.get("variant", {})).get("title"))
+                  for g in data.get("removed", []) if "item" not in g),
         )
 
     def _build(self, data: dict[str, Any]) -> list[Any]:
         children: list[Any] = [widgets.HTML(value="<h4>Mitigations</h4>")]
         children += [self._mitigation(m["id"], data) for m in data.get("mitigations", [])]
         children.append(self._add_mitigation(data))
+        children.append(self._removed("mitigation", data))
         children.append(widgets.HTML(value="<h4>Variants (release options)</h4>"))
         children += [self._variant(v["id"], data) for v in data.get("variants", [])]
         children.append(self._add_variant())
@@ -99,7 +104,31 @@ class MitigationsStep(Step):
             drivers = widgets.HTML(value=_drivers_html(data))
             drivers.add_class("dl-drivers")
             children.append(drivers)
+        children.append(self._removed("variant", data))
         return children
+
+    def _removed(self, kind: str, data: dict[str, Any]) -> Any:
+        """Removed mitigations or variants, each kept whole, with a Restore button."""
+        gone = removed_of(data, kind)
+        if not gone:
+            return widgets.HTML(value="")
+        rows: list[Any] = [widgets.HTML(
+            value=f"<b>Removed {kind}s</b> <span class=\"dl-hint\">(kept with their links: "
+            "restore brings them back)</span>")]
+        for entry in gone:
+            errors = error_line(f"dl-restore-{kind}-error")
+            label = widgets.HTML(value=f'<span class="dl-muted">{escape(entry["title"])}</span>',
+                                 layout=widgets.Layout(width="560px"))
+            button = self.button("Restore", f"dl-restore-{kind}",
+                                 partial(self._restore, kind, entry["id"]), icon="undo",
+                                 error=errors)
+            rows.append(widgets.VBox([widgets.HBox([label, button]), errors]))
+        box = widgets.VBox(rows)
+        box.add_class(f"dl-removed-{kind}s")
+        return box
+
+    def _restore(self, kind: Any, entry_id: str) -> None:
+        self.edit(lambda data: restore(data, kind, entry_id))
 
     def _mitigation(self, mitigation_id: str, data: dict[str, Any]) -> Any:
         def entry(data: dict[str, Any]) -> dict[str, Any]:
@@ -172,12 +201,8 @@ class MitigationsStep(Step):
         return list(value)
 
     def _remove_mitigation(self, mitigation_id: str) -> None:
-        def change(data: dict[str, Any]) -> None:
-            data["mitigations"] = [m for m in data["mitigations"] if m["id"] != mitigation_id]
-            for variant in data.get("variants", []):
-                variant["mitigations"] = [m for m in variant.get("mitigations", [])
-                                          if m != mitigation_id]
-        self.edit(change)
+        """Soft: the mitigation and the variants' links to it are kept for Restore."""
+        self.edit(lambda data: remove(data, "mitigation", mitigation_id))
 
     def _add_mitigation(self, data: dict[str, Any]) -> Any:
         suggestions = self.session.template.suggested_mitigations
@@ -204,9 +229,11 @@ class MitigationsStep(Step):
             name = required(title.value, "The mitigation's title").strip()
             chosen = self._targets(targets.value)
             pick = next((s for s in suggestions if s.id == suggested.value), None)
+            if self.repeated(("add-mitigation", name, tuple(chosen))):
+                return  # a double click: one mitigation
 
             def change(data: dict[str, Any]) -> None:
-                taken = [m["id"] for m in data.get("mitigations", [])]
+                taken = taken_ids(data, "mitigation")
                 entry: dict[str, Any] = {"id": slug(name, taken, "mitigation"), "title": name,
                                          "targets": chosen}
                 if pick is not None and pick.title == name:
@@ -256,12 +283,8 @@ class MitigationsStep(Step):
         return card
 
     def _remove_variant(self, variant_id: str) -> None:
-        def change(data: dict[str, Any]) -> None:
-            decision = data.get("decision")
-            if decision and decision.get("variant") == variant_id:
-                raise ValueError("the decision chose this variant: change the decision first")
-            data["variants"] = [v for v in data["variants"] if v["id"] != variant_id]
-        self.edit(change)
+        """Soft, kept for Restore; refused while the decision chooses the variant."""
+        self.edit(lambda data: remove(data, "variant", variant_id))
 
     def _add_variant(self) -> Any:
         title = text("", placeholder="a new release option, e.g. API with filters",
@@ -271,9 +294,11 @@ class MitigationsStep(Step):
 
         def add() -> None:
             name = required(title.value, "The variant's title").strip()
+            if self.repeated(("add-variant", name)):
+                return  # a double click: one variant
 
             def change(data: dict[str, Any]) -> None:
-                taken = [v["id"] for v in data.get("variants", [])]
+                taken = taken_ids(data, "variant")
                 data.setdefault("variants", []).append(
                     {"id": slug(name, taken, "variant"), "title": name, "mitigations": []})
             self.edit(change)

@@ -12,6 +12,7 @@ from ..session import ReviewSession
 
 
 class PolicyStep(Step):
+    undoable = False  # it shows the review; it changes nothing
     name = "policy"
     title = "Policy gates"
     lead = "The template's rules, checked live against the review and its analysis."

@@ -6,6 +6,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ...review.removal import named, removed_of
 from ...review.templates import list_templates
 from ..fields import (
     Step,
@@ -99,6 +100,8 @@ class SetupStep(Step):
             def change(data: dict[str, Any], value: Any) -> None:
                 if need:
                     required(value, need)
+                if key == "name":
+                    _unique_name(data, value, person_id)
                 find(data["participants"], person_id)[key] = value
             return change
 
@@ -116,8 +119,13 @@ class SetupStep(Step):
 
     def _remove(self, person_id: str) -> None:
         data = self.session.data()
-        uses = sum(e["participant"] == person_id for e in data.get("estimates", []))
-        owns = [m["title"] for m in data.get("mitigations", []) if m.get("owner") == person_id]
+        # Removed items' estimates and removed mitigations count: Restore brings them back.
+        estimates = data.get("estimates", []) + [
+            e for gone in data.get("removed", []) for e in gone.get("estimates", [])]
+        uses = sum(e["participant"] == person_id for e in estimates)
+        owns = [named("mitigation", m)
+                for m in data.get("mitigations", []) + removed_of(data, "mitigation")
+                if m.get("owner") == person_id]
         if uses or owns:
             what = []
             if uses:
@@ -144,8 +152,11 @@ class SetupStep(Step):
 
         def add() -> None:
             full = required(name.value, "The participant's name").strip()
+            if self.repeated(("add-participant", full)):
+                return  # a double click: one participant
 
             def change(data: dict[str, Any]) -> None:
+                _unique_name(data, full)
                 taken = [p["id"] for p in data.get("participants", [])]
                 entry = {"id": slug(full.split()[0] if full.split() else full, taken, "p"),
                          "name": full}
@@ -157,3 +168,12 @@ class SetupStep(Step):
         button = self.button("Add participant", "dl-add-participant", add, icon="plus",
                              style="success", error=errors)
         return widgets.VBox([widgets.HBox([name, role, button]), errors])
+
+
+def _unique_name(data: dict[str, Any], name: str, person_id: str | None = None) -> None:
+    """Two participants may not share a name: who said what must be told apart."""
+    for person in data.get("participants", []):
+        if person["id"] != person_id and " ".join(person["name"].split()).casefold() == \
+                " ".join(name.split()).casefold():
+            raise ValueError(f"a participant named {person['name']!r} is here already: "
+                             "add a surname or an initial to tell them apart")

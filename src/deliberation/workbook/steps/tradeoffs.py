@@ -48,6 +48,7 @@ def _html(css_class: str) -> Any:
 
 
 class TradeoffsStep(Step):
+    undoable = False  # it shows the review; it changes nothing
     name = "tradeoffs"
     title = "Tradeoffs"
     lead = ("Per release option: the chance of an extremely good outcome against an extremely "
