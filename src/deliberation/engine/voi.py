@@ -1,0 +1,237 @@
+"""Value of information: what resolving one estimate before deciding is worth, in value points.
+
+The choice is between the review's variants; with today's estimates one picks the
+variant with the highest mean net value. With **perfect information** one would pick,
+sample by sample, the variant that turns out best:
+
+    EVPI = E[max_v net_v] - max_v E[net_v]
+
+With perfect information about one uncertain quantity ``theta`` only (an item's drawn
+likelihood, its drawn impact, a mitigation's drawn factor, or which participant's view
+holds, the participant drawn per sample under the linear pool), one would pick the
+variant best *given theta*:
+
+    EVPPI(theta) = E_theta[max_v E[net_v | theta]] - max_v E[net_v]
+
+Both are read from the analysis' own draws (common random numbers: the same samples the
+summaries use), on the first ``VOI_SAMPLES`` samples at most. Per sample, ``theta`` is
+recorded as its quantile bin (``bins`` of them, edges from the first chunk's values;
+a participant is its own bin), so memory stays one byte per quantity per sample.
+
+**Estimator (cross-fitted bins).** The samples are split into two folds (even and odd
+sample numbers). In each bin the variant to pick is the one with the highest mean
+lead over the overall best *in the other fold*; each sample then scores the lead of the
+variant its bin picked. EVPPI is the mean of those scores, and its standard error their
+standard deviation over the square root of the samples (samples are independent;
+conditional on the picks). Picking on one fold and scoring on the other removes the
+upward bias of the plain binned estimator (which rewards the noise of each bin's mean as
+if it were information); what remains is downward (a noisy pick can only lose, and a
+bin cannot tell values inside it apart), so an estimate is a lower bound in
+expectation, and a quantity that cannot change the choice scores 0 within its
+standard error. Each sample's score is at most its perfect-information gain, so
+EVPPI never exceeds EVPI on the same samples. A negative estimate (noise) is reported
+as 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..numbers import Z95, plus_minus
+from .draws import Factor, Indices, _ItemDraws
+from .estimates import ItemModel
+from .results import InformationValue, ValueOfInformation
+
+Subject = Literal["item", "mitigation", "participants"]
+Quantity = Literal["likelihood", "impact", "likelihood_factor", "impact_factor", "participant"]
+
+VOI_SAMPLES = 20_000
+# Bytes of bin numbers kept (one per quantity per sample): fewer samples above it.
+VOI_BYTES = 16 << 20
+MIN_VOI_SAMPLES = 2_000
+MAX_BINS = 32
+SAMPLES_PER_BIN = 500  # at least, over both folds
+PARTICIPANT_BINS = 255  # uint8 bins: more participants than this are not resolved
+
+
+@dataclass
+class _Quantity:
+    subject: Subject
+    id: str
+    quantity: Quantity
+    edges: npt.NDArray[np.float32] | None = None  # None: the values are the bins
+
+
+@dataclass
+class VoiCapture:
+    """Each uncertain quantity's bin per sample, filled chunk by chunk during the run.
+
+    ``mitigations`` are those some reported variant uses (a factor no variant uses
+    cannot change the choice between them).
+    """
+
+    samples: int
+    mitigations: Sequence[str]
+    bins: int = 0
+    quantities: list[_Quantity] = field(default_factory=list)
+    codes: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    filled: int = 0
+    started: bool = False
+
+    def add(
+        self,
+        size: int,
+        models: Sequence[ItemModel],
+        chunk_draws: Sequence[_ItemDraws],
+        factors: dict[str, tuple[Factor, Factor]],
+        picked: Indices | None,
+        participants: int,
+    ) -> None:
+        """Record one chunk's values (``size`` samples; ``chunk_draws`` in the order of
+        ``models``; ``participants`` is how many the linear pool picks from)."""
+        if self.filled >= self.samples:
+            return
+        values = list(self._values(models, chunk_draws, factors, picked, participants))
+        if not self.started:  # the first chunk fixes the quantities and their edges
+            self.started = True
+            self.samples = max(2, min(self.samples, VOI_BYTES // max(1, len(values))))
+            take = min(size, self.samples)
+            self.bins = max(2, min(MAX_BINS, self.samples // SAMPLES_PER_BIN))
+            cuts = np.linspace(0, 1, self.bins + 1)[1:-1]
+            for (subject, name), quantity, value in values:
+                edges = None
+                if quantity != "participant":
+                    edges = np.unique(np.quantile(value[:take], cuts)).astype(np.float32)
+                self.quantities.append(_Quantity(subject, name, quantity, edges))
+            self.codes = np.zeros((len(self.quantities), self.samples), np.uint8)
+        count = min(size, self.samples - self.filled)
+        rows = slice(self.filled, self.filled + count)
+        for position, (quantity, (_, _, value)) in enumerate(zip(self.quantities, values,
+                                                                 strict=True)):
+            part = value[:count]
+            if quantity.edges is None:
+                self.codes[position, rows] = part
+            else:
+                self.codes[position, rows] = np.searchsorted(quantity.edges, part, side="right")
+        self.filled += count
+
+    def _values(
+        self,
+        models: Sequence[ItemModel],
+        chunk_draws: Sequence[_ItemDraws],
+        factors: dict[str, tuple[Factor, Factor]],
+        picked: Indices | None,
+        participants: int,
+    ) -> Any:
+        """((subject, id), quantity, per-sample values) of every quantity that varies.
+
+        Which quantities vary is decided on the first chunk; later chunks give the same.
+        """
+        known = {(q.subject, q.id, q.quantity) for q in self.quantities}
+        first = not self.started
+
+        def varies(subject: str, name: str, quantity: str, value: Factor) -> bool:
+            if not first:
+                return (subject, name, quantity) in known
+            return isinstance(value, np.ndarray) and value.size > 1 and bool(
+                value.min() < value.max())
+
+        for model, draws in zip(models, chunk_draws, strict=True):
+            for quantity, value in (("likelihood", draws.likelihood), ("impact", draws.impact)):
+                if varies("item", model.id, quantity, value):
+                    yield ("item", model.id), quantity, value
+        for m_id in sorted(self.mitigations):
+            likelihood, impact = factors[m_id]
+            for quantity, value in (("likelihood_factor", likelihood),
+                                    ("impact_factor", impact)):
+                if varies("mitigation", m_id, quantity, value):
+                    yield ("mitigation", m_id), quantity, value
+        if picked is not None and 1 < participants <= PARTICIPANT_BINS:
+            yield ("participants", "participants"), "participant", picked
+
+
+def value_of_information(
+    net: npt.NDArray[np.float32],
+    reported: Sequence[int],
+    capture: VoiCapture | None,
+    *,
+    item_titles: dict[str, str],
+    mitigation_titles: dict[str, str],
+) -> ValueOfInformation | None:
+    """EVPI and each quantity's EVPPI for the choice between the sets ``reported`` (the
+    variants' distinct mitigation sets, in the variants' order) from ``net`` (a row per
+    set, a column per sample) and the bins ``capture`` recorded; None when there is no
+    choice (fewer than two distinct variants) or nothing was recorded."""
+    if capture is None or capture.filled < 2 or len(reported) < 2:
+        return None
+    samples = capture.filled
+    values = net[list(reported), :samples].astype(np.float64)
+    means = values.mean(axis=1)
+    best = int(np.argmax(means))  # ties: the first, as the preferred variant
+    lead = values - values[best]  # each variant's lead over the best on average
+    perfect = lead.max(axis=0)
+    evpi, evpi_se = _mean_se(perfect)
+    folds = np.arange(samples) & 1
+    columns = np.arange(samples)
+    entries = []
+    for position, quantity in enumerate(capture.quantities):
+        bins = (PARTICIPANT_BINS + 1 if quantity.edges is None else len(quantity.edges) + 1)
+        keys = capture.codes[position, :samples].astype(np.intp) * 2 + folds
+        counts = np.bincount(keys, minlength=2 * bins)
+        sums = np.stack([np.bincount(keys, weights=row, minlength=2 * bins) for row in lead])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bin_means = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf)
+        bin_means[best] = 0.0  # the best on average is the pick when a bin has no samples
+        # each key's pick is made on the other fold's samples of the same bin
+        other = np.arange(2 * bins) ^ 1
+        picks = np.argmax(bin_means[:, other], axis=0)
+        scores = lead[picks[keys], columns]
+        evppi, evppi_se = _mean_se(scores)
+        entries.append((max(0.0, evppi), evppi_se, quantity))
+    entries.sort(key=lambda entry: (-entry[0], entry[2].subject, entry[2].id,
+                                    entry[2].quantity))
+    ranked = [
+        _entry(value, se, quantity, item_titles, mitigation_titles)
+        for value, se, quantity in entries
+    ]
+    return ValueOfInformation(samples=samples, bins=capture.bins, evpi=evpi, evpi_se=evpi_se,
+                              entries=ranked)
+
+
+def _mean_se(values: npt.NDArray[np.float64]) -> tuple[float, float]:
+    mean = float(values.mean())
+    sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return mean, sd / math.sqrt(len(values))
+
+
+def _entry(
+    value: float, se: float, quantity: _Quantity, item_titles: dict[str, str],
+    mitigation_titles: dict[str, str],
+) -> InformationValue:
+    could = value > Z95 * se
+    what = subject_words(quantity.subject, quantity.quantity,
+                         item_titles.get(quantity.id) or mitigation_titles.get(quantity.id)
+                         or quantity.id)
+    gain = f"expected gain {plus_minus(value, se)} points"
+    sentence = (f"resolving {what} could change the choice; {gain}" if could else
+                f"resolving {what} would not measurably change the choice ({gain})")
+    return InformationValue(
+        subject=quantity.subject, id=quantity.id, quantity=quantity.quantity, evppi=value,
+        evppi_se=se, could_change_choice=could, sentence=sentence,
+    )
+
+
+def subject_words(subject: str, quantity: str, title: str) -> str:
+    """What is resolved, in words: "the likelihood of Election fakes"."""
+    if subject == "participants":
+        return "which participant's view is right"
+    if subject == "mitigation":
+        what = "likelihood" if quantity == "likelihood_factor" else "impact"
+        return f"how much {title} cuts the {what}"
+    return f"the {quantity} of {title}"
