@@ -399,8 +399,8 @@ class _Plan:
                     set_index, 0.0
                 ) + float(contribution[rows].sum(dtype=np.float64))
         if self.voi is not None:
-            self.voi.add(size, self.models, chunk_draws, factors, picked,
-                         len(self.participants))
+            self.voi.add(size, self.models, chunk_draws, factors, picked=picked,
+                         participants=len(self.participants))
         if swings:
             self.swing_plan.tally(net, self.models, chunk_draws, self.extreme_bad,
                                   self.extreme_good)

@@ -56,6 +56,7 @@ VOI_SAMPLES = 20_000
 VOI_BYTES = 16 << 20
 MIN_VOI_SAMPLES = 2_000
 MAX_BINS = 32
+EDGE_SAMPLES = 1024  # the bins' edges are the quantiles of this many first samples
 SAMPLES_PER_BIN = 500  # at least, over both folds
 PARTICIPANT_BINS = 255  # uint8 bins: more participants than this are not resolved
 
@@ -73,7 +74,9 @@ class VoiCapture:
     """Each uncertain quantity's bin per sample, filled chunk by chunk during the run.
 
     ``mitigations`` are those some reported variant uses (a factor no variant uses
-    cannot change the choice between them).
+    cannot change the choice between them). The bins' edges are the quantiles of the
+    first ``EDGE_SAMPLES`` samples' values (kept raw until then), so the chunk size
+    changes no edge and no number.
     """
 
     samples: int
@@ -81,6 +84,7 @@ class VoiCapture:
     bins: int = 0
     quantities: list[_Quantity] = field(default_factory=list)
     codes: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    raw: npt.NDArray[np.float32] | None = None  # the first samples' values, until binned
     filled: int = 0
     started: bool = False
 
@@ -90,6 +94,7 @@ class VoiCapture:
         models: Sequence[ItemModel],
         chunk_draws: Sequence[_ItemDraws],
         factors: dict[str, tuple[Factor, Factor]],
+        *,
         picked: Indices | None,
         participants: int,
     ) -> None:
@@ -98,28 +103,58 @@ class VoiCapture:
         if self.filled >= self.samples:
             return
         values = list(self._values(models, chunk_draws, factors, picked, participants))
-        if not self.started:  # the first chunk fixes the quantities and their edges
+        if not self.started:  # the first chunk fixes the quantities
             self.started = True
             self.samples = max(2, min(self.samples, VOI_BYTES // max(1, len(values))))
-            take = min(size, self.samples)
             self.bins = max(2, min(MAX_BINS, self.samples // SAMPLES_PER_BIN))
-            cuts = np.linspace(0, 1, self.bins + 1)[1:-1]
-            for (subject, name), quantity, value in values:
-                edges = None
-                if quantity != "participant":
-                    edges = np.unique(np.quantile(value[:take], cuts)).astype(np.float32)
-                self.quantities.append(_Quantity(subject, name, quantity, edges))
+            self.quantities = [_Quantity(subject, name, quantity)
+                               for (subject, name), quantity, _ in values]
             self.codes = np.zeros((len(self.quantities), self.samples), np.uint8)
+            self.raw = np.zeros((len(self.quantities), min(EDGE_SAMPLES, self.samples)),
+                                np.float32)
         count = min(size, self.samples - self.filled)
-        rows = slice(self.filled, self.filled + count)
+        start = self.filled
         for position, (quantity, (_, _, value)) in enumerate(zip(self.quantities, values,
                                                                  strict=True)):
             part = value[:count]
-            if quantity.edges is None:
-                self.codes[position, rows] = part
+            if quantity.quantity == "participant":
+                self.codes[position, start:start + count] = part
+            elif self.raw is not None:
+                kept = min(count, self.raw.shape[1] - start)
+                self.raw[position, start:start + kept] = part[:kept]
+                rest = part[kept:]
+                if len(rest):  # the raw samples are all in: fix the edges, bin the rest
+                    self._fix(position)
+                    self._code(position, start + kept, rest)
             else:
-                self.codes[position, rows] = np.searchsorted(quantity.edges, part, side="right")
+                self._code(position, start, part)
         self.filled += count
+        if self.raw is not None and self.filled >= self.raw.shape[1]:
+            self.finish()
+
+    def finish(self) -> None:
+        """Bin the values still kept raw (a run shorter than ``EDGE_SAMPLES``)."""
+        if self.raw is None:
+            return
+        for position in range(len(self.quantities)):
+            self._fix(position)
+        self.raw = None
+
+    def _fix(self, position: int) -> None:
+        quantity = self.quantities[position]
+        if quantity.quantity == "participant" or quantity.edges is not None or self.raw is None:
+            return
+        kept = self.raw[position]  # full: the run has drawn at least its width
+        cuts = np.linspace(0, 1, self.bins + 1)[1:-1]
+        quantity.edges = np.unique(np.quantile(kept, cuts)).astype(np.float32)
+        self._code(position, 0, kept)
+
+    def _code(self, position: int, start: int, part: npt.NDArray[Any]) -> None:
+        edges = self.quantities[position].edges
+        if edges is None:
+            raise ValueError("a quantity is binned before its edges are fixed")
+        self.codes[position, start:start + len(part)] = np.searchsorted(edges, part,
+                                                                          side="right")
 
     def _values(
         self,
@@ -170,6 +205,7 @@ def value_of_information(
     choice (fewer than two distinct variants) or nothing was recorded."""
     if capture is None or capture.filled < 2 or len(reported) < 2:
         return None
+    capture.finish()
     samples = capture.filled
     values = net[list(reported), :samples].astype(np.float64)
     means = values.mean(axis=1)
