@@ -12,7 +12,10 @@ from deliberation.engine.analysis import analyze
 from deliberation.engine.results import Analysis, InformationValue, ValueOfInformation
 from deliberation.engine.simulate import simulate
 from deliberation.engine.voi import value_of_information
-from deliberation.review.model import Review
+from deliberation.numbers import plus_minus
+from deliberation.readout.report import format_report
+from deliberation.record.render import render_tradeoffs
+from deliberation.review.model import Review, parse_review
 from deliberation.review.template import Template
 from deliberation.review.templates import load_template_file
 
@@ -241,3 +244,30 @@ def test_it_round_trips_through_the_analysis_json(template: Template) -> None:
     older = analysis.to_json()
     del older["value_of_information"]  # a record made before it existed
     assert Analysis.from_json(older).value_of_information is None
+
+
+def test_the_report_and_the_record_rank_it_in_the_same_digits(template: Template) -> None:
+    payload = '<script>alert("x")</script>'
+    data = gamble().model_dump(mode="json", by_alias=True)
+    data["items"][0]["title"] = f"Fakes {payload}"
+    review = parse_review(data)
+    analysis = analyze(review, template, samples=4_000, seed=1)
+    voi = analysis.value_of_information
+    assert voi is not None
+    top = voi.entries[0]
+    gain = plus_minus(top.evppi, top.evppi_se)
+    assert top.sentence == (f"resolving the impact of Fakes {payload} could change the choice; "
+                            f"expected gain {gain} points")
+    text = format_report(analysis, review)
+    section = text[text.index("What is worth investigating before release"):]
+    assert f"resolving everything: expected gain {plus_minus(voi.evpi, voi.evpi_se)} points" \
+        in section
+    assert f"  {top.sentence}\n" in section
+    html = render_tradeoffs(review, analysis.to_json(), template=template)
+    assert "<h3>What is worth investigating before release</h3>" in html
+    row = html[html.index('class="grid information'):]
+    assert (f'<th scope="row" class="text">the impact of Fakes '
+            f'&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</th><td class="num">{gain}</td>'
+            ) in row
+    assert payload not in html
+    assert plus_minus(voi.evpi, voi.evpi_se) in html

@@ -19,6 +19,7 @@ from ..numbers import (
     mean_value,
     percent,
     percentage_points,
+    plus_minus,
     points,
     probability,
     signed_points,
@@ -27,6 +28,7 @@ from ..review.overrides import gate_line
 from . import flips
 
 SENSITIVITY_ROWS = 10
+INFORMATION_ROWS = 6
 DISAGREEMENT_ROWS = 8
 DRIVER_ROWS = 8
 
@@ -175,6 +177,8 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
             ])
         out.append(table(["estimate", "range", "mean", "P(extremely bad)", "flags"], rows))
 
+    out += information_lines(analysis)
+
     disagreements = [d for d in analysis.disagreement if len(d.participants) > 1]
     if disagreements:
         out += [
@@ -199,6 +203,27 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
         out += ["", "Policy gates (as `deliberation check` decides them)"]
         out += [f"  {gate_line(gate, clause=False)}" for gate in gates]
     return "\n".join(out) + "\n"
+
+
+def information_lines(analysis: Analysis, rows: int = INFORMATION_ROWS) -> list[str]:
+    """The report's "What is worth investigating before release" section (none without
+    a choice between variants): EVPI, then the estimates worth resolving, highest first."""
+    voi = analysis.value_of_information
+    if voi is None:
+        return []
+    out = ["", "What is worth investigating before release (value of information for the "
+           f"choice between variants, from {voi.samples:,} samples)", "",
+           f"  resolving everything: expected gain {plus_minus(voi.evpi, voi.evpi_se)} points"]
+    worth = [entry for entry in voi.entries if entry.could_change_choice]
+    out += [f"  {entry.sentence}" for entry in worth[:rows]]
+    rest = len(voi.entries) - min(len(worth), rows)
+    if not worth:
+        out.append("  no single estimate, resolved alone, would measurably change the choice")
+    if rest:
+        out.append(f"  ({rest} more estimate(s) listed in --json"
+                   + ("; none of them would measurably change the choice)" if len(worth) <= rows
+                      else ")"))
+    return out
 
 
 def _given_bad(effect: Any) -> str:
