@@ -256,6 +256,7 @@ class InformationValue(_Data):
 
     subject: Literal["item", "mitigation", "participants"]
     id: str
+    title: str  # the item's or mitigation's title ("participants": "participants")
     quantity: Literal["likelihood", "impact", "likelihood_factor", "impact_factor",
                       "participant"]
     evppi: float

@@ -272,14 +272,15 @@ def _entry(
     mitigation_titles: dict[str, str],
 ) -> InformationValue:
     could = value > Z95 * se
-    what = subject_words(quantity.subject, quantity.quantity,
-                         item_titles.get(quantity.id) or mitigation_titles.get(quantity.id)
-                         or quantity.id)
+    titles = item_titles if quantity.subject == "item" else mitigation_titles
+    title = titles.get(quantity.id, quantity.id)
+    what = subject_words(quantity.subject, quantity.quantity, title)
     gain = f"expected gain {plus_minus(value, se)} points"
     sentence = (f"resolving {what} could change the choice; {gain}" if could else
                 f"resolving {what} would not measurably change the choice ({gain})")
     return InformationValue(
-        subject=quantity.subject, id=quantity.id, quantity=quantity.quantity, evppi=value,
+        subject=quantity.subject, id=quantity.id, title=title, quantity=quantity.quantity,
+        evppi=value,
         evppi_se=se, could_change_choice=could, sentence=sentence,
     )
 

@@ -308,14 +308,13 @@ def render_information(review: Review, analysis_json: Mapping[str, Any], *,
     voi = analysis_json.get("value_of_information")
     if not isinstance(voi, Mapping) or not isinstance(voi.get("entries"), list):
         return ""
-    items = {i.id: i.title for i in review.items}
-    mitigations = {m.id: m.title for m in review.mitigations}
+    titles = {i.id: i.title for i in review.items} | {m.id: m.title for m in review.mitigations}
     entries = [e for e in voi["entries"] if isinstance(e, Mapping)]
     samples = voi.get("samples")
     rows = [
         {"what": subject_words(str(e.get("subject")), str(e.get("quantity")),
-                               items.get(str(e.get("id"))) or mitigations.get(str(e.get("id")))
-                               or str(e.get("id"))),
+                               str(e.get("title") or titles.get(str(e.get("id")))
+                                   or e.get("id"))),
          "gain": plus_minus(number(e, "evppi"), number(e, "evppi_se")),
          "could": e.get("could_change_choice") is True}
         for e in entries[:limit]
