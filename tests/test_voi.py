@@ -271,3 +271,24 @@ def test_the_report_and_the_record_rank_it_in_the_same_digits(template: Template
             ) in row
     assert payload not in html
     assert plus_minus(voi.evpi, voi.evpi_se) in html
+
+
+def test_the_chart_draws_the_ranked_gains_and_its_text_says_them(template: Template) -> None:
+    from deliberation.readout.information import describe, information_chart
+
+    analysis = analyze(gamble(1000, [("n", "harm")], [("n", "ana", [0.2, 0.6], [100, 1000])]),
+                       template, samples=4_000, seed=2)
+    voi = analysis.value_of_information
+    assert voi is not None
+    spec = information_chart(analysis).to_dict()
+    bars, spans, evpi = spec["layer"]
+    assert spans["data"]["values"] == bars["data"]["values"]  # each bar's 95% interval
+    rows = bars["data"]["values"]
+    assert [row["gain"] for row in rows] == [e.evppi for e in voi.entries]
+    assert rows[0]["estimate"] == "impact: Item b"
+    top = voi.entries[0]
+    assert rows[0]["high"] == pytest.approx(top.evppi + 1.959964 * top.evppi_se)
+    assert evpi["data"]["values"] == [{"evpi": voi.evpi}]
+    text = describe(analysis)
+    assert voi.entries[0].sentence in text
+    assert f"expected gain {plus_minus(voi.evpi, voi.evpi_se)} points" in text
