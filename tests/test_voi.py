@@ -292,3 +292,19 @@ def test_the_chart_draws_the_ranked_gains_and_its_text_says_them(template: Templ
     text = describe(analysis)
     assert voi.entries[0].sentence in text
     assert f"expected gain {plus_minus(voi.evpi, voi.evpi_se)} points" in text
+
+
+def test_a_draw_cache_reuses_unchanged_items_bins_and_changes_no_number(
+        template: Template) -> None:
+    from deliberation.engine.draws import DrawCache
+
+    review = gamble(1000, [("n", "harm")], [("n", "ana", [0.2, 0.6], [100, 1000])])
+    data = review.model_dump(mode="json", by_alias=True)
+    data["estimates"][-1]["impact"] = [200, 2000]
+    edited = parse_review(data)
+    cache = DrawCache()
+    for each in (review, review, edited, review):
+        cached = analyze(each, template, samples=5_000, seed=4, cache=cache)
+        fresh = analyze(each, template, samples=5_000, seed=4)
+        assert cached.value_of_information == fresh.value_of_information
+    assert any(draws.binned for draws in cache.items.values())

@@ -108,15 +108,22 @@ class VoiCapture:
             self.samples = max(2, min(self.samples, VOI_BYTES // max(1, len(values))))
             self.bins = max(2, min(MAX_BINS, self.samples // SAMPLES_PER_BIN))
             self.quantities = [_Quantity(subject, name, quantity)
-                               for (subject, name), quantity, _ in values]
+                               for (subject, name), quantity, _, _ in values]
             self.codes = np.zeros((len(self.quantities), self.samples), np.uint8)
             self.raw = np.zeros((len(self.quantities), min(EDGE_SAMPLES, self.samples)),
                                 np.float32)
         count = min(size, self.samples - self.filled)
         start = self.filled
-        for position, (quantity, (_, _, value)) in enumerate(zip(self.quantities, values,
-                                                                 strict=True)):
+        whole = start == 0 and count == self.samples  # one chunk holds every VOI sample
+        for position, (quantity, (_, _, value, holder)) in enumerate(
+                zip(self.quantities, values, strict=True)):
             part = value[:count]
+            key = (quantity.quantity, self.bins, self.samples)
+            if whole and holder is not None and key in holder.binned:
+                # an unchanged item's bins from the cache (a DrawCache keeps its draws)
+                quantity.edges, codes = holder.binned[key]
+                self.codes[position] = codes
+                continue
             if quantity.quantity == "participant":
                 self._code(position, start, part)
             elif self.raw is not None:
@@ -126,8 +133,12 @@ class VoiCapture:
                 if len(rest):  # the raw samples are all in: fix the edges, bin the rest
                     self._fix(position)
                     self._code(position, start + kept, rest)
+                elif whole:
+                    self._fix(position)
             else:
                 self._code(position, start, part)
+            if whole and holder is not None:
+                holder.binned[key] = (quantity.edges, self.codes[position].copy())
         self.filled += count
         if self.raw is not None and self.filled >= self.raw.shape[1]:
             self.finish()
@@ -173,7 +184,8 @@ class VoiCapture:
         picked: Indices | None,
         participants: int,
     ) -> Any:
-        """((subject, id), quantity, per-sample values) of every quantity that varies.
+        """((subject, id), quantity, per-sample values, the item's draws or None) of every
+        quantity that varies.
 
         Which quantities vary is decided on the first chunk; later chunks give the same.
         """
@@ -189,15 +201,15 @@ class VoiCapture:
         for model, draws in zip(models, chunk_draws, strict=True):
             for quantity, value in (("likelihood", draws.likelihood), ("impact", draws.impact)):
                 if varies("item", model.id, quantity, value):
-                    yield ("item", model.id), quantity, value
+                    yield ("item", model.id), quantity, value, draws
         for m_id in sorted(self.mitigations):
             likelihood, impact = factors[m_id]
             for quantity, value in (("likelihood_factor", likelihood),
                                     ("impact_factor", impact)):
                 if varies("mitigation", m_id, quantity, value):
-                    yield ("mitigation", m_id), quantity, value
+                    yield ("mitigation", m_id), quantity, value, None
         if picked is not None and 1 < participants <= PARTICIPANT_BINS:
-            yield ("participants", "participants"), "participant", picked
+            yield ("participants", "participants"), "participant", picked, None
 
 
 def value_of_information(
