@@ -51,9 +51,9 @@ from .results import InformationValue, ValueOfInformation
 Subject = Literal["item", "mitigation", "participants"]
 Quantity = Literal["likelihood", "impact", "likelihood_factor", "impact_factor", "participant"]
 
-VOI_SAMPLES = 20_000
+VOI_SAMPLES = 10_000
 # Bytes of bin numbers kept (one per quantity per sample): fewer samples above it.
-VOI_BYTES = 16 << 20
+VOI_BYTES = 8 << 20
 MIN_VOI_SAMPLES = 2_000
 MAX_BINS = 20
 EDGE_SAMPLES = 1024  # the bins' edges are the quantiles of this many first samples
@@ -87,6 +87,7 @@ class VoiCapture:
     raw: npt.NDArray[np.float32] | None = None  # the first samples' values, until binned
     filled: int = 0
     started: bool = False
+    participants: int = 0  # the participant quantity's bins (0: none)
 
     def add(
         self,
@@ -105,10 +106,13 @@ class VoiCapture:
         values = list(self._values(models, chunk_draws, factors, picked, participants))
         if not self.started:  # the first chunk fixes the quantities
             self.started = True
-            self.samples = max(2, min(self.samples, VOI_BYTES // max(1, len(values))))
+            self.samples = min(self.samples,
+                               max(MIN_VOI_SAMPLES, VOI_BYTES // max(1, len(values))))
             self.bins = max(2, min(MAX_BINS, self.samples // SAMPLES_PER_BIN))
             self.quantities = [_Quantity(subject, name, quantity)
                                for (subject, name), quantity, _, _ in values]
+            if any(q.quantity == "participant" for q in self.quantities):
+                self.participants = participants
             self.codes = np.zeros((len(self.quantities), self.samples), np.uint8)
             self.raw = np.zeros((len(self.quantities), min(EDGE_SAMPLES, self.samples)),
                                 np.float32)
@@ -187,7 +191,8 @@ class VoiCapture:
         """((subject, id), quantity, per-sample values, the item's draws or None) of every
         quantity that varies.
 
-        Which quantities vary is decided on the first chunk; later chunks give the same.
+        Which quantities vary is decided on the first ``EDGE_SAMPLES`` samples (a quantity
+        equal on all of them has one bin anyway); later chunks give the same.
         """
         known = {(q.subject, q.id, q.quantity) for q in self.quantities}
         first = not self.started
@@ -195,8 +200,10 @@ class VoiCapture:
         def varies(subject: str, name: str, quantity: str, value: Factor) -> bool:
             if not first:
                 return (subject, name, quantity) in known
-            return isinstance(value, np.ndarray) and value.size > 1 and bool(
-                value.min() < value.max())
+            if not isinstance(value, np.ndarray) or value.size < 2:
+                return False
+            head = value[:EDGE_SAMPLES]  # the edges' samples, whatever the chunk
+            return bool(head.min() < head.max())
 
         for model, draws in zip(models, chunk_draws, strict=True):
             for quantity, value in (("likelihood", draws.likelihood), ("impact", draws.impact)):
@@ -235,27 +242,33 @@ def value_of_information(
     perfect = lead.max(axis=0)
     evpi, evpi_se = _mean_se(perfect)
     squares = np.square(lead)
+    quantities = capture.quantities
+    width = 2 * max([capture.participants, *(len(q.edges) + 1 for q in quantities
+                                             if q.edges is not None)])
+    others = [row for row in range(len(lead)) if row != best]  # the best's lead is 0
+    keys = capture.codes[:, :samples]
+    counts = np.zeros((len(quantities), width))
+    sums = np.zeros((len(quantities), len(lead), width))
+    for position in range(len(quantities)):
+        row_keys = keys[position].astype(np.intp)
+        counts[position] = np.bincount(row_keys, minlength=width)
+        for row in others:
+            sums[position, row] = np.bincount(row_keys, weights=lead[row], minlength=width)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts[:, None, :] > 0, sums / np.maximum(counts, 1)[:, None, :],
+                         -np.inf)
+    means[:, best] = 0.0  # the best on average is the pick when a bin has no samples
+    # each key's pick is made on the other fold's samples of the same bin
+    picks = np.argmax(means[:, :, np.arange(width) ^ 1], axis=1)  # (quantity, key)
+    totals = np.take_along_axis(sums, picks[:, None, :], axis=1)[:, 0].sum(axis=1)
     entries = []
-    for position, quantity in enumerate(capture.quantities):
-        bins = (PARTICIPANT_BINS if quantity.edges is None else len(quantity.edges) + 1)
-        keys = capture.codes[position, :samples].astype(np.intp)
-        counts = np.bincount(keys, minlength=2 * bins)
-        sums = np.zeros((len(lead), 2 * bins))
-        for row in range(len(lead)):
-            if row != best:  # the best's lead is 0
-                sums[row] = np.bincount(keys, weights=lead[row], minlength=2 * bins)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            bin_means = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf)
-        bin_means[best] = 0.0  # the best on average is the pick when a bin has no samples
-        # each key's pick is made on the other fold's samples of the same bin
-        picks = np.argmax(bin_means[:, np.arange(2 * bins) ^ 1], axis=0)
-        chosen = np.arange(2 * bins)
-        total = float(sums[picks, chosen].sum())
+    for position, quantity in enumerate(quantities):
         square_total = 0.0
-        for row in set(picks.tolist()) - {best}:  # a sample scores 0 where the best is picked
-            square_sums = np.bincount(keys, weights=squares[row], minlength=2 * bins)
-            square_total += float(square_sums[picks == row].sum())
-        evppi = total / samples
+        for row in set(picks[position].tolist()) - {best}:  # where the best is picked: 0
+            square_sums = np.bincount(keys[position].astype(np.intp), weights=squares[row],
+                                      minlength=width)
+            square_total += float(square_sums[picks[position] == row].sum())
+        evppi = float(totals[position]) / samples
         variance = max(0.0, square_total / samples - evppi**2) * samples / (samples - 1)
         entries.append((max(0.0, evppi), math.sqrt(variance / samples), quantity))
     entries.sort(key=lambda entry: (-entry[0], entry[2].subject, entry[2].id,
