@@ -18,7 +18,7 @@ from deliberation.engine import simulate as simulate_module
 from deliberation.engine.analysis import analyze
 
 ITEMS, SAMPLES = 50, 20_000
-BUDGET = 1.3  # the value of information may add at most 30% to a full analysis
+BUDGET = 1.2  # the value of information may add at most 20% to a full analysis
 
 
 def _without(review_: Any, template_: Any) -> Any:
