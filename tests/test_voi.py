@@ -227,6 +227,32 @@ def test_the_same_seed_gives_the_same_numbers_whatever_the_chunk(template: Templ
     assert whole is not None
     assert chunked(700) == whole
     assert chunked(1024) == whole
+    assert chunked(7) == whole
+
+
+def test_tiny_chunks_and_equal_points_change_nothing(template: Template) -> None:
+    # ben and ana state the same point for e: drawn per sample, but one value throughout
+    review = review_from(
+        [("b", "benefit"), ("c", "benefit"), ("e", "harm")],
+        [("b", "ana", 1, 500), ("b", "ben", 1, 2000), ("c", "ana", 1, 1100),
+         ("e", "ana", 0.5, 10), ("e", "ben", 0.5, 10)],
+        mitigations=[{"id": "drop-b", "targets": ["b", "e"], "likelihood_factor": 0},
+                     {"id": "drop-c", "targets": ["c"], "likelihood_factor": 0}],
+        variants=[("a", ["drop-c"]), ("b", ["drop-b"])],
+    )
+
+    def chunked(chunk: int | None) -> ValueOfInformation | None:
+        simulation = simulate(review, template, samples=2_500,
+                              rng=np.random.default_rng(1), chunk=chunk)
+        return value_of_information(simulation.net, [1, 2], simulation.voi,
+                                    item_titles={}, mitigation_titles={})
+
+    whole = chunked(None)
+    assert whole is not None
+    assert {(e.id, e.quantity) for e in whole.entries} == {
+        ("b", "impact"), ("participants", "participant")}  # e's points never vary
+    assert chunked(1) == whole
+    assert chunked(3) == whole
 
 
 def test_no_choice_or_no_sensitivity_has_no_value_of_information(template: Template) -> None:

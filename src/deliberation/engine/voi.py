@@ -67,6 +67,7 @@ class _Quantity:
     id: str
     quantity: Quantity
     edges: npt.NDArray[np.float32] | None = None  # None: the values are the bins
+    constant: bool = False  # one value on every edge sample: nothing to resolve
 
 
 @dataclass
@@ -125,7 +126,7 @@ class VoiCapture:
             key = (quantity.quantity, self.bins, self.samples)
             if whole and holder is not None and key in holder.binned:
                 # an unchanged item's bins from the cache (a DrawCache keeps its draws)
-                quantity.edges, codes = holder.binned[key]
+                quantity.edges, quantity.constant, codes = holder.binned[key]
                 self.codes[position] = codes
                 continue
             if quantity.quantity == "participant":
@@ -142,7 +143,8 @@ class VoiCapture:
             else:
                 self._code(position, start, part)
             if whole and holder is not None:
-                holder.binned[key] = (quantity.edges, self.codes[position].copy())
+                holder.binned[key] = (quantity.edges, quantity.constant,
+                                      self.codes[position].copy())
         self.filled += count
         if self.raw is not None and self.filled >= self.raw.shape[1]:
             self.finish()
@@ -160,6 +162,7 @@ class VoiCapture:
         if quantity.quantity == "participant" or quantity.edges is not None or self.raw is None:
             return
         kept = self.raw[position]  # full: the run has drawn at least its width
+        quantity.constant = bool(kept.min() == kept.max())
         ranks = (np.arange(1, self.bins) * (len(kept) - 1)) // self.bins
         quantity.edges = np.unique(np.sort(kept)[ranks])
         self._code(position, 0, kept)
@@ -191,8 +194,8 @@ class VoiCapture:
         """((subject, id), quantity, per-sample values, the item's draws or None) of every
         quantity that varies.
 
-        Which quantities vary is decided on the first ``EDGE_SAMPLES`` samples (a quantity
-        equal on all of them has one bin anyway); later chunks give the same.
+        Which quantities are drawn per sample is decided on the first chunk, from the
+        review's structure alone (a point is a scalar); later chunks give the same.
         """
         known = {(q.subject, q.id, q.quantity) for q in self.quantities}
         first = not self.started
@@ -200,10 +203,9 @@ class VoiCapture:
         def varies(subject: str, name: str, quantity: str, value: Factor) -> bool:
             if not first:
                 return (subject, name, quantity) in known
-            if not isinstance(value, np.ndarray) or value.size < 2:
-                return False
-            head = value[:EDGE_SAMPLES]  # the edges' samples, whatever the chunk
-            return bool(head.min() < head.max())
+            # an array may still be one value throughout (equal points of several
+            # participants): such a quantity is dropped once its edges are fixed
+            return isinstance(value, np.ndarray)
 
         for model, draws in zip(models, chunk_draws, strict=True):
             for quantity, value in (("likelihood", draws.likelihood), ("impact", draws.impact)):
@@ -263,6 +265,8 @@ def value_of_information(
     totals = np.take_along_axis(sums, picks[:, None, :], axis=1)[:, 0].sum(axis=1)
     entries = []
     for position, quantity in enumerate(quantities):
+        if quantity.constant:
+            continue
         square_total = 0.0
         for row in set(picks[position].tolist()) - {best}:  # where the best is picked: 0
             square_sums = np.bincount(keys[position].astype(np.intp), weights=squares[row],
