@@ -242,7 +242,7 @@ def test_tiny_chunks_and_equal_points_change_nothing(template: Template) -> None
     )
 
     def chunked(chunk: int | None) -> ValueOfInformation | None:
-        simulation = simulate(review, template, samples=2_500,
+        simulation = simulate(review, template, samples=1_500,
                               rng=np.random.default_rng(1), chunk=chunk)
         return value_of_information(simulation.net, [1, 2], simulation.voi,
                                     item_titles={}, mitigation_titles={})
