@@ -286,8 +286,8 @@ def test_the_report_and_the_record_rank_it_in_the_same_digits(template: Template
                             f"expected gain {gain} points")
     text = format_report(analysis, review)
     section = text[text.index("What is worth investigating before release"):]
-    assert f"resolving everything: expected gain {plus_minus(voi.evpi, voi.evpi_se)} points" \
-        in section
+    assert ("knowing every outcome in advance (an upper bound: chance included): expected gain "
+            f"{plus_minus(voi.evpi, voi.evpi_se)} points") in section
     assert f"  {top.sentence}\n" in section
     html = render_tradeoffs(review, analysis.to_json(), template=template)
     assert "<h3>What is worth investigating before release</h3>" in html
@@ -317,7 +317,7 @@ def test_the_chart_draws_the_ranked_gains_and_its_text_says_them(template: Templ
     assert evpi["data"]["values"] == [{"evpi": voi.evpi}]
     text = describe(analysis)
     assert voi.entries[0].sentence in text
-    assert f"expected gain {plus_minus(voi.evpi, voi.evpi_se)} points" in text
+    assert f"chance included): expected gain {plus_minus(voi.evpi, voi.evpi_se)} points" in text
 
 
 def test_a_draw_cache_reuses_unchanged_items_bins_and_changes_no_number(

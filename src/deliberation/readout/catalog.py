@@ -108,7 +108,7 @@ CHARTS: dict[str, ChartKind] = {
         caption=(
             "The expected value of perfect partial information for the choice between the"
             " release options, highest first; black lines span the 95% interval, the dashed"
-            " line is the value of knowing everything."
+            " line is the value of knowing every outcome in advance, chance included."
         ),
         shown=lambda r: r.value_of_information is not None
         and bool(r.value_of_information.entries),

@@ -35,7 +35,7 @@ def shown(result: Analysis, top: int = TOP) -> list[InformationValue]:
 def information_chart(analysis: Analysis | dict[str, Any], review: Any = None, *,
                       top: int = TOP) -> Any:
     """Each estimate's expected value of perfect partial information, highest first, with
-    its 95% interval, beside the value of resolving everything (EVPI)."""
+    its 95% interval, beside the value of knowing every outcome in advance (EVPI)."""
     alt = _alt()
     result = _analysis(analysis)
     voi = result.value_of_information
@@ -67,7 +67,7 @@ def information_chart(analysis: Analysis | dict[str, Any], review: Any = None, *
     chart = alt.layer(*layers).properties(
         title=alt.TitleParams(TITLE, subtitle=[
             "Expected gain from knowing one estimate before choosing between the options; "
-            "the dashed line is knowing everything (EVPI)"]),
+            "the dashed line is knowing every outcome in advance (EVPI)"]),
         width=WIDTH, height=max(80, 24 * len(entries)),
     )
     return _finish(chart)
@@ -80,5 +80,5 @@ def describe(result: Analysis) -> str:
         return "No choice between release options, so nothing to resolve."
     rows = [e.sentence for e in shown(result)]  # as the chart picks them
     return (f"What knowing an estimate before choosing between the release options is "
-            f"worth; knowing everything: expected gain {plus_minus(voi.evpi, voi.evpi_se)} "
-            "points. " + "; ".join(rows) + ".")
+            f"worth; knowing every outcome in advance (an upper bound: chance included): "
+            f"expected gain {plus_minus(voi.evpi, voi.evpi_se)} points. " + "; ".join(rows) + ".")

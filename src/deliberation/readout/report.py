@@ -213,16 +213,17 @@ def information_lines(analysis: Analysis, rows: int = INFORMATION_ROWS) -> list[
         return []
     out = ["", "What is worth investigating before release (value of information for the "
            f"choice between variants, from {voi.samples:,} samples)", "",
-           f"  resolving everything: expected gain {plus_minus(voi.evpi, voi.evpi_se)} points"]
+           f"  knowing every outcome in advance (an upper bound: chance included): expected "
+           f"gain {plus_minus(voi.evpi, voi.evpi_se)} points"]
     worth = [entry for entry in voi.entries if entry.could_change_choice]
     out += [f"  {entry.sentence}" for entry in worth[:rows]]
-    rest = len(voi.entries) - min(len(worth), rows)
     if not worth:
-        out.append("  no single estimate, resolved alone, would measurably change the choice")
-    if rest:
-        out.append(f"  ({rest} more estimate(s) listed in --json"
-                   + ("; none of them would measurably change the choice)" if len(worth) <= rows
-                      else ")"))
+        out.append("  no single estimate, resolved alone, would measurably change the choice "
+                   f"(all {len(voi.entries)} in --json)")
+    elif (rest := len(voi.entries) - min(len(worth), rows)) > 0:
+        out.append(f"  ({rest} more in --json"
+                   + ("; none of them would measurably change the choice)"
+                      if len(worth) <= rows else ")"))
     return out
 
 
