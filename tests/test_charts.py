@@ -13,14 +13,14 @@ import pytest
 
 from deliberation.engine.analysis import analyze
 from deliberation.engine.results import Analysis
-from deliberation.readout import catalog, charts
+from deliberation.readout import catalog, charts, information
 from deliberation.review.templates import load_template_file
 
 from .test_analysis import TEMPLATE_FILE, three_variants
 
 CHARTS: list[Callable[..., Any]] = [
     charts.net_value_chart, charts.tails_chart, charts.risk_matrix, charts.tornado_chart,
-    charts.disagreement_chart, charts.mitigation_chart,
+    charts.disagreement_chart, charts.mitigation_chart, information.information_chart,
 ]
 
 
@@ -40,7 +40,7 @@ def test_each_chart_renders_to_svg(analysis: Analysis, chart: Callable[..., Any]
 def test_specs_are_small_and_carry_no_samples(analysis: Analysis) -> None:
     sizes = {name: len(json.dumps(c.to_dict())) for name, c in catalog.all_charts(analysis).items()}
     assert set(sizes) == {"net_value", "tails", "risk_matrix", "tornado", "disagreement",
-                          "mitigations"}
+                          "mitigations", "information"}
     assert max(sizes.values()) < 50_000, sizes
     net = charts.net_value_chart(analysis).to_dict()
     rows = sum(len(layer.get("data", {}).get("values", [])) for layer in net["layer"])

@@ -147,7 +147,7 @@ def test_every_chart_draws_every_control_character_without_dying() -> None:
                            capture_output=True, text=True, check=False, timeout=120)
     assert child.returncode == 0, child.stderr[-2000:]
     assert child.stdout.split() == ["tails", "net_value", "mitigations", "risk_matrix",
-                                    "tornado", "disagreement"]
+                                    "tornado", "disagreement", "information"]
 
 
 def test_bidi_controls_are_shown_not_obeyed_in_the_record_page() -> None:

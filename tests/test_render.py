@@ -147,7 +147,7 @@ def test_charts_have_titles_text_alternatives_and_sizes(review: Any, template: A
     svgs = re.findall(r"<svg [^>]*>", html)
     figures = re.findall(r'<figure class="chart" id="(chart-[a-z-]+)">', html)
     assert figures == ["chart-tails", "chart-net-value", "chart-mitigations", "chart-risk-matrix",
-                       "chart-tornado", "chart-disagreement"]
+                       "chart-tornado", "chart-disagreement", "chart-information"]
     assert len(svgs) == len(figures)
     for tag, chart_id in zip(svgs, figures, strict=True):
         assert 'role="img"' in tag

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 from deliberation.errors import ConcurrentEdit, ReviewInvalid
-from deliberation.numbers import percent, percentage_points
+from deliberation.numbers import percent, percentage_points, plus_minus
 from deliberation.record.mode import RecordMode
 from deliberation.workbook.fields import format_quantity, parse_quantity
 from deliberation.workbook.session import ReviewSession
@@ -570,6 +570,12 @@ def test_tradeoffs_show_what_a_modification_changes(wb: Workbook) -> None:
     assert percentage_points(change) in find(tradeoffs, "dl-tradeoff-compare").value
     assert "Deceptive images" in find(tradeoffs, "dl-tradeoff-sensitivity").value
     assert "Deceptive images" in find(tradeoffs, "dl-tradeoff-disagreement").value
+    # what is worth investigating: the analysis' own ranked sentences' numbers, as the record
+    voi = analysis.value_of_information
+    assert voi is not None
+    information = find(tradeoffs, "dl-tradeoff-information").value
+    assert plus_minus(voi.evpi, voi.evpi_se) in information
+    assert plus_minus(voi.entries[0].evppi, voi.entries[0].evppi_se) in information
 
 
 def test_policy_gates_update_live_with_their_clauses(wb: Workbook) -> None:

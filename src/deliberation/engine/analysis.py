@@ -67,6 +67,7 @@ from .results import (
 from .sensitivity import _sensitivity, disagreement
 from .sequential import DEFAULT_CAP, decide_gates, first_looks
 from .simulate import BASELINE, ProgressCallback, Simulation, simulate
+from .voi import value_of_information
 
 QUANTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 HISTOGRAM_BINS = 60
@@ -406,6 +407,10 @@ def summarize(simulation: Simulation, review: Any, template: Template, *, seed: 
         disagreement=disagreement(review, template),
         unestimated=list(simulation.unestimated), gates=gates,
         notes=_notes(review) + _pool_notes(simulation),
+        value_of_information=value_of_information(
+            simulation.net, list(dict.fromkeys(simulation.variant_sets[n] for n in names)),
+            simulation.voi, item_titles=titles,
+            mitigation_titles={m.id: m.title for m in review.mitigations}),
     )
 
 

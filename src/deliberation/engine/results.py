@@ -244,6 +244,39 @@ class Gate(_Data):
     cap: int | None = None
 
 
+class InformationValue(_Data):
+    """What resolving one uncertain quantity before deciding is worth (:mod:`.voi`).
+
+    ``subject`` "item": an item's drawn ``likelihood`` or ``impact`` (``id`` the item's);
+    "mitigation": a mitigation's ``likelihood_factor`` or ``impact_factor``;
+    "participants": which participant's view holds (``quantity`` "participant").
+    ``evppi`` (value points, at least 0) with its standard error; ``could_change_choice``
+    when it exceeds 1.96 standard errors; ``sentence`` says so in words.
+    """
+
+    subject: Literal["item", "mitigation", "participants"]
+    id: str
+    title: str  # the item's or mitigation's title ("participants": "participants")
+    quantity: Literal["likelihood", "impact", "likelihood_factor", "impact_factor",
+                      "participant"]
+    evppi: float
+    evppi_se: float
+    could_change_choice: bool
+    sentence: str
+
+
+class ValueOfInformation(_Data):
+    """The expected value of perfect information for the choice between the variants
+    (``evpi``, value points) and of each quantity's (``entries``, highest first), from the
+    analysis' first ``samples`` draws and ``bins`` quantile bins per quantity."""
+
+    samples: int
+    bins: int
+    evpi: float
+    evpi_se: float
+    entries: list[InformationValue]
+
+
 class Analysis(_Data):
     """Everything ``report`` prints and the charts draw, for one review, seed and size."""
 
@@ -266,6 +299,8 @@ class Analysis(_Data):
     unestimated: list[str]
     gates: list[Gate]
     notes: list[str] = []
+    # None: one variant only (no choice), sensitivity off, or a record made before it
+    value_of_information: ValueOfInformation | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready data: the ``report --json`` contract, plus the rest of the analysis."""

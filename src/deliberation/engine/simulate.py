@@ -49,6 +49,7 @@ from .draws import (
 from .estimates import ItemModel, Pool, factor_parameters, item_models
 from .swings import SwingPlan, SwingTally
 from .thresholds import catastrophe_of, reach_catastrophe, thresholds_of
+from .voi import VOI_SAMPLES, VoiCapture
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -96,6 +97,9 @@ class Simulation:
     item_keys: dict[str, list[frozenset[str]]]  # per item: the key of each set
     swings: list[SwingTally]
     chunk: int
+    # each uncertain quantity's bin on the first samples, for the value of information
+    # (None: sensitivity off, or no choice between variants)
+    voi: VoiCapture | None = None
 
     def net_of(self, variant: str) -> Floats:
         row: Floats = self.net[self.variant_sets[variant]]
@@ -176,6 +180,11 @@ def simulate(
         extreme_bad=extreme_bad, extreme_good=extreme_good, cache=cache,
         catastrophe=catastrophe_of(review, template), couplings=couplings(review),
     )
+    if sensitivity and len(reported_sets) > 1:
+        plan.voi = VoiCapture(
+            min(samples, VOI_SAMPLES),
+            sorted({m for index in reported_sets for m in sets[index]}),
+        )
     tallies = {model.id: {key: ItemTally() for key in item_keys[model.id]} for model in models}
     net = np.empty((len(sets), samples), np.float32)
     catastrophic = None if plan.catastrophe is None else np.empty(net.shape, np.bool_)
@@ -197,7 +206,7 @@ def simulate(
         sets=sets, variant_sets=variant_sets, mitigation_sets=mitigation_sets, net=net,
         catastrophe=plan.catastrophe, catastrophic=catastrophic,
         items=models, unestimated=review.unestimated_items(), tallies=tallies,
-        item_keys=item_keys, swings=swings, chunk=chunk,
+        item_keys=item_keys, swings=swings, chunk=chunk, voi=plan.voi,
     )
 
 
@@ -229,6 +238,7 @@ class _Plan:
         self.driver_normals: dict[str, tuple[Wide, Wide]] = {}  # this chunk's, drawn once
         self.catastrophe = catastrophe
         self.harm_reached: npt.NDArray[np.bool_] | None = None  # this chunk's rows to fill
+        self.voi: VoiCapture | None = None
         self.samples = samples
         # Summed in id order, so the order items were listed in changes no rounding.
         self.models = sorted(models, key=lambda model: model.id)
@@ -412,6 +422,9 @@ class _Plan:
                 tally.contribution_bad[set_index] = tally.contribution_bad.get(
                     set_index, 0.0
                 ) + float(contribution[rows].sum(dtype=np.float64))
+        if self.voi is not None:
+            self.voi.add(size, self.models, chunk_draws, factors, picked=picked,
+                         participants=len(self.participants))
         if swings:
             self.swing_plan.tally(net, self.models, chunk_draws, self.extreme_bad,
                                   self.extreme_good)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..engine.results import Analysis
-from . import descriptions
+from . import descriptions, information
 from .charts import (
     _analysis,
     disagreement_chart,
@@ -101,6 +101,17 @@ CHARTS: dict[str, ChartKind] = {
             "estimates differ most: discuss these first."
         ),
         shown=lambda r: bool(r.disagreement),
+    ),
+    "information": ChartKind(
+        information.information_chart, information.describe,
+        title=information.TITLE,
+        caption=(
+            "The expected value of perfect partial information for the choice between the"
+            " release options, highest first; black lines span the 95% interval, the dashed"
+            " line is the value of knowing every outcome in advance, chance included."
+        ),
+        shown=lambda r: r.value_of_information is not None
+        and bool(r.value_of_information.entries),
     ),
 }
 """Every chart by name, headline first: the order the record shows them in."""

@@ -19,6 +19,7 @@ from ..numbers import (
     mean_value,
     percent,
     percentage_points,
+    plus_minus,
     points,
     probability,
     signed_points,
@@ -28,6 +29,7 @@ from ..review.overrides import gate_line
 from . import flips
 
 SENSITIVITY_ROWS = 10
+INFORMATION_ROWS = 6
 DISAGREEMENT_ROWS = 8
 DRIVER_ROWS = 8
 
@@ -178,6 +180,8 @@ def format_report(analysis: Analysis, review: Any, gates: Sequence[Any] = ()) ->
             ])
         out.append(table(["estimate", "range", "mean", "P(extremely bad)", "flags"], rows))
 
+    out += information_lines(analysis)
+
     disagreements = [d for d in analysis.disagreement if len(d.participants) > 1]
     if disagreements:
         out += [
@@ -210,6 +214,28 @@ def drivers_line(review: Any) -> str:
         f"{driver.id} ({', '.join(driver.items)}: {strength_text(driver.strength)})"
         for driver in review.drivers
     ) + "."
+
+
+def information_lines(analysis: Analysis, rows: int = INFORMATION_ROWS) -> list[str]:
+    """The report's "What is worth investigating before release" section (none without
+    a choice between variants): EVPI, then the estimates worth resolving, highest first."""
+    voi = analysis.value_of_information
+    if voi is None:
+        return []
+    out = ["", "What is worth investigating before release (value of information for the "
+           f"choice between variants, from {voi.samples:,} samples)", "",
+           f"  knowing every outcome in advance (an upper bound: chance included): expected "
+           f"gain {plus_minus(voi.evpi, voi.evpi_se)} points"]
+    worth = [entry for entry in voi.entries if entry.could_change_choice]
+    out += [f"  {entry.sentence}" for entry in worth[:rows]]
+    if not worth:
+        out.append("  no single estimate, resolved alone, would measurably change the choice "
+                   f"(all {len(voi.entries)} in --json)")
+    elif (rest := len(voi.entries) - min(len(worth), rows)) > 0:
+        out.append(f"  ({rest} more in --json"
+                   + ("; none of them would measurably change the choice)"
+                      if len(worth) <= rows else ")"))
+    return out
 
 
 def _given_bad(effect: Any) -> str:

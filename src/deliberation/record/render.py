@@ -64,6 +64,7 @@ __all__ = [
     "render_attestation",
     "render_decision",
     "render_estimates",
+    "render_information",
     "render_masthead",
     "render_mitigations",
     "render_policy",
@@ -261,6 +262,8 @@ def render_tradeoffs(
         catastrophe=catastrophe_of(review, template, analysis_json),
         sensitivity=render_sensitivity(review, analysis_json),
         disagreement=render_disagreement(review, analysis_json),
+        information=render_information(review, analysis_json, unit=(
+            template.value_unit if template is not None else "value points")),
         charts=_charts(analysis_json, review),
         samples=analysis_json.get("samples"), seed=analysis_json.get("seed"),
         unit=(template.value_unit if template is not None else "value points"),
@@ -303,6 +306,34 @@ def render_sensitivity(review: Review, analysis_json: Mapping[str, Any], *,
     ]
     return _render("sensitivity.html.j2", rows=shown,
                    variant=titles.get(chosen or "", chosen or ""))
+
+
+def render_information(review: Review, analysis_json: Mapping[str, Any], *,
+                       limit: int = 8, unit: str = "value points") -> str:
+    """What resolving each estimate before deciding is worth, ranked (value of information):
+    those that could change the choice, then others, ``limit`` rows at most."""
+    from ..engine.voi import subject_words
+
+    voi = analysis_json.get("value_of_information")
+    if not isinstance(voi, Mapping) or not isinstance(voi.get("entries"), list):
+        return ""
+    titles = {i.id: i.title for i in review.items} | {m.id: m.title for m in review.mitigations}
+    entries = [e for e in voi["entries"] if isinstance(e, Mapping)]
+    samples = voi.get("samples")
+    rows = [
+        {"what": subject_words(str(e.get("subject")), str(e.get("quantity")),
+                               str(e.get("title") or titles.get(str(e.get("id")))
+                                   or e.get("id"))),
+         "gain": plus_minus(number(e, "evppi"), number(e, "evppi_se")),
+         "could": e.get("could_change_choice") is True}
+        for e in entries[:limit]
+    ]
+    return _render("information.html.j2", rows=rows, unit=unit,
+                   evpi=plus_minus(number(voi, "evpi"), number(voi, "evpi_se")),
+                   samples=f"{samples:,}" if isinstance(samples, int) else "n/a",
+                   plus_minus_legend=PLUS_MINUS, hidden=len(entries) - len(rows),
+                   hidden_could=any(e.get("could_change_choice") is True
+                                    for e in entries[limit:]))
 
 
 def render_disagreement(review: Review, analysis_json: Mapping[str, Any], *,

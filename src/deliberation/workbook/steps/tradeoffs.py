@@ -79,6 +79,7 @@ class TradeoffsStep(Step):
         self.compare = _html("dl-tradeoff-compare")
         self.sensitivity = _html("dl-tradeoff-sensitivity")
         self.disagreement = _html("dl-tradeoff-disagreement")
+        self.information = _html("dl-tradeoff-information")
         self.base.observe(lambda _: self._compare(), names="value")
         self.other.observe(lambda _: self._compare(), names="value")
         super().__init__(session)
@@ -92,6 +93,8 @@ class TradeoffsStep(Step):
                 widgets.HBox([self.base, self.other]), self.compare,
                 widgets.HTML(value="<h4>Sensitivity: which estimates matter most</h4>"),
                 self.sensitivity,
+                widgets.HTML(value="<h4>What is worth investigating before release</h4>"),
+                self.information,
                 widgets.HTML(value="<h4>Disagreement: discuss these first</h4>"),
                 self.disagreement, self.notes]
 
@@ -101,7 +104,7 @@ class TradeoffsStep(Step):
             self.numbers.value = (f'<div class="dl-warn">No numbers yet: '
                                   f"{escape(live.error or 'add items and estimates')}</div>")
             self.chart.value = self.net_value.value = ""
-            self.sensitivity.value = self.disagreement.value = ""
+            self.sensitivity.value = self.disagreement.value = self.information.value = ""
             return
         analysis = live.analysis
         analysis_json = analysis.to_json()
@@ -116,6 +119,7 @@ class TradeoffsStep(Step):
             self._when_quiet()
         self.sensitivity.value = render.render_sensitivity(review, analysis_json, limit=5)
         self.disagreement.value = render.render_disagreement(review, analysis_json, limit=5)
+        self.information.value = render.render_information(review, analysis_json, limit=5)
         options_list = [(live.analysis.variants[key].title, key)
                         for key in live.analysis.variants]
         if list(self.base.options) != options_list:
