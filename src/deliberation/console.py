@@ -63,6 +63,10 @@ def user_errors(function: F) -> F:
         except RecursionError:  # a last guard: inputs are bounded in depth where they enter
             say("error: the input is nested too deeply", err=True)
             sys.exit(2)
+        except OSError as error:  # a last guard: a path the OS refuses (too long, a loop)
+            where = f"{error.filename}: " if error.filename is not None else ""
+            say(f"error: {where}{error.strerror or error}", err=True)
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 

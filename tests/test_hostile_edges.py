@@ -1,0 +1,212 @@
+"""Issue 13's acceptance audit: the edges test_hostile.py did not reach yet, each through
+the command line with its exact one line and exit code (paths the OS refuses, a link
+into an archive, bidi controls in the page's title, a template integer of thousands of
+digits, unbounded template counts, every command's --seed and --samples)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import DATA, ROOT, TEST_TEMPLATES
+from .strategies import field_paths
+from .test_hostile import MINIMAL, one_line_error, pristine, run
+
+__all__ = ["pristine"]  # the module-scoped archive fixture, shared with test_hostile
+
+LONG = "x" * 300  # a file name over the 255 bytes of every common file system
+
+
+# --------------------------------------------------------------------------- paths the OS refuses
+
+
+@pytest.mark.parametrize("arguments", [
+    ("check", "{long}"),
+    ("report", "{long}"),
+    ("diff", "--templates", str(TEST_TEMPLATES), str(MINIMAL), "{long}"),
+    ("render", "{long}"),
+    ("render", str(MINIMAL), "-o", "{long}"),
+    ("verify", "{long}"),
+    ("verify", "--record", "{long}"),
+    ("templates", "--templates", "{long}"),
+    ("export", "{long}", "--archive", "{tmp}/archive"),
+    ("export", str(ROOT / "workbooks" / "example"), "--archive", "{long}"),
+])
+def test_a_name_too_long_for_the_file_system_is_one_line(tmp_path: Path,
+                                                         arguments: tuple[str, ...]) -> None:
+    """ENAMETOOLONG was a traceback in every command (pathlib's exists() raises it)."""
+    long = tmp_path / LONG
+    result = run(*(a.format(long=long, tmp=tmp_path) for a in arguments))
+    one_line_error(result, f"{long}: File name too long")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_loop_of_links_is_one_line(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.symlink_to(second)
+    second.symlink_to(first)
+    one_line_error(run("check", first, timeout=20),
+                   f"{first}: cannot read: Too many levels of symbolic links")
+
+
+def test_new_with_a_name_too_long(tmp_path: Path) -> None:
+    long = tmp_path / LONG
+    one_line_error(run("new", long), f"{long}: cannot create the review: File name too long")
+    folder = tmp_path / ("y" * 150)
+    one_line_error(run("new", folder), f"{folder}: the review id made from the folder's name "
+                   "would be 150 characters long; expected at most 100 (give a shorter "
+                   "--subject)")
+    assert not folder.exists()
+    created = run("new", folder, "--subject", "short")
+    assert created.returncode == 0, created.stderr
+    assert json.loads((folder / "review.json").read_text())["id"] == "short"
+
+
+# --------------------------------------------------------------------------- render -o
+
+
+def test_render_never_writes_through_a_link_into_an_archive(pristine: Path,
+                                                              tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(pristine, archive)
+    record = archive / "records" / "000001-alpha-v1" / "record.json"
+    target_folder = archive / "records" / "000002-beta-v1"
+    before = (target_folder / "record.html").read_bytes()
+    link = tmp_path / "linked"
+    link.symlink_to(target_folder)
+    for target in (link / "record.html", link / "new.html"):
+        one_line_error(run("render", record, "-o", target, "--force"),
+                       f"{target}: refusing to write into the archive {archive}, where files "
+                       "are written once")
+    assert (target_folder / "record.html").read_bytes() == before
+    assert sorted(p.name for p in target_folder.iterdir()) == [
+        "record.html", "record.json", "review.ipynb"]
+    assert run("verify", archive).returncode == 0
+
+
+# --------------------------------------------------------------------------- bidi controls
+
+BIDI = "\u202eevil\u202c\u2066"
+
+
+def _get(data: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+def _put(data: Any, path: tuple[Any, ...], value: Any) -> None:
+    _get(data, path[:-1])[path[-1]] = value
+
+
+def test_no_bidi_control_reaches_the_record_page(pristine: Path, tmp_path: Path) -> None:
+    """U+202E appended to every string of record.json the record's model accepts (titles,
+    names, roles, rationales, labels, versions ...): `render` shows each as a mark, in the
+    body, the <title> and the <meta> alike; not one reaches the page raw."""
+    from deliberation.errors import DeliberationError
+    from deliberation.record.document import validate_record
+    from deliberation.text import BIDI_CONTROLS
+
+    data = json.loads((pristine / "records" / "000001-alpha-v1" / "record.json").read_text())
+    marked = []
+    for path in field_paths(data):
+        value = _get(data, path)
+        if not isinstance(value, str) or path == ("schema",):
+            continue
+        _put(data, path, value + BIDI)
+        try:
+            validate_record(json.loads(json.dumps(data)), "record.json")
+        except DeliberationError:
+            _put(data, path, value)
+        else:
+            marked.append(path)
+    assert ("review", "title") in marked
+    assert ("versions", "deliberation") in marked
+    assert len(marked) > 50
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    page = tmp_path / "page.html"
+    result = run("render", record, "-o", page)
+    assert result.returncode == 0, result.stderr
+    html = page.read_text(encoding="utf-8")
+    assert not [c for c in BIDI_CONTROLS if c in html]
+    assert "<title>Decision record: Release review: chat model v1⟪U+202E⟫evil⟪U+202C⟫" \
+           "⟪U+2066⟫</title>" in html
+    assert html.count("evil⟪U+202C⟫⟪U+2066⟫") >= 20
+
+
+# --------------------------------------------------------------------------- template numbers
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_a_template_integer_of_thousands_of_digits_is_one_line(tmp_path: Path,
+                                                               digits: int) -> None:
+    """Python refuses to read an integer of over 4300 digits; the template's line says
+    which field and which bound, as it does for 400 digits."""
+    text = (TEST_TEMPLATES / "test-minimal.yaml").read_text().replace(
+        "[1, 10]", "[1, 1" + "0" * digits + "]", 1)
+    (tmp_path / "test-minimal.yaml").write_text(text)
+    listed = run("templates", "--templates", tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("test-minimal"))
+    assert line == (f"test-minimal         INVALID  {tmp_path / 'test-minimal.yaml'}: line 14: "
+                    "impact_scale[0].interval: expected impact numbers of at most 1e+18, got an "
+                    f"integer of about {digits + 1} digits")
+    one_line_error(run("check", "--templates", tmp_path, MINIMAL),
+                   line.split("INVALID  ", 1)[1])
+
+
+@pytest.mark.parametrize("count", ["1001", "1" + "0" * 400, "1" + "0" * 5000])
+def test_a_gate_count_is_bounded(tmp_path: Path, count: str) -> None:
+    text = (TEST_TEMPLATES / "test-minimal.yaml").read_text()
+    assert "count: 2," in text
+    (tmp_path / "test-minimal.yaml").write_text(text.replace("count: 2,", f"count: {count},"))
+    one_line_error(run("check", "--templates", tmp_path, MINIMAL),
+                   f"{tmp_path / 'test-minimal.yaml'}: line 30: policy[1].count: Input should "
+                   "be less than or equal to 1000")
+
+
+def test_yaml_integers_below_the_limit_read_exactly() -> None:
+    from deliberation.review.strict_yaml import parse_yaml
+
+    assert parse_yaml("a: 1_000\nb: -0x10\nc: 017\nd: " + "9" * 1000 + "\n", "t.yaml") == {
+        "a": 1000, "b": -16, "c": 15, "d": int("9" * 1000)}
+    assert parse_yaml("e: -" + "7" * 1001 + "\n", "t.yaml") == {"e": -(10**1000)}
+
+
+# --------------------------------------------------------------------------- --seed, --samples
+
+
+@pytest.mark.parametrize(("option", "value", "bound"), [
+    ("--seed", "-1", "0<=x<=9223372036854775807"),
+    ("--seed", str(2**63), "0<=x<=9223372036854775807"),
+    ("--samples", str(10**12), "100<=x<=10000000"),
+])
+@pytest.mark.parametrize("command", ["diff", "export"])
+def test_seed_and_samples_are_bounded_in_diff_and_export(
+    tmp_path: Path, command: str, option: str, value: str, bound: str
+) -> None:
+    arguments = {"diff": ("diff", "--templates", TEST_TEMPLATES, MINIMAL, MINIMAL),
+                 "export": ("export", ROOT / "workbooks" / "example", "--archive",
+                            tmp_path / "archive")}[command]
+    one_line_error(run(*arguments, option, value),
+                   f"Invalid value for '{option}': {value} is not in the range {bound}. "
+                   f"(see `deliberation {command} --help`)")
+    assert not (tmp_path / "archive").exists()
+
+
+def test_the_bad_fixtures_are_one_line_in_report_and_diff_too() -> None:
+    """tests/data/bad/ runs through `check` in test_cli.py; `report` and `diff` read the
+    review the same way and print the same line."""
+    expected = json.loads((DATA / "bad" / "expected.json").read_text())
+    for name in ("thresholds-1e308.json", "nested-1000-deep.json", "impact-5000-digits.json",
+                 "role-forges-a-line.json"):
+        path = DATA / "bad" / name
+        one_line_error(run("report", "--samples", "200", "--templates", TEST_TEMPLATES, path),
+                       f"{path}: {expected[name]}")
+        one_line_error(run("diff", "--samples", "200", "--templates", TEST_TEMPLATES, MINIMAL,
+                           path), f"{path}: {expected[name]}")
