@@ -6,6 +6,7 @@ digits, unbounded template counts, every command's --seed and --samples)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -210,3 +211,46 @@ def test_the_bad_fixtures_are_one_line_in_report_and_diff_too() -> None:
                        f"{path}: {expected[name]}")
         one_line_error(run("diff", "--samples", "200", "--templates", TEST_TEMPLATES, MINIMAL,
                            path), f"{path}: {expected[name]}")
+
+
+# --------------------------------------------------------------------------- export, links
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("records a link", "{archive}: records: expected a folder, found a symbolic link"),
+    (".lock a FIFO", "{archive}: .lock: expected a regular file, found a FIFO (named pipe)"),
+    (".lock a link", "{archive}: .lock: expected a regular file, found a symbolic link"),
+    ("HEAD a folder", "{archive}: refusing to add a record to an archive that fails "
+     "verification: HEAD: expected a regular file, found a folder"),
+    ("the archive a link", "{archive}: expected an archive folder, found a symbolic link (to "
+     "{outside}; give that folder)"),
+])
+def test_export_never_writes_through_a_link_nor_into_an_odd_archive(
+    pristine: Path, tmp_path: Path, case: str, expected: str
+) -> None:
+    """Refused before the workbook runs (a second, not the whole analysis); nothing is
+    written, inside the archive or where a link points."""
+    archive, outside = tmp_path / "archive", tmp_path / "outside"
+    shutil.copytree(pristine, archive)
+    if case == "records a link":
+        shutil.move(archive / "records", outside)
+        (archive / "records").symlink_to(outside)
+    elif case == ".lock a FIFO":
+        (archive / ".lock").unlink()
+        os.mkfifo(archive / ".lock")
+    elif case == ".lock a link":
+        (archive / ".lock").unlink()
+        (archive / ".lock").symlink_to(outside)
+    elif case == "HEAD a folder":
+        (archive / "HEAD").unlink()
+        (archive / "HEAD").mkdir()
+    else:
+        shutil.move(archive, outside)
+        archive.symlink_to(outside)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    result = run("export", ROOT / "workbooks" / "example", "--archive", archive, timeout=30)
+    one_line_error(result, expected.format(archive=archive, outside=outside))
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    if case == "the archive a link":
+        one_line_error(run("verify", archive), expected.format(archive=archive,
+                                                               outside=outside))
