@@ -254,3 +254,17 @@ def test_export_never_writes_through_a_link_nor_into_an_odd_archive(
     if case == "the archive a link":
         one_line_error(run("verify", archive), expected.format(archive=archive,
                                                                outside=outside))
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def test_a_file_name_with_controls_is_printed_escaped(tmp_path: Path) -> None:
+    """A carriage return or form feed in a name was turned into a space (the message's
+    lines joined); now every control of a name is shown as its escape, none raw."""
+    name = "r\x1b[2K\r\x0c\x0bPASS.json"
+    one_line_error(run("check", tmp_path / name),
+                   f"{tmp_path}/r\\x1b[2K\\x0d\\x0c\\x0bPASS.json: no such file")
+    archive = tmp_path / "arch\rive"
+    one_line_error(run("verify", archive),
+                   f"{tmp_path}/arch\\x0dive: expected an archive folder, found nothing")

@@ -38,6 +38,12 @@ def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(for_terminal(text), err=err, nl=nl)
 
 
+def one_line(message: str) -> str:
+    """A message's lines joined by spaces; only line feeds: a carriage return or form feed
+    in a name the user typed stays in it, and :func:`say` shows it escaped (``\\x0d``)."""
+    return " ".join(message.split("\n"))
+
+
 def say_json(data: Any) -> None:
     click.echo(json_for_terminal(json.dumps(data, indent=2, ensure_ascii=False)))
 
@@ -58,7 +64,7 @@ def user_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except DeliberationError as error:
-            say(f"error: {' '.join(str(error).splitlines())}", err=True)
+            say(f"error: {one_line(str(error))}", err=True)
             sys.exit(2)
         except RecursionError:  # a last guard: inputs are bounded in depth where they enter
             say("error: the input is nested too deeply", err=True)
