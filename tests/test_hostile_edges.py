@@ -297,5 +297,31 @@ def test_a_long_extends_chain_reads_each_file_once(tmp_path: Path,
     chain = [entry for entry in listed if entry[1].parent == tmp_path]
     assert len(chain) == 400
     assert all(not isinstance(entry[2], str) for entry in chain)
-    assert {n for n in reads.values()} == {1}
+    assert set(reads.values()) == {1}
     assert sum(reads[p] for p in reads if p.parent == tmp_path.resolve()) == 400
+
+
+# --------------------------------------------------------------------------- manifest names
+
+
+@pytest.mark.parametrize("name", ["record.json\n", "record.jso\u0660", "../../record.json",
+                                  "records/x", ".record.json", ""])
+def test_a_file_name_the_exporter_never_writes_is_tampering(pristine: Path, tmp_path: Path,
+                                                            name: str) -> None:
+    """The manifest's file names, like its record names, are exact ASCII (the chain
+    rehashed, so only the name check can catch it)."""
+    from deliberation.record.archive import line_hash
+    from deliberation.text import for_terminal
+
+    archive = tmp_path / "archive"
+    shutil.copytree(pristine, archive)
+    lines = (archive / "manifest.jsonl").read_bytes().splitlines(keepends=True)
+    entry = json.loads(lines[2])
+    entry["files"][name] = entry["files"].pop("record.json")
+    lines[2] = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    (archive / "manifest.jsonl").write_bytes(b"".join(lines))
+    (archive / "HEAD").write_text(line_hash(lines[2]) + "\n")
+    result = run("verify", archive)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (f"TAMPERED: {archive}: manifest.jsonl line 3: file "
+                             f"{for_terminal(repr(name))} is not a record file name\n")

@@ -141,10 +141,12 @@ def _parse_line(raw: bytes, number: int, archive: Path) -> Entry:
     if (
         not isinstance(files, dict)
         or not files
-        or not all(isinstance(k, str) and _FILE.match(k) for k in files)
         or not all(isinstance(v, str) and _HEX64.match(v) for v in files.values())
     ):
         raise _tampered(f"{where}: files must map file names to sha256 hashes", archive)
+    for name in files:
+        if not _FILE.match(name):
+            raise _tampered(f"{where}: file {name!r} is not a record file name", archive)
     kind, signs = data.get("kind", "record"), data.get("signs", "")
     if kind not in KINDS or not isinstance(signs, str) or (
             kind == "signature") != bool(_NAME.match(signs)):
