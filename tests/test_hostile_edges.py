@@ -325,3 +325,31 @@ def test_a_file_name_the_exporter_never_writes_is_tampering(pristine: Path, tmp_
     assert result.returncode == 1, result.stderr
     assert result.stderr == (f"TAMPERED: {archive}: manifest.jsonl line 3: file "
                              f"{for_terminal(repr(name))} is not a record file name\n")
+
+
+# --------------------------------------------------------------------------- the workbook
+
+
+@pytest.mark.parametrize("character", ["\x0b", "\x0c", "\x1b", "\ufffe", "\uffff"],
+                         ids=lambda c: f"U+{ord(c):04X}")
+def test_the_workbook_refuses_a_control_character_before_saving(tmp_path: Path,
+                                                                character: str) -> None:
+    """The kernel died on the tradeoffs step, and the edit was already saved, so every
+    restart died again: the edit is refused (ReviewInvalid, what the field shows) and
+    review.json keeps its bytes."""
+    from deliberation.errors import ReviewInvalid
+    from deliberation.workbook.session import ReviewSession
+
+    review = tmp_path / "review.json"
+    shutil.copy(MINIMAL, review)
+    before = review.read_bytes()
+    session = ReviewSession(review, template_search=(TEST_TEMPLATES,), journal=None)
+
+    def retitle(data: dict[str, Any]) -> None:
+        data["variants"][0]["title"] = f"Open{character}release"
+
+    with pytest.raises(ReviewInvalid, match=f"variants\\[0\\].title: expected text without "
+                       f"control characters, found U\\+{ord(character):04X}"):
+        session.edit(retitle)
+    assert review.read_bytes() == before
+    assert session.review.variants[0].title == "Open release"
