@@ -353,3 +353,36 @@ def test_the_workbook_refuses_a_control_character_before_saving(tmp_path: Path,
         session.edit(retitle)
     assert review.read_bytes() == before
     assert session.review.variants[0].title == "Open release"
+
+
+# --------------------------------------------------------------------------- file sizes
+
+
+def _sparse(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes that takes no disk (a hole): what the size check sees."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        out.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize(("arguments", "name", "limit"), [
+    (("check", "{file}"), "review.json", 16 << 20),
+    (("report", "{file}"), "review.json", 16 << 20),
+    (("render", "{file}", "-o", "{tmp}/page.html"), "record.json", 64 << 20),
+    (("templates", "--templates", "{tmp}"), "big.yaml", 1 << 20),
+])
+def test_a_file_one_byte_over_its_limit_is_refused_unread(
+    tmp_path: Path, arguments: tuple[str, ...], name: str, limit: int
+) -> None:
+    file = _sparse(tmp_path / name, limit + 1)
+    result = run(*(a.format(file=file, tmp=tmp_path) for a in arguments))
+    expected = (f"{file}: expected a file of at most {limit >> 20} MiB, found "
+                f"{limit + 1:,} bytes")
+    if arguments[0] == "templates":
+        assert f"big                  INVALID  {expected}" in result.stdout.splitlines()
+    else:
+        one_line_error(result, expected)
+    at_limit = _sparse(tmp_path / "at" / name, limit)  # at the limit: read, and judged
+    result = run(*(a.format(file=at_limit, tmp=at_limit.parent) for a in arguments))
+    assert "expected a file of at most" not in result.stdout + result.stderr

@@ -7,6 +7,7 @@ or click's, as one line with exit code 2.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from collections.abc import Callable
@@ -70,6 +71,8 @@ def user_errors(function: F) -> F:
             say("error: the input is nested too deeply", err=True)
             sys.exit(2)
         except OSError as error:  # a last guard: a path the OS refuses (too long, a loop)
+            if error.errno == errno.EPIPE:  # `| head`: the reader left, as before
+                raise
             where = f"{error.filename}: " if error.filename is not None else ""
             say(f"error: {where}{error.strerror or error}", err=True)
             sys.exit(2)
