@@ -33,7 +33,6 @@ LONG = "x" * 300  # a file name over the 255 bytes of every common file system
     ("render", str(MINIMAL), "-o", "{long}"),
     ("verify", "{long}"),
     ("verify", "--record", "{long}"),
-    ("templates", "--templates", "{long}"),
     ("export", "{long}", "--archive", "{tmp}/archive"),
     ("export", str(ROOT / "workbooks" / "example"), "--archive", "{long}"),
 ])
@@ -386,3 +385,31 @@ def test_a_file_one_byte_over_its_limit_is_refused_unread(
     at_limit = _sparse(tmp_path / "at" / name, limit)  # at the limit: read, and judged
     result = run(*(a.format(file=at_limit, tmp=at_limit.parent) for a in arguments))
     assert "expected a file of at most" not in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- template folders
+
+
+@pytest.mark.parametrize(("where", "kind"), [
+    ("--templates", "nothing"),
+    ("$DELIBERATION_TEMPLATES", "nothing"),
+    ("$DELIBERATION_TEMPLATES", "a file"),
+])
+def test_a_template_folder_that_is_not_there_is_an_error(tmp_path: Path, where: str,
+                                                         kind: str) -> None:
+    """A mistyped or unmounted organisation folder dropped its templates silently, and
+    the built-in template of the same id was used in their place (--templates naming a
+    file is click's usage error)."""
+    folder = tmp_path / "org-templates"
+    if kind == "a file":
+        folder.write_text("not a folder")
+    review = ROOT / "workbooks" / "example"
+    if where == "--templates":
+        one_line_error(run("check", "--templates", folder, review),
+                       f"Invalid value for '--templates': Directory '{folder}' does not exist. "
+                       "(see `deliberation check --help`)")
+        return
+    result = run("check", review, env={"DELIBERATION_TEMPLATES": f"{folder}:"})
+    one_line_error(result, f"{folder}: {where}: expected a folder of templates, found {kind}")
+    listed = run("templates", env={"DELIBERATION_TEMPLATES": str(folder)})
+    one_line_error(listed, f"{folder}: {where}: expected a folder of templates, found {kind}")

@@ -52,7 +52,7 @@ TEMPLATES_OPTION = click.option(
     "--templates",
     "template_dirs",
     multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="A folder of your own templates (repeatable); also $DELIBERATION_TEMPLATES.",
 )
 
