@@ -413,3 +413,37 @@ def test_a_template_folder_that_is_not_there_is_an_error(tmp_path: Path, where: 
     one_line_error(result, f"{folder}: {where}: expected a folder of templates, found {kind}")
     listed = run("templates", env={"DELIBERATION_TEMPLATES": str(folder)})
     one_line_error(listed, f"{folder}: {where}: expected a folder of templates, found {kind}")
+
+
+# --------------------------------------------------------------------------- bad templates
+
+BAD_TEMPLATES = DATA / "bad-templates"
+BAD_TEMPLATE_LINES = json.loads((BAD_TEMPLATES / "expected.json").read_text())
+
+
+def test_the_bad_template_fixtures_are_what_make_writes() -> None:
+    import runpy
+
+    files = runpy.run_path(str(BAD_TEMPLATES / "_make.py"))["FILES"]
+    assert sorted(files) == sorted(BAD_TEMPLATE_LINES)
+    for name, text in files.items():
+        assert (BAD_TEMPLATES / name).read_text(encoding="utf-8") == text, name
+
+
+def test_templates_lists_every_bad_template_as_invalid_with_its_line() -> None:
+    listed = run("templates", "--templates", BAD_TEMPLATES, "--templates", TEST_TEMPLATES)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    for name, message in BAD_TEMPLATE_LINES.items():
+        assert f"{name.removesuffix('.yaml'):<20} INVALID  {BAD_TEMPLATES / name}: " \
+               f"{message}" in lines, name
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TEMPLATE_LINES))
+def test_check_with_a_bad_template_is_its_one_line(tmp_path: Path, name: str) -> None:
+    data = json.loads(MINIMAL.read_text())
+    data["template"] = {"id": name.removesuffix(".yaml")}
+    review = tmp_path / "review.json"
+    review.write_text(json.dumps(data))
+    one_line_error(run("check", "--templates", BAD_TEMPLATES, "--templates", TEST_TEMPLATES,
+                       review), f"{BAD_TEMPLATES / name}: {BAD_TEMPLATE_LINES[name]}")
