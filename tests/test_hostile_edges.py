@@ -447,3 +447,31 @@ def test_check_with_a_bad_template_is_its_one_line(tmp_path: Path, name: str) ->
     review.write_text(json.dumps(data))
     one_line_error(run("check", "--templates", BAD_TEMPLATES, "--templates", TEST_TEMPLATES,
                        review), f"{BAD_TEMPLATES / name}: {BAD_TEMPLATE_LINES[name]}")
+
+
+# --------------------------------------------------------------------------- gate and sign
+
+
+@pytest.mark.parametrize(("kind", "found"), [("fifo", "a FIFO (named pipe)"),
+                                             ("device", "a character device")])
+def test_allowed_signers_and_keys_are_read_as_regular_files_only(
+    pristine: Path, tmp_path: Path, kind: str, found: str
+) -> None:
+    """`gate --allowed-signers` on a FIFO hung, on /dev/zero read until memory ran out;
+    `sign --key` the same."""
+    from deliberation.record.signing import SigningError, load_private_key
+
+    path = tmp_path / "odd"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    result = run("gate", "--archive", pristine, "--artifact", MINIMAL, "--allowed-signers",
+                 path, timeout=20)
+    one_line_error(result, f"{path}: --allowed-signers: expected a regular file, found {found}")
+    with pytest.raises(SigningError) as raised:
+        load_private_key(path)
+    assert str(raised.value) == f"{path}: --key: expected a regular file, found {found}"
+    big = _sparse(tmp_path / "big_key", (64 << 10) + 1)
+    with pytest.raises(SigningError, match="--key: expected a file of at most 65,536 bytes"):
+        load_private_key(big)
