@@ -475,3 +475,25 @@ def test_allowed_signers_and_keys_are_read_as_regular_files_only(
     big = _sparse(tmp_path / "big_key", (64 << 10) + 1)
     with pytest.raises(SigningError, match="--key: expected a file of at most 65,536 bytes"):
         load_private_key(big)
+
+
+# --------------------------------------------------------------------------- the meeting
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("fifo", "expected a regular file, found a FIFO (named pipe)"),
+    ("device", "expected a regular file, found a character device"),
+    ("deep", "expected JSON nested at most 64 levels deep"),
+])
+def test_the_meeting_reads_review_json_as_a_regular_file(tmp_path: Path, kind: str,
+                                                        expected: str) -> None:
+    """`meeting status` on a review.json that is a FIFO hung (the store read it raw)."""
+    review = tmp_path / "review.json"
+    if kind == "fifo":
+        os.mkfifo(review)
+    elif kind == "device":
+        review.symlink_to("/dev/zero")
+    else:
+        shutil.copy(DATA / "bad" / "nested-1000-deep.json", review)
+    one_line_error(run("meeting", "status", tmp_path, timeout=20), f"{review}: {expected}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["review.json"]
