@@ -230,6 +230,7 @@ def analysis_reviews(draw: Any, *, max_items: int = 6) -> Review:
 
 
 # Any JSON value, the odd ones included: huge and negative integers, extreme floats,
+# NaN and infinities (as Python's json writes and reads them),
 # control characters, deep-ish nesting. For the "random JSON in every field" tests.
 any_json = st.recursive(
     st.none() | st.booleans()
@@ -237,6 +238,7 @@ any_json = st.recursive(
     | st.sampled_from([0, -1, 10**400, 2**63])
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.sampled_from([1e308, -1e308, 5e-324])
+    | st.sampled_from([float("nan"), float("inf"), float("-inf")])  # json writes NaN
     | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
                                                                 max_size=3),

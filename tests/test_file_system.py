@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,3 +119,44 @@ def test_a_read_only_file_system_is_one_line_and_the_next_export_succeeds(
     assert verify_archive(archive).entries == before
     publish(archive, review_id="alpha-v3", subject="alpha", created="later", build=_record)
     assert verify_archive(archive).entries[-1].record == f"{len(before) + 1:06d}-alpha-v3"
+
+
+# The disk filled up to leave this many bytes free: nothing fits, the record's folder
+# fits but not record.html (about 200 kB), record.html but not the manifest's copy ...
+FREE_LEVELS = [0, 4096, 8192, 16384, 65536, 131072, 196608, 212992, 262144, 524288, 1 << 20]
+
+
+def test_every_free_space_level_publishes_fully_or_not_at_all(small_fs: Path) -> None:
+    """Issue 13 saw a traceback at 7 of 11 levels of free space. At each level a publish
+    either succeeds or is one RecordError line; the archive verifies with the records it
+    had (or one more), and once space is freed the next publish succeeds."""
+    outcomes = []
+    for level, free in enumerate(FREE_LEVELS):
+        archive = small_fs / f"archive-{level}"
+        build_archive(archive)
+        before = verify_archive(archive).entries
+        filler = _fill(small_fs)
+        with filler.open("r+b") as out:
+            out.truncate(max(filler.stat().st_size - free, 0))
+        message = None
+        try:
+            publish(archive, review_id="alpha-v3", subject="alpha", created="later",
+                    build=_record)
+        except RecordError as error:
+            message = str(error)
+        if message is not None:
+            assert "\n" not in message
+            assert message.startswith(f"{archive}: "), message
+            assert verify_archive(archive).entries == before
+            outcomes.append("refused")
+        else:
+            assert [e.record for e in verify_archive(archive).entries][:-1] == [
+                e.record for e in before]
+            outcomes.append("published")
+        filler.unlink()
+        publish(archive, review_id="alpha-v4", subject="alpha", created="later",
+                build=_record)
+        assert verify_archive(archive).entries[-1].record.endswith("-alpha-v4")
+        shutil.rmtree(archive)
+    assert outcomes[0] == "refused"
+    assert outcomes[-1] == "published"

@@ -316,7 +316,7 @@ def test_new_onto_odd_places(tmp_path: Path) -> None:
     one_line_error(run("new", under), f"{under}: cannot create the review: Not a directory")
     long = tmp_path / "new"
     one_line_error(run("new", long, "--subject", "x" * 150),
-                   f"{long}: --subject: the review id made from it would be 150 characters "
+                   f"{long}: the review id made from --subject would be 150 characters "
                    "long; expected at most 100 (give a shorter --subject)")
     assert file.read_text() == "mine"
 

@@ -20,6 +20,7 @@ from .console import (
     SEED,
     TEMPLATES_OPTION,
     Commands,
+    one_line,
     say,
     say_json,
     user_errors,
@@ -284,7 +285,7 @@ def verify(path: Path | None, record_folder: Path | None, anchor: str | None) ->
                 summary += f", anchor {anchor[:16]}… found in the chain"
         notes += _signature_notes(record_folder or path or Path())
     except RecordTampered as error:
-        say(f"TAMPERED: {' '.join(str(error).splitlines())}", err=True)
+        say(f"TAMPERED: {one_line(str(error))}", err=True)
         sys.exit(1)
     for note in notes:
         say(f"note: {note}")

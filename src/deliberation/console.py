@@ -7,6 +7,7 @@ or click's, as one line with exit code 2.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from collections.abc import Callable
@@ -38,6 +39,12 @@ def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(for_terminal(text), err=err, nl=nl)
 
 
+def one_line(message: str) -> str:
+    """A message's lines joined by spaces; only line feeds: a carriage return or form feed
+    in a name the user typed stays in it, and :func:`say` shows it escaped (``\\x0d``)."""
+    return " ".join(message.split("\n"))
+
+
 def say_json(data: Any) -> None:
     click.echo(json_for_terminal(json.dumps(data, indent=2, ensure_ascii=False)))
 
@@ -45,7 +52,7 @@ TEMPLATES_OPTION = click.option(
     "--templates",
     "template_dirs",
     multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="A folder of your own templates (repeatable); also $DELIBERATION_TEMPLATES.",
 )
 
@@ -58,10 +65,16 @@ def user_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except DeliberationError as error:
-            say(f"error: {' '.join(str(error).splitlines())}", err=True)
+            say(f"error: {one_line(str(error))}", err=True)
             sys.exit(2)
         except RecursionError:  # a last guard: inputs are bounded in depth where they enter
             say("error: the input is nested too deeply", err=True)
+            sys.exit(2)
+        except OSError as error:  # a last guard: a path the OS refuses (too long, a loop)
+            if error.errno == errno.EPIPE:  # `| head`: the reader left, as before
+                raise
+            where = f"{error.filename}: " if error.filename is not None else ""
+            say(f"error: {where}{error.strerror or error}", err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

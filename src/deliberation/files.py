@@ -36,7 +36,9 @@ def kind_of(mode: int) -> str:
 
 
 def _size(count: int) -> str:
-    return f"{count / (1 << 20):.0f} MiB" if count >= 1 << 20 else f"{count:,} bytes"
+    """``16 MiB`` for a whole number of MiB (the limits), else exact: ``16,777,217 bytes``
+    (a file one byte over the limit is not "16 MiB, found 16 MiB")."""
+    return f"{count >> 20} MiB" if count and count % (1 << 20) == 0 else f"{count:,} bytes"
 
 
 def read_regular(

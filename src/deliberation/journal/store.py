@@ -43,7 +43,8 @@ from sqlalchemy.engine import Connection
 
 from ..atomic import write_atomic
 from ..errors import ConcurrentEdit, ReviewInvalid
-from ..review.model import SCHEMA_ID, Review, parse_review, review_to_data
+from ..files import load_json, read_regular
+from ..review.model import MAX_REVIEW_BYTES, SCHEMA_ID, Review, parse_review, review_to_data
 from ..review.opening import check_review_against
 from ..review.template import Template
 from ..review.templates import load_template
@@ -147,12 +148,8 @@ class Store:
     # ------------------------------------------------------------------ opening
     def _key_of_file(self) -> str:
         """Which review of the store this file is: its ``event_log.review``, else its id."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ReviewInvalid("no such file", path=self.path) from None
-        except (ValueError, UnicodeDecodeError):
-            raise ReviewInvalid("expected a review (JSON)", path=self.path) from None
+        # regular files only, bounded (a FIFO would block the meeting forever)
+        data = load_json(self.path, limit=MAX_REVIEW_BYTES, error=ReviewInvalid)
         log = data.get(LOG_FIELD) if isinstance(data, dict) else None
         if isinstance(log, dict) and isinstance(log.get("review"), str):
             return str(log["review"])
@@ -463,12 +460,7 @@ class Store:
         return hashlib.sha256(data).hexdigest()
 
     def _read_file(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ReviewInvalid("no such file", path=self.path) from None
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ReviewInvalid(f"expected valid JSON ({error})", path=self.path) from None
+        data = load_json(self.path, limit=MAX_REVIEW_BYTES, error=ReviewInvalid)
         if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID:
             raise ReviewInvalid(f"expected {SCHEMA_ID!r}", path=self.path, field="schema")
         # Imported as the model writes it, so every later event applies to the same
@@ -479,9 +471,12 @@ class Store:
                      state: StoreState | None) -> Literal["current", "stale", "missing",
                                                           "outside"]:
         try:
-            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
-        except FileNotFoundError:
-            return "missing"
+            raw = read_regular(self.path, limit=MAX_REVIEW_BYTES, error=ReviewInvalid)
+        except ReviewInvalid:
+            if not (self.path.exists() or self.path.is_symlink()):
+                return "missing"
+            raise
+        digest = hashlib.sha256(raw).hexdigest()
         if state is None:
             return "outside"
         if digest == hashlib.sha256(self.file_bytes(state)).hexdigest():

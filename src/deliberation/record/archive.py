@@ -141,10 +141,12 @@ def _parse_line(raw: bytes, number: int, archive: Path) -> Entry:
     if (
         not isinstance(files, dict)
         or not files
-        or not all(isinstance(k, str) and _FILE.match(k) for k in files)
         or not all(isinstance(v, str) and _HEX64.match(v) for v in files.values())
     ):
         raise _tampered(f"{where}: files must map file names to sha256 hashes", archive)
+    for name in files:
+        if not _FILE.match(name):
+            raise _tampered(f"{where}: file {name!r} is not a record file name", archive)
     kind, signs = data.get("kind", "record"), data.get("signs", "")
     if kind not in KINDS or not isinstance(signs, str) or (
             kind == "signature") != bool(_NAME.match(signs)):
@@ -194,6 +196,7 @@ def verify_archive(archive: Path | str, *, anchor: str | None = None) -> Verifie
     never "0 records intact": a mistyped path must not pass a pipeline.
     """
     archive = Path(archive)
+    _refuse_a_link(archive)
     if not archive.is_dir():
         raise RecordError("expected an archive folder, found "
                           + ("a file" if archive.exists() else "nothing"), path=archive)
@@ -307,12 +310,28 @@ def latest_of_subject(entries: list[Entry], subject: str) -> Entry | None:
                 None)
 
 
+def _refuse_a_link(archive: Path) -> None:
+    """The archive's own folder given as a symbolic link: say where it points, since
+    nothing in an archive may be a link (name the folder itself)."""
+    if archive.is_symlink():
+        raise RecordError("expected an archive folder, found a symbolic link (to "
+                          f"{os.path.realpath(archive)}; give that folder)", path=archive)
+
+
+def _where(archive: Path, error: RecordTampered) -> str:
+    """``HEAD: `` when the failure names a file of the archive, not the archive itself."""
+    if error.path is None or Path(error.path) == archive:
+        return ""
+    return f"{os.path.relpath(error.path, archive)}: "
+
+
 def preflight(archive: Path | str, *, verify: bool = True) -> None:
     """Raise RecordError unless a record could be published into ``archive`` now: an
     archive that verifies, or a new or empty folder, writable. Export calls this before it
     runs the workbook, so a wrong path fails in a second, not after the whole analysis;
     publish calls it without ``verify`` (it verifies under the lock anyway)."""
     archive = Path(archive)
+    _refuse_a_link(archive)
     if archive.exists() or archive.is_symlink():
         if not archive.is_dir():
             raise RecordError("expected an archive folder, found a file", path=archive)
@@ -336,7 +355,8 @@ def preflight(archive: Path | str, *, verify: bool = True) -> None:
                 verify_archive(archive)
             except RecordTampered as error:
                 raise RecordTampered(f"refusing to add a record to an archive that fails "
-                                     f"verification: {error.detail}", path=archive) from None
+                                     f"verification: {_where(archive, error)}{error.detail}",
+                                     path=archive) from None
         return
     ancestor = Path(os.path.abspath(archive)).parent
     while not ancestor.exists():
@@ -396,8 +416,8 @@ def _publish(
             verified = _verify_locked(archive, None)
         except RecordTampered as error:
             raise RecordTampered(
-                f"refusing to add a record to an archive that fails verification: {error.detail}",
-                path=archive,
+                "refusing to add a record to an archive that fails verification: "
+                f"{_where(archive, error)}{error.detail}", path=archive,
             ) from None
         entries = verified.entries
         recover(archive, entries)

@@ -35,6 +35,7 @@ from ..resources import shipped_workbook
 from ..review.model import Review, parse_review, review_to_data
 from ..review.opening import open_review
 from ..review.template import Template
+from ..text import reveal
 from . import render
 from .archive import Published, Slot, preflight, publish, verify_archive
 from .artifact import SUMS_FILE, Artifact
@@ -190,8 +191,8 @@ def record_notebook(record: Mapping[str, Any],
     review, _ = _record_parts(record)
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["deliberation"] = {
-        "title": f"Decision record: {review.title}",
-        "generator": str((record.get("versions") or {}).get("deliberation", "")),
+        "title": reveal(f"Decision record: {review.title}"),  # bidi shown, as in the page
+        "generator": reveal(str((record.get("versions") or {}).get("deliberation", ""))),
     }
     for index, (step, html) in enumerate(record_fragments(record, signatures)):
         cell = nbformat.v4.new_code_cell(source="", metadata={"deliberation": {"step": step}})

@@ -173,11 +173,13 @@ def is_archive(folder: Path) -> bool:
 
 
 def enclosing_archive(path: Path) -> Path | None:
-    """The archive ``path`` would be written into, if any: its folder or one above it."""
+    """The archive ``path`` would be written into, if any: its folder or one above it,
+    as written or with symbolic links followed (a link to a record folder is inside)."""
     folder = Path(os.path.abspath(path)).parent
-    for candidate in (folder, *folder.parents):
-        if is_archive(candidate):
-            return candidate
+    for start in (folder, Path(os.path.realpath(folder))):
+        for candidate in (start, *start.parents):
+            if is_archive(candidate):
+                return candidate
     return None
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import json
 import re
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 from sshsig.allowed_signers import AllowedSigner, load_allowed_signers_file
 
 from ..errors import DeliberationError, RecordTampered
+from ..files import read_regular
 from .archive import Entry, publish, read_entries, verify_archive
 from .attest import ATTESTATION, Attestation, load_attestation, parse_envelope
 from .layout import find_archive, record_name
@@ -70,14 +72,19 @@ def openssh_public(public_key: Ed25519PublicKey) -> str:
     return public_key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode("ascii")
 
 
+def _read_small(path: Path, field: str, *, limit: int) -> bytes:
+    """A key or allowed_signers file: a regular file, read with a limit (a FIFO or
+    /dev/zero given by mistake neither blocks nor reads forever)."""
+    try:
+        return read_regular(path, limit=limit, error=SigningError)
+    except SigningError as error:
+        raise SigningError(error.detail, path=path, field=field) from None
+
+
 def load_private_key(path: Path, passphrase: Callable[[], str] | None = None
                      ) -> Ed25519PrivateKey:
     """An OpenSSH ed25519 private key; ``passphrase`` is asked only if the key has one."""
-    try:
-        data = path.expanduser().read_bytes()
-    except OSError as error:
-        raise SigningError(f"cannot read the key ({error.strerror})", path=path,
-                           field="--key") from None
+    data = _read_small(path.expanduser(), "--key", limit=64 << 10)
     try:
         key = load_ssh_private_key(data, password=None)
     except TypeError:  # encrypted: cryptography wants the passphrase
@@ -140,14 +147,13 @@ class AllowedSigners:
 
     @classmethod
     def load(cls, path: Path) -> AllowedSigners:
+        text = _read_small(path, "--allowed-signers", limit=1 << 20)
         try:
-            entries = tuple(load_allowed_signers_file(path))
+            entries = tuple(load_allowed_signers_file(io.StringIO(text.decode("ascii"))))
             for entry in entries:
                 for option in ("valid-after", "valid-before"):
                     if entry.options and option in entry.options:
                         _ssh_time(entry.options[option])
-        except FileNotFoundError:
-            raise SigningError("no such file", path=path, field="--allowed-signers") from None
         except (OSError, UnicodeDecodeError) as error:
             raise SigningError(f"cannot read it as text ({error})", path=path,
                                field="--allowed-signers") from None

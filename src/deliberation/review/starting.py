@@ -20,20 +20,25 @@ def start_review(
 ) -> Review:
     """Write ``directory``/review.json and the workbook; the folder must be new or empty.
     The review id comes from ``subject`` (default: the folder's name)."""
-    if directory.exists() or directory.is_symlink():
-        if not directory.is_dir():
-            raise DeliberationError("expected a new or empty folder, found a file",
-                                    path=directory)
-        if any(directory.iterdir()):
-            raise DeliberationError(
-                "expected a new or empty folder; it already holds files", path=directory
-            )
-    name = subject or directory.resolve().name
+    try:
+        if directory.exists() or directory.is_symlink():
+            if not directory.is_dir():
+                raise DeliberationError("expected a new or empty folder, found a file",
+                                        path=directory)
+            if any(directory.iterdir()):
+                raise DeliberationError(
+                    "expected a new or empty folder; it already holds files", path=directory
+                )
+        name = subject or directory.resolve().name
+    except OSError as error:  # a name too long for the file system, a loop of links
+        raise DeliberationError(f"cannot create the review: {error.strerror}",
+                                path=directory) from None
     review_id = re.sub(r"[^A-Za-z0-9_.\-]+", "-", name).strip("-.") or "review"
     if len(review_id) > 100:
+        made_from = "--subject" if subject else "the folder's name"
         raise DeliberationError(
-            f"the review id made from it would be {len(review_id)} characters long; expected "
-            "at most 100 (give a shorter --subject)", path=directory, field="--subject")
+            f"the review id made from {made_from} would be {len(review_id)} characters long; "
+            "expected at most 100 (give a shorter --subject)", path=directory)
     try:
         review = Review(
             id=review_id,

@@ -48,6 +48,20 @@ class _StrictLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_int(self, node: Any) -> Any:
+        """An integer as YAML reads it, except one of thousands of digits, which Python
+        refuses to convert: read as a power of ten of the same length, so validation
+        names its field, its line and the bound (as it does for 400 digits)."""
+        text = str(self.construct_scalar(node)).replace("_", "")
+        digits = text.lstrip("+-").lstrip("0")
+        if len(digits) > _LONG_INTEGER and digits.isascii() and digits.isdigit():
+            return (-1 if text.startswith("-") else 1) * 10 ** (len(digits) - 1)
+        return super().construct_yaml_int(node)
+
+
+_LONG_INTEGER = 1000  # digits: far beyond any bound, far below Python's 4300
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+
 
 def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
     """Map each YAML path to the line it starts on, for error messages."""

@@ -79,7 +79,7 @@ class MinParticipants(_Rule):
     """Estimates from at least ``count`` distinct participants."""
 
     rule: Literal["min-participants"]
-    count: int = Field(ge=1)
+    count: int = Field(ge=1, le=1000)  # bounded where it enters, as Delphi rounds are
 
 
 class SignoffsFromRoles(_Rule):

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import TemplateInvalid, TemplateNotFound
+from ..errors import DeliberationError, TemplateInvalid, TemplateNotFound
 from ..files import read_regular
 from ..resources import builtin_templates_dir
 from .messages import field_path, split_field
@@ -165,17 +165,32 @@ class Found:
         return text
 
 
+def _existing(origin: str, folders: Iterable[Path]) -> tuple[Path, ...]:
+    """The folders, each one that exists: a mistyped or unmounted organisation folder
+    would otherwise drop its templates silently, and the built-in one of the same id
+    would be used in its place. (Callers' own folders, such as a review's templates/,
+    may be missing.)"""
+    folders = tuple(folders)
+    for folder in folders:
+        if not folder.is_dir():
+            found = "a file" if folder.exists() else "nothing"
+            raise DeliberationError(f"expected a folder of templates, found {found}",
+                                    path=folder, field=origin)
+    return folders
+
+
 def search_levels(
     extra: Iterable[Path | str] = (), *, review_folder: Path | None = None
 ) -> list[Level]:
     """The template search path, highest precedence first."""
     levels = []
-    given = tuple(Path(p) for p in extra)
+    given = tuple(Path(p) for p in extra)  # the command line's are checked by click
     if given:
         levels.append(Level(COMMAND_LINE, given))
     env = os.environ.get(ENV_VAR)
     if env:
-        levels.append(Level(ORGANISATION, tuple(Path(p) for p in env.split(os.pathsep) if p)))
+        levels.append(Level(ORGANISATION, _existing(
+            ORGANISATION, (Path(p) for p in env.split(os.pathsep) if p))))
     levels.append(Level(BUILT_IN, (builtin_templates_dir(),)))
     if review_folder is not None:
         levels.append(Level(REVIEW, (review_folder / "templates",), may_shadow=False))
