@@ -287,6 +287,25 @@ def test_each_participant_estimates_in_turn(wb: Workbook, review_path: Path) -> 
     assert _estimate(on_disk(review_path), "deepfakes", "ana")["likelihood"] == [0.2, 0.6]
 
 
+def test_switching_participant_never_drops_an_unsaved_entry(wb: Workbook,
+                                                            review_path: Path) -> None:
+    step = wb.estimates()
+    find(step, "dl-likelihood-deepfakes").value = "0.4 to 1.3"  # invalid: not saved
+    find(step, "dl-estimator").value = "ben"
+    # still Ana's page, with her entry and a line saying what is pending
+    assert find(step, "dl-estimator").value == "ana"
+    assert find(step, "dl-likelihood-deepfakes").value == "0.4 to 1.3"
+    message = find(step, "dl-switch-error").value
+    assert "Not switched" in message
+    assert "0.4 to 1.3" in message
+    # corrected, the switch goes through and the message is gone
+    find(step, "dl-likelihood-deepfakes").value = "0.4 to 0.6"
+    find(step, "dl-estimator").value = "ben"
+    assert find(step, "dl-estimator").value == "ben"
+    assert find(step, "dl-switch-error").value == ""
+    assert _estimate(on_disk(review_path), "deepfakes", "ana")["likelihood"] == [0.4, 0.6]
+
+
 def test_blind_rounds_hide_numbers_until_revealed(wb: Workbook, review_path: Path) -> None:
     step = wb.estimates()
     table = find(step, "dl-estimates-table")

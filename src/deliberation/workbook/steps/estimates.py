@@ -56,6 +56,7 @@ class EstimateRow:
         self.hint.add_class("dl-hint")
         badge = f'<span class="dl-badge dl-badge-{kind}">{kind}</span>'
         self.badge = badge
+        self.label_text = str(item["title"])
         self.label = widgets.HTML(value=f"{badge} {escape(item['title'])}",
                                   layout=widgets.Layout(width="260px"))
         self.box = widgets.VBox([
@@ -206,6 +207,7 @@ class EstimatesStep(Step):
             description="Estimating:", style={"description_width": "110px"})
         who.add_class("dl-estimator")
         who.observe(self._choose, names="value")
+        self.switch_error = error_line("dl-switch-error")
         round_label = widgets.HTML(value=f"<b>Round {state.round}</b>")
         round_label.add_class("dl-round")
         reveal = self.button("Reveal everyone's numbers", "dl-reveal", self._reveal, icon="eye")
@@ -225,9 +227,28 @@ class EstimatesStep(Step):
         self.rows = [EstimateRow(self, item, participant, state.round) for item in items]
         if not items:
             return [who, widgets.HTML(value='<p class="dl-muted">No items yet.</p>')]
-        return [who, controls, header, *[row.box for row in self.rows], self.table]
+        return [who, self.switch_error, controls, header, *[row.box for row in self.rows],
+                self.table]
+
+    def _unsaved_entries(self) -> list[str]:
+        """Entries typed but not saved (invalid): switching participant would drop them."""
+        return [f"{kind} of “{row.label_text}”: {widget.value!r}"
+                for row in self.rows
+                for kind, widget in (("likelihood", row.likelihood), ("impact", row.impact))
+                if "dl-invalid" in widget._dom_classes]
 
     def _choose(self, change: dict[str, Any]) -> None:
+        if change["new"] == self.participant:
+            return
+        pending = self._unsaved_entries()
+        if pending:
+            # never drop what someone typed without a word: stay, and say what is pending
+            change["owner"].value = self.participant
+            self.switch_error.value = (
+                f"<div>Not switched: {escape('; '.join(pending))} is not saved yet. Correct "
+                "it or clear the field first.</div>")
+            return
+        self.switch_error.value = ""
         self.participant = change["new"]
         self.on_change(self.session)
 
