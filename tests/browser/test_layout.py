@@ -5,6 +5,7 @@ input, textarea, select, label and button of every step (``.dl-step``): its cont
 fit its box (``scrollWidth <= clientWidth + 1``, which also catches a button whose text
 ellipsis cut to "R…") and its box must lie inside its step's box horizontally. Every
 offender is collected with its step, a selector and its text, so one run names them all.
+Text and tables (HTML widgets) must lie inside their step too (a wide table scrolls).
 Folded panels (accordions) are opened first, so what they hold is measured too.
 """
 
@@ -76,6 +77,28 @@ OFFENDERS_JS = """
             found.push(where + ` clipped (option "${option.text.slice(0, 40)}" needs`
               + ` ${Math.round(need + 28)}px in ${Math.round(r.width)}px)`);
           }
+        }
+      }
+    }
+    // text and tables (HTML widgets) stay inside the step: a wide table scrolls in its
+    // own box instead of being cut at the step's edge
+    for (const el of step.querySelectorAll('.widget-html, .widget-htmlmath')) {
+      if (!el.checkVisibility()) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0) continue;
+      if (r.left < box.left - 1 || r.right > box.right + 1) {
+        const words = (el.innerText || '').trim().slice(0, 40);
+        found.push(stepName + ': ' + name(el) + ' "' + words + '"'
+          + ` outside its step (${Math.round(r.left)}..${Math.round(r.right)}`
+          + ` not in ${Math.round(box.left)}..${Math.round(box.right)})`);
+      }
+      for (const part of [el, ...el.querySelectorAll('.widget-html-content')]) {
+        const scrolls = ['auto', 'scroll'].includes(getComputedStyle(part).overflowX);
+        if (!scrolls && part.scrollWidth > part.clientWidth + 1) {
+          const words = (el.innerText || '').trim().slice(0, 40);
+          found.push(stepName + ': ' + name(el) + ' "' + words + '"'
+            + ` cut (content ${part.scrollWidth}px in ${part.clientWidth}px)`);
+          break;
         }
       }
     }

@@ -34,6 +34,8 @@ STYLE = """
 .dl-step .widget-inline-hbox input, .dl-step .widget-inline-hbox select,
 .dl-step .widget-inline-hbox textarea { min-width: 0; }
 .dl-step .jupyter-button { flex-shrink: 0; min-width: max-content; }
+.dl-step .widget-html { max-width: calc(100% - 4px); min-width: 0; }
+.dl-step .widget-html-content { white-space: normal; overflow-x: auto; }
 .dl-step .widget-html-content { line-height: 1.45; }
 .dl-step .widget-html-content h4 { margin: 10px 0 4px 0; font-size: 15px; }
 .dl-step .chart-alt { display: none; }
