@@ -34,6 +34,7 @@ STYLE = """
 .dl-step .widget-inline-hbox input, .dl-step .widget-inline-hbox select,
 .dl-step .widget-inline-hbox textarea { min-width: 0; }
 .dl-step .jupyter-button { flex-shrink: 0; min-width: max-content; }
+.dl-step .dl-estimate-fields { flex-wrap: nowrap; flex: 0 1 auto; min-width: 0; }
 .dl-step .widget-html { max-width: calc(100% - 4px); min-width: 0; }
 .dl-step .widget-html-content { white-space: normal; overflow-x: auto; }
 .dl-step .widget-html-content { line-height: 1.45; }
