@@ -50,7 +50,7 @@ class EstimateRow:
             placeholder="50 to 2000, or a label", continuous_update=False,
             layout=widgets.Layout(width="200px"))
         self.rationale = widgets.Text(placeholder="why you think so", continuous_update=True,
-                                      layout=widgets.Layout(width="300px"))
+                                      layout=widgets.Layout(flex="1 1 300px"))
         for widget, css in ((self.likelihood, "dl-likelihood"), (self.impact, "dl-impact"),
                             (self.rationale, "dl-rationale")):
             widget.add_class(css)
