@@ -63,6 +63,7 @@ class EstimateRow:
         self.badge = badge
         self.label = widgets.HTML(value=f"{badge} {escape(item['title'])}",
                                   layout=label_layout())
+        self.label.add_class("dl-estimate-title")
         fields = widgets.HBox([self.label,
                                widgets.VBox([self.likelihood, self.likelihood_error],
                                             layout=widgets.Layout(width="204px")),
