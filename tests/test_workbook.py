@@ -754,7 +754,7 @@ def test_typing_a_title_does_not_rebuild_the_form_under_the_cursor(wb: Workbook,
     assert on_disk(review_path)["variants"][1]["mitigations"] == ["prompt-filter"]
     find(wb.harms(), "dl-harm-title").value = "Deceptive images of politicians"
     assert find(estimates, "dl-estimate-row", 1) is row
-    assert "Deceptive images of politicians" in row.children[0].children[0].value
+    assert "Deceptive images of politicians" in find(row, "dl-estimate-title").value
 
 
 def test_a_suggested_mitigation_brings_its_factors(wb: Workbook, review_path: Path) -> None:

@@ -76,12 +76,12 @@ def wait_for_change(page: Any, css: str, before: str, timeout: float = 15_000) -
     return str(page.locator(f".{css}").first.inner_html())
 
 
-def shoot(page: Any, folder: Path, prefix: str) -> list[Path]:
+def shoot(page: Any, folder: Path, prefix: str, height: int = 2400) -> list[Path]:
     """A screenshot of each step, for a person to look at."""
     shots = []
     size = page.viewport_size
     # Tall enough that every step fits whole inside JupyterLab's scrolling notebook.
-    page.set_viewport_size({"width": size["width"], "height": 2400})
+    page.set_viewport_size({"width": size["width"], "height": height})
     try:
         for step in STEPS:
             locator = page.locator(f".dl-step-{step}").first

@@ -27,6 +27,16 @@ QuantityKind = Literal["likelihood", "impact", "factor"]
 STYLE = """
 <style>
 .dl-step { font-size: 14px; max-width: 1180px; }
+/* narrow pages (1024 px beside JupyterLab's sidebar): rows wrap, fields shrink to the
+   step, buttons keep their whole text (tests/browser/test_layout.py) */
+.dl-step .widget-hbox { flex-wrap: wrap; max-width: 100%; }
+.dl-step .widget-inline-hbox { max-width: calc(100% - 4px); min-width: 0; }
+.dl-step .widget-inline-hbox input, .dl-step .widget-inline-hbox select,
+.dl-step .widget-inline-hbox textarea { min-width: 0; }
+.dl-step .jupyter-button { flex-shrink: 0; min-width: max-content; }
+.dl-step .dl-estimate-fields { flex-wrap: nowrap; flex: 0 1 auto; min-width: 0; }
+.dl-step .widget-html { max-width: calc(100% - 4px); min-width: 0; }
+.dl-step .widget-html-content { white-space: normal; overflow-x: auto; }
 .dl-step .widget-html-content { line-height: 1.45; }
 .dl-step .widget-html-content h4 { margin: 10px 0 4px 0; font-size: 15px; }
 .dl-step .chart-alt { display: none; }

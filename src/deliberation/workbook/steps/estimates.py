@@ -24,6 +24,11 @@ from ..fields import (
 from ..session import ReviewSession, user_message
 
 
+def label_layout() -> Any:
+    """An item's title in its row: 260 px, shrinking to 140 px on a narrow page."""
+    return widgets.Layout(flex="0 1 260px", min_width="140px")
+
+
 class EstimateRow:
     """One participant's likelihood, impact and rationale for one item in one round."""
 
@@ -45,7 +50,7 @@ class EstimateRow:
             placeholder="50 to 2000, or a label", continuous_update=False,
             layout=widgets.Layout(width="200px"))
         self.rationale = widgets.Text(placeholder="why you think so", continuous_update=True,
-                                      layout=widgets.Layout(width="300px"))
+                                      layout=widgets.Layout(flex="1 1 300px"))
         for widget, css in ((self.likelihood, "dl-likelihood"), (self.impact, "dl-impact"),
                             (self.rationale, "dl-rationale")):
             widget.add_class(css)
@@ -58,16 +63,15 @@ class EstimateRow:
         self.badge = badge
         self.label_text = str(item["title"])
         self.label = widgets.HTML(value=f"{badge} {escape(item['title'])}",
-                                  layout=widgets.Layout(width="260px"))
-        self.box = widgets.VBox([
-            widgets.HBox([self.label,
-                          widgets.VBox([self.likelihood, self.likelihood_error],
-                                       layout=widgets.Layout(width="204px")),
-                          widgets.VBox([self.impact, self.impact_error],
-                                       layout=widgets.Layout(width="204px")),
-                          self.rationale]),
-            self.hint,
-        ])
+                                  layout=label_layout())
+        self.label.add_class("dl-estimate-title")
+        fields = widgets.HBox([self.label,
+                               widgets.VBox([self.likelihood, self.likelihood_error],
+                                            layout=widgets.Layout(width="204px")),
+                               widgets.VBox([self.impact, self.impact_error],
+                                            layout=widgets.Layout(width="204px"))])
+        fields.add_class("dl-estimate-fields")  # one line; the rationale may wrap below
+        self.box = widgets.VBox([widgets.HBox([fields, self.rationale]), self.hint])
         self.box.add_class("dl-estimate-row")
         self._syncing = False
         self.sync(self.session.snapshot())
@@ -218,10 +222,14 @@ class EstimatesStep(Step):
             "record.", self._next_round, yes="Start", icon="forward")
         controls = widgets.HBox([round_label, reveal, hide, next_round],
                                 layout=widgets.Layout(align_items="center"))
-        header = widgets.HTML(
-            value='<div class="dl-hint" style="margin-left:264px">likelihood &nbsp;&nbsp;'
-            '&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;'
-            '&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp; impact</div>')
+        # the same boxes as a row's, so the column names stay above their fields when
+        # a narrow page shrinks the item's title
+        header = widgets.HBox([
+            widgets.HTML(value="", layout=label_layout()),
+            *[widgets.HTML(value=f'<span class="dl-hint">{name}</span>',
+                           layout=widgets.Layout(width=width))
+              for name, width in (("likelihood", "204px"), ("impact", "204px"))]])
+        header.add_class("dl-estimate-fields")
         items = data.get("items", [])
         participant = str(self.participant)
         self.rows = [EstimateRow(self, item, participant, state.round) for item in items]

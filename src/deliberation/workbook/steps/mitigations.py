@@ -177,7 +177,7 @@ class MitigationsStep(Step):
             widgets.SelectMultiple(description="Targets", options=items,
                                    rows=min(8, max(2, len(items))),
                                    style={"description_width": "70px"},
-                                   layout=widgets.Layout(width="380px")),
+                                   layout=widgets.Layout(width="560px")),
             read=lambda d: tuple(t for t in entry(d)["targets"]),
             write=write("targets", self._targets), css=f"{css}-targets")
         errors = error_line(f"{css}-remove-error")
@@ -210,7 +210,7 @@ class MitigationsStep(Step):
         title.add_class("dl-new-mitigation-title")
         items = [(i["title"], i["id"]) for i in data.get("items", [])]
         targets = widgets.SelectMultiple(options=items, rows=min(5, max(2, len(items))),
-                                         layout=widgets.Layout(width="300px"))
+                                         layout=widgets.Layout(width="480px"))
         targets.add_class("dl-new-mitigation-targets")
         suggested = widgets.Dropdown(
             options=[("— or start from the template's suggestions —", None)]
@@ -270,7 +270,7 @@ class MitigationsStep(Step):
             self.bind(widgets.SelectMultiple(description="With", options=mitigations,
                                              rows=min(6, max(2, len(mitigations))),
                                              style={"description_width": "40px"},
-                                             layout=widgets.Layout(width="340px")),
+                                             layout=widgets.Layout(width="480px")),
                       read=lambda d: tuple(entry(d).get("mitigations", [])),
                       write=write("mitigations", list), css="dl-variant-mitigations"),
             widgets.VBox([self.button("Remove", "dl-remove-variant",
