@@ -25,7 +25,6 @@ reported against the 300 ms budget. Nothing is loosened: a miss prints as MISS.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import statistics
@@ -139,7 +138,7 @@ const chart = [...document.querySelectorAll('.dl-tradeoff-chart svg')]
 RUN_ALL_JS = """
 async (steps) => {
   document.querySelectorAll('[class*="dl-step-"]').forEach(e => { e.dataset.benchOld = '1'; });
-  const done = () => { %s return steps.every(fresh) && chart; };
+  const done = () => { __RENDERED__ return steps.every(fresh) && chart; };
   return await new Promise((resolve, reject) => {
     let started = 0;
     const observer = new MutationObserver(() => {
@@ -152,12 +151,12 @@ async (steps) => {
     window.jupyterapp.commands.execute('notebook:run-all-cells');
   });
 }
-""" % _RENDERED
+""".replace("__RENDERED__", _RENDERED)
 
 # performance.now() counts from navigation start: the time to a usable Voila page.
 VOILA_READY_JS = """
-(steps) => { %s return steps.every(fresh) && chart && performance.now(); }
-""" % _RENDERED
+(steps) => { __RENDERED__ return steps.every(fresh) && chart && performance.now(); }
+""".replace("__RENDERED__", _RENDERED)
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
@@ -228,8 +227,10 @@ def _repeat(page: Any, script: str, args: Any) -> list[float]:
     return timings
 
 
-def _add(page: Any, step: str, field: str, button: str, card: str, title: str) -> float:
-    """Type ``title`` and click Add as a user does; ms from the click to the new card."""
+def _add(page: Any, target: tuple[str, str, str, str], title: str) -> float:
+    """Type ``title`` and click Add as a user does; ms from the click to the new card.
+    ``target`` is the step, the new-title field, the Add button and the card (CSS)."""
+    step, field, button, card = target
     root = page.locator(f".dl-step-{step}").first
     page.evaluate(ARM_JS, [step, button, card])
     root.locator(f".{field} input").fill(title)
@@ -237,11 +238,10 @@ def _add(page: Any, step: str, field: str, button: str, card: str, title: str) -
     return float(page.evaluate(WAIT_JS))
 
 
-def _repeat_add(page: Any, step: str, field: str, button: str, card: str,
-                name: str) -> list[float]:
+def _repeat_add(page: Any, target: tuple[str, str, str, str], name: str) -> list[float]:
     timings = []
     for index in range(WARM_UPS + REPEATS):
-        took = _add(page, step, field, button, card, f"{name} {index}")
+        took = _add(page, target, f"{name} {index}")
         if index >= WARM_UPS:
             timings.append(took)
     return timings
@@ -267,10 +267,10 @@ def measure_lab(folder: Path, browser: Any) -> dict[str, list[float]]:
         stamp = secrets.token_hex(3)
         time.sleep(1.0)  # let the last edit's chart redraws settle
         results["add a harm"] = _repeat_add(
-            page, "harms", "dl-new-harm-title", "dl-add-harm", "dl-harm-card",
+            page, ("harms", "dl-new-harm-title", "dl-add-harm", "dl-harm-card"),
             f"Bench harm {stamp}")
         results["add a variant"] = _repeat_add(
-            page, "mitigations", "dl-new-variant-title", "dl-add-variant", "dl-variant-card",
+            page, ("mitigations", "dl-new-variant-title", "dl-add-variant", "dl-variant-card"),
             f"Bench variant {stamp}")
         # Run All again on the warm kernel, on the review as the adds left it.
         time.sleep(1.0)  # let the last add's redraws settle
