@@ -60,6 +60,7 @@ WARM_UPS = 2
 STEP_BUDGET_MS = 300.0
 RUN_ALL_BUDGET_S = 3.0
 VOILA_BUDGET_S = 5.0
+TIMEOUT_MS = 60_000.0  # an add that never shows counts as this, and is printed
 LONG = 180_000  # ms: a cold kernel imports numpy, pandas, pydantic and ipywidgets
 EXAMPLE = ROOT / "workbooks" / "example" / "review.json"
 
@@ -94,7 +95,11 @@ async () => {
         resolve(bench.doneAt - bench.clickAt);
       } else if (performance.now() - started > 60000) {
         clearInterval(poll); bench.observer.disconnect();
-        reject(new Error('no new card in 60 s after the click (' + bench.before + ' before)'));
+        document.removeEventListener('click', bench.listener, true);
+        const said = [...document.querySelectorAll('.dl-status, .dl-conflict, .dl-field-error')]
+          .map(e => e.innerText.trim()).filter(t => t !== '');
+        resolve('no new card 60 s after the click' + (bench.clickAt === null ? ' (no click)' : '')
+                + ' (' + bench.before + ' cards before); the page says: ' + said.join(' | '));
       }
     }, 5);
   });
@@ -235,7 +240,11 @@ def _add(page: Any, target: tuple[str, str, str, str], title: str) -> float:
     page.evaluate(ARM_JS, [step, button, card])
     root.locator(f".{field} input").fill(title)
     root.locator(f"button.{button}").click()
-    return float(page.evaluate(WAIT_JS))
+    outcome = page.evaluate(WAIT_JS)
+    if isinstance(outcome, str):  # a timeout: counted as a 60 s miss, and said
+        print(f"  {step}, {title!r}: {outcome}", flush=True)
+        return TIMEOUT_MS
+    return float(outcome)
 
 
 def _repeat_add(page: Any, target: tuple[str, str, str, str], name: str) -> list[float]:
