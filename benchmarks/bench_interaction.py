@@ -238,6 +238,11 @@ def _server(kind: str, folder: Path) -> Iterator[str]:
         _stop(process)
 
 
+def _progress(timings: list[float]) -> None:
+    """Print a phase's timings as soon as it ends: a run cut short still tells them."""
+    print(f"  measured (ms): {', '.join(f'{t:.0f}' for t in timings)}", flush=True)
+
+
 def _repeat(page: Any, script: str, args: Any) -> list[float]:
     """``REPEATS`` timings after ``WARM_UPS`` uncounted ones; ``args(i)`` varies the input."""
     timings = []
@@ -245,6 +250,7 @@ def _repeat(page: Any, script: str, args: Any) -> list[float]:
         took = float(page.evaluate(script, args(index)))
         if index >= WARM_UPS:
             timings.append(took)
+    _progress(timings)
     return timings
 
 
@@ -270,6 +276,7 @@ def _repeat_add(page: Any, target: tuple[str, str, str, str], name: str) -> list
         took = _add(page, target, f"{name} {index}")
         if index >= WARM_UPS:
             timings.append(took)
+    _progress(timings)
     return timings
 
 
