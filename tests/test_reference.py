@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,18 +29,11 @@ from deliberation.engine.analysis import analyze
 from deliberation.engine.results import Analysis
 from deliberation.review.model import Review, parse_review
 from deliberation.review.template import Template
-from deliberation.review.templates import load_template_file
 
 from . import reference_model as ref
 from .strategies import analysis_reviews, review_from
 
-TEMPLATE_FILE = Path(__file__).parent / "data" / "templates" / "test-minimal.yaml"
 LIMIT = 4.0
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return load_template_file(TEMPLATE_FILE)
 
 
 # --------------------------------------------------------------------------- comparing
