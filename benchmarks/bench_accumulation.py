@@ -13,13 +13,11 @@ contributions and the per-variant net values stay float32 either way.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from _common import ROOT, Budget, review, template
+from _common import ROOT, Budget, least_cpu_pair, review, template
 from deliberation.engine import simulate as simulate_module
 from deliberation.engine.analysis import analyze
 from deliberation.review.opening import open_review
@@ -46,21 +44,6 @@ def float32_sums(run: Any) -> Any:
     return patched
 
 
-def fastest_pair(first: Callable[[], Any], second: Callable[[], Any],
-                 repeat: int) -> tuple[float, float]:
-    """The least CPU time of each, alternating them (after a warm-up of both)."""
-    for _ in range(2):
-        first()
-        second()
-    best = [float("inf"), float("inf")]
-    for _ in range(repeat):
-        for side, function in enumerate((first, second)):
-            started = time.thread_time()
-            function()
-            best[side] = min(best[side], time.thread_time() - started)
-    return best[0], best[1]
-
-
 def main() -> list[Budget]:
     cases: list[tuple[str, Any]] = []
     bench_template = template()
@@ -77,7 +60,7 @@ def main() -> list[Budget]:
                   lambda: analyze(example, example_template, samples=20_000, seed=0)))
     budgets = []
     for name, run in cases:
-        wide, narrow = fastest_pair(run, float32_sums(run), repeat=15)
+        wide, narrow = least_cpu_pair(run, float32_sums(run), repeat=15)
         ratio = wide / narrow
         print(f"{name}: float64 sums {wide * 1e3:.1f} ms, float32 sums {narrow * 1e3:.1f} ms "
               f"({ratio:.2f} x)")

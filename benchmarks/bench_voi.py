@@ -9,11 +9,9 @@ computes no EVPPI; every other number is the same.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-from _common import Budget, review, template
+from _common import Budget, least_cpu_pair, review, template
 from deliberation.engine import simulate as simulate_module
 from deliberation.engine.analysis import analyze
 
@@ -30,20 +28,6 @@ def _without(review_: Any, template_: Any) -> Any:
         simulate_module.VOI_SAMPLES = saved
 
 
-def _least_cpu(first: Callable[[], Any], second: Callable[[], Any],
-               repeat: int = 21) -> tuple[float, float]:
-    for _ in range(2):  # warm up
-        first()
-        second()
-    best = [float("inf"), float("inf")]
-    for _ in range(repeat):
-        for side, function in enumerate((first, second)):
-            started = time.thread_time()
-            function()
-            best[side] = min(best[side], time.thread_time() - started)
-    return best[0], best[1]
-
-
 def main() -> list[Budget]:
     template_ = template()
     results = []
@@ -52,9 +36,9 @@ def main() -> list[Budget]:
         entries = analyze(review_, template_, samples=SAMPLES).value_of_information
         assert entries is not None
         assert _without(review_, template_).value_of_information is None
-        with_voi, without = _least_cpu(
+        with_voi, without = least_cpu_pair(
             lambda r=review_: analyze(r, template_, samples=SAMPLES),
-            lambda r=review_: _without(r, template_),
+            lambda r=review_: _without(r, template_), repeat=21,
         )
         ratio = with_voi / without
         print(f"{ITEMS} items x {participants} participant(s), {SAMPLES:,} samples, "

@@ -7,9 +7,30 @@ from pathlib import Path
 
 import pytest
 
+from deliberation.review.template import Template
+from deliberation.review.templates import load_template_file
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 TEST_TEMPLATES = DATA / "templates"
+# the engine tests' template: no policy gates beyond the defaults, fixed thresholds
+MINIMAL_TEMPLATE = TEST_TEMPLATES / "test-minimal.yaml"
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    """tests/data/templates/test-minimal.yaml, loaded once (a module may override it)."""
+    return load_template_file(MINIMAL_TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def gated_template(template: Template) -> Template:
+    """The minimal template with a 5% extremely-bad gate and positive expected value."""
+    data = template.model_dump(mode="json")
+    data["policy"] = [*data["policy"],
+                      {"id": "tail", "rule": "max-p-extreme-bad", "value": 0.05},
+                      {"id": "positive", "rule": "positive-expected-value"}]
+    return Template.model_validate(data)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -18,27 +17,13 @@ from deliberation.review.model import Review
 from deliberation.review.template import Template
 from deliberation.review.templates import load_template_file
 
+from .conftest import MINIMAL_TEMPLATE as TEMPLATE_FILE
 from .strategies import analysis_reviews, review_from
 
-TEMPLATE_FILE = Path(__file__).parent / "data" / "templates" / "test-minimal.yaml"
 CONTRACT = (
     "mean", "mean_se", "p5", "p50", "p95", "p_extreme_bad", "p_extreme_bad_se",
     "p_extreme_good", "p_extreme_good_se",
 )
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return load_template_file(TEMPLATE_FILE)
-
-
-@pytest.fixture(scope="module")
-def gated_template(template: Template) -> Template:
-    data = template.model_dump(mode="json")
-    data["policy"] = [*data["policy"],
-                      {"id": "tail", "rule": "max-p-extreme-bad", "value": 0.05},
-                      {"id": "positive", "rule": "positive-expected-value"}]
-    return Template.model_validate(data)
 
 
 def three_variants() -> Review:

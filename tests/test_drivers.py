@@ -8,7 +8,6 @@ must be the one simulated, strength 1 must make two items behave as one and stre
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
@@ -24,17 +23,10 @@ from deliberation.errors import ReviewInvalid
 from deliberation.review.drivers import STRENGTHS, rank_correlation
 from deliberation.review.model import Review, parse_review, review_to_data
 from deliberation.review.template import Template
-from deliberation.review.templates import load_template_file
 
 from .strategies import review_from
 
-TEMPLATE_FILE = Path(__file__).parent / "data" / "templates" / "test-minimal.yaml"
 STANDARD = NormalDist()
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return load_template_file(TEMPLATE_FILE)
 
 
 def with_drivers(review: Review, drivers: list[dict[str, Any]]) -> Review:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,17 +19,10 @@ from deliberation.engine.estimates import (
     pooled_interval,
 )
 from deliberation.review.template import Template
-from deliberation.review.templates import load_template_file
 
 from .strategies import review_from
 
-TEMPLATE_FILE = Path(__file__).parent / "data" / "templates" / "test-minimal.yaml"
 Z95 = 1.6448536269514722  # the standard normal's 95th percentile
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return load_template_file(TEMPLATE_FILE)
 
 
 def test_z90_is_twice_the_95th_percentile() -> None:

@@ -9,7 +9,6 @@ the lead and its standard error taken from the per-sample differences themselves
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,26 +23,10 @@ from deliberation.readout.report import format_report
 from deliberation.record.render import render_sensitivity
 from deliberation.review.model import Review
 from deliberation.review.template import Template
-from deliberation.review.templates import load_template_file
 
 from .strategies import review_from
 
-TEMPLATE_FILE = Path(__file__).parent / "data" / "templates" / "test-minimal.yaml"
 SEEDS = range(50)
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return load_template_file(TEMPLATE_FILE)
-
-
-@pytest.fixture(scope="module")
-def gated_template(template: Template) -> Template:
-    data = template.model_dump(mode="json")
-    data["policy"] = [*data["policy"],
-                      {"id": "tail", "rule": "max-p-extreme-bad", "value": 0.05},
-                      {"id": "positive", "rule": "positive-expected-value"}]
-    return Template.model_validate(data)
 
 
 def entry(analysis: Analysis, item: str, quantity: str) -> Sensitivity:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,16 +15,8 @@ from deliberation.engine.estimates import item_models, lognormal_mean, lognormal
 from deliberation.engine.simulate import BASELINE, Simulation, simulate
 from deliberation.review.model import Review
 from deliberation.review.template import Template
-from deliberation.review.templates import load_template_file
 
 from .strategies import analysis_reviews, review_from
-
-TEMPLATE_FILE = Path(__file__).parent / "data" / "templates" / "test-minimal.yaml"
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return load_template_file(TEMPLATE_FILE)
 
 
 def run(review: Review, template: Template, samples: int = 20_000, seed: int = 0,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,17 +16,10 @@ from deliberation.readout.report import format_report
 from deliberation.record.render import render_tradeoffs
 from deliberation.review.model import Review, parse_review
 from deliberation.review.template import Template
-from deliberation.review.templates import load_template_file
 
 from .strategies import review_from
 
-TEMPLATE_FILE = Path(__file__).parent / "data" / "templates" / "test-minimal.yaml"
 Z90 = 2 * 1.6448536269514722  # a 90% interval spans this many standard deviations
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return load_template_file(TEMPLATE_FILE)
 
 
 def phi(x: float) -> float:

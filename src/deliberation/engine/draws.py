@@ -54,7 +54,8 @@ class _ItemDraws:
     makes (:mod:`.swings`). None of it depends on other items, so it can be cached.
     """
 
-    __slots__ = ("binned", "by_key", "impact", "likelihood", "sums", "swung", "uniform")
+    __slots__ = ("binned", "by_key", "differences", "impact", "likelihood", "sums", "swung",
+                 "uniform")
 
     def __init__(self, uniform: Floats, likelihood: Factor, impact: Factor) -> None:
         # uniform: the happen/not draw, in [0, 1 - 2**-24]; the item happens if it is
@@ -64,6 +65,8 @@ class _ItemDraws:
         self.impact = impact
         self.by_key: dict[frozenset[str], _Keyed] = {}
         self.sums: dict[frozenset[str], tuple[int, float]] = {}  # happened, contribution
+        # key -> contribution under the key minus the unmitigated one
+        self.differences: dict[frozenset[str], Floats] = {}
         # swing -> engine.swings.Swung (item-local, so a cached item keeps it)
         self.swung: dict[Any, Any] = {}
         # (quantity, bins, samples) -> engine.voi's bin codes of a whole run (item-local)

@@ -373,7 +373,9 @@ class _Plan:
                 base += contribution
             else:
                 base -= contribution
-            differences: dict[frozenset[str], Floats] = {}
+            # each key's contribution minus the unmitigated one: item-local, so a
+            # cached item keeps it (writing them afresh was a tenth of a recompute)
+            differences = draws.differences
             for set_index, key in enumerate(self.item_keys[model.id]):
                 if not key:
                     continue
