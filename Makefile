@@ -7,6 +7,9 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_DIR := reviews/lab
 # Voila's lab template without its CDN links (src/deliberation/workbook/voila)
 VOILA_PATH := $(CURDIR)/src/deliberation/workbook/voila
+# JupyterLab saves the widgets' state with the notebook: a reopened workbook shows the
+# review before any cell runs (read-only until it does; src/deliberation/workbook/connection.py)
+LAB_OVERRIDES := src/deliberation/workbook/lab/overrides.json
 
 .PHONY: install lab present test lint unit browser chromium ssh-keygen postgresql meeting demo bench schema clean
 
@@ -47,6 +50,7 @@ $(LAB_DIR)/review.json:
 
 lab: $(STAMP) $(LAB_DIR)/review.json
 	cp -n workbooks/release_review.ipynb $(LAB_DIR)/ 2>/dev/null || true
+	install -D -m 644 $(LAB_OVERRIDES) $(VENV)/share/jupyter/lab/settings/overrides.json
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_DIR)/release_review.ipynb
 
 present: $(STAMP) $(LAB_DIR)/review.json

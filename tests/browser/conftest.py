@@ -82,6 +82,7 @@ from dataclasses import dataclass  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 WORKBOOK = REPO / "workbooks" / "release_review.ipynb"
+LAB_OVERRIDES = REPO / "src" / "deliberation" / "workbook" / "lab" / "overrides.json"
 WORKBOOK_REVIEW = REPO / "tests" / "data" / "workbook" / "review.json"
 BIN = Path(sys.executable).parent
 
@@ -164,6 +165,14 @@ def _isolated_env(home: Path) -> dict[str, str]:
     # Every cell stays in the page (no virtual scrolling), so a test finds every step.
     (tracker / "tracker.jupyterlab-settings").write_text(
         json.dumps({"windowingMode": "none"}), encoding="utf-8")
+    # The settings `make lab` installs (widget state saved with the notebook), as the
+    # user's own, so this JupyterLab runs as `make lab` does.
+    overrides = json.loads(LAB_OVERRIDES.read_text(encoding="utf-8"))
+    for plugin, values in overrides.items():
+        package, name = plugin.split(":")
+        (settings / package).mkdir(parents=True, exist_ok=True)
+        (settings / package / f"{name}.jupyterlab-settings").write_text(
+            json.dumps(values), encoding="utf-8")
     env.update({
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "lab-workspaces"),

@@ -113,8 +113,13 @@ class Workbook:
         spec = BY_NAME[name]
         if self.record:
             return self._render(spec.fragment)
+        from .connection import heartbeat
+
         arguments = [self.session, self.live()] if spec.live else [self.session]
-        return spec.widget_class()(*arguments, **{**spec.options, **options}).root
+        root = spec.widget_class()(*arguments, **{**spec.options, **options}).root
+        # veils the step whenever the page loses its kernel (see .connection)
+        root.children = (*root.children, heartbeat())
+        return root
 
     def setup(self) -> Any:
         """Title, subject and version, horizon, template and participants."""
