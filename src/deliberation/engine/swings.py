@@ -97,12 +97,12 @@ class Swung:
 
 
 def _change(difference: Floats, arena: _Arena) -> Change:
-    # Kept sparse when it pays: a swing changes only the samples where the item happens
-    # (impact) or would happen at one likelihood and not the other.
-    nonzero = np.flatnonzero(difference)
-    if len(nonzero) * 4 < len(difference):
-        changed: Indices | None = nonzero
-        values: Floats = difference[nonzero]
+    # Sparse when it pays: a swing changes only where the item happens (impact) or would
+    # at one likelihood, not the other (found in a bool mask: 4x faster than in float32).
+    mask = np.not_equal(difference, 0, out=arena.mask)
+    if np.count_nonzero(mask) * 4 < len(difference):
+        changed: Indices | None = np.flatnonzero(mask)
+        values: Floats = difference[changed]
     else:
         changed, values = None, arena.take(np.float32)
         np.copyto(values, difference)
