@@ -886,3 +886,20 @@ def test_live_analysis_computes_an_edit_after_a_pause_at_once_and_batches_a_burs
     runner.start()
     runner.join(timeout=30)
     assert outcome == [[2, 2, 3]]
+
+
+def test_the_first_cells_summary_follows_the_review(wb: Workbook, review_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 12, problem 2: the first cell showed stale counts until a Run All.
+    import IPython.display
+
+    shown: list[Any] = []
+    monkeypatch.setattr(IPython.display, "display", lambda value: shown.append(value))
+    wb._ipython_display_()
+    summary = shown[0]
+    assert "2 participants" in summary.value
+    step = wb.setup()
+    find(step, "dl-new-participant-name").value = "Chen Wei"
+    click(find(step, "dl-add-participant"))
+    assert "3 participants" in summary.value
+    assert "3 participants" in wb._repr_html_()

@@ -95,6 +95,25 @@ class Workbook:
     def __repr__(self) -> str:
         return f"Workbook({str(self.session.path)!r})"
 
+    def _ipython_display_(self) -> None:
+        """The first cell's summary: kept current as the review changes (its counts),
+        static in record mode."""
+        from IPython.display import HTML, display
+
+        if self.record:
+            display(HTML(self._repr_html_()))  # type: ignore[no-untyped-call]
+            return
+        import ipywidgets as widgets
+
+        summary = widgets.HTML(value=self._repr_html_())
+        summary.add_class("dl-summary")
+
+        def refresh(_: ReviewSession) -> None:
+            summary.value = self._repr_html_()
+
+        self.session.subscribe(refresh)
+        display(summary)  # type: ignore[no-untyped-call]
+
     def _repr_html_(self) -> str:
         from .fields import escape
 
