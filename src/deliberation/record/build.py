@@ -7,9 +7,11 @@ produces ``record.html`` by that same function, from the very bytes it writes as
 ``record.json``, so ``deliberation render record.json`` rebuilds it byte for byte
 without a kernel. The created time is read from ``record.json``, never the clock.
 
-Export also executes the review's workbook headless (nbclient) in record mode
-(:mod:`.mode`), where every widget displays the same static fragments;
-the executed notebook is kept in the record as ``review.ipynb``.
+Export also executes the review's workbook headless (nbclient, :mod:`.execute`) in
+record mode (:mod:`.mode`), where every widget displays the same static fragments:
+export renders the steps' fragments once, from the record as it will be written, and
+hands them to the kernel, so the executed notebook (kept as ``review.ipynb``) and
+``record.html`` show the numbers and charts of one analysis, drawn once.
 """
 
 from __future__ import annotations
@@ -17,10 +19,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
 import platform
-import re
-import subprocess
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +31,6 @@ from typing import Any
 
 from ..errors import DeliberationError, RecordError, RecordTampered
 from ..files import load_json
-from ..resources import shipped_workbook
 from ..review.model import Review, parse_review, review_to_data
 from ..review.opening import open_review
 from ..review.template import Template
@@ -41,9 +40,10 @@ from .archive import Published, Slot, preflight, publish, verify_archive
 from .artifact import SUMS_FILE, Artifact
 from .attest import required_roles, seal
 from .document import MAX_RECORD_BYTES, RECORD_JSON, RECORD_SCHEMA, validate_record
+from .execute import Progress, _quiet, execute_workbook, find_workbook
 from .layout import enclosing_archive, find_archive, record_name
-from .mode import RecordMode
 from .pdf import print_pdf
+from .quick_import import defer_iri_grammar
 
 RECORD_HTML = "record.html"
 NOTEBOOK = "review.ipynb"
@@ -51,13 +51,6 @@ PDF = "record.pdf"
 TEMPLATE_DIR = Path(__file__).parent / "record_template"
 VERSIONED = ("deliberation", "numpy", "pandas", "pydantic", "jinja2", "nbconvert", "nbclient",
              "nbformat", "ipykernel", "ipywidgets", "altair")
-
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    """The default progress reporter: says nothing."""
-
 
 # --------------------------------------------------------------------------- record.json
 
@@ -152,24 +145,48 @@ def _record_sha256(record: Mapping[str, Any]) -> str:
                           path=RECORD_JSON) from None
 
 
-def record_fragments(record: Mapping[str, Any],
-                     signatures: Sequence[Mapping[str, Any]] | None = None
-                     ) -> list[tuple[str, str]]:
-    """The record's sections in reading order: decision first, provenance last.
-    ``signatures`` (checked ones, from the archive) are shown beside the sign-offs."""
-    review, template = _record_parts(record)
+def _step_fragments(record: Mapping[str, Any], review: Review,
+                    template: Template) -> dict[str, str]:
     analysis: Mapping[str, Any] = record.get("analysis") or {}
     gates: Sequence[Mapping[str, Any]] = (record.get("policy") or {}).get("gates", [])
+    return {
+        "setup": render.render_setup(review, template),
+        "register": render.render_register(review, template),
+        "mitigations": render.render_mitigations(review),
+        "tradeoffs": render.render_tradeoffs(review, analysis, template=template),
+        "policy": render.render_policy(gates),
+        "decision": render.render_decision(review, gates, analysis, template=template),
+    }
+
+
+def step_fragments(record: Mapping[str, Any]) -> dict[str, str]:
+    """The record's sections a workbook shows in record mode (``mode.STEP_FRAGMENTS``):
+    they depend on the review, the template, the analysis and the policy only, never on
+    the record's name, time or signatures (:func:`step_inputs`)."""
+    return _step_fragments(record, *_record_parts(record))
+
+
+def step_inputs(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What :func:`step_fragments` reads of a record: equal inputs, equal fragments."""
+    return tuple(record.get(key) for key in ("review", "template", "analysis", "policy"))
+
+
+def record_fragments(record: Mapping[str, Any],
+                     signatures: Sequence[Mapping[str, Any]] | None = None,
+                     *, steps: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """The record's sections in reading order: decision first, provenance last.
+    ``signatures`` (checked ones, from the archive) are shown beside the sign-offs;
+    ``steps``: the :func:`step_fragments` of a record with the same :func:`step_inputs`
+    (export renders them once, for the workbook and the page)."""
+    review, template = _record_parts(record)
+    if steps is None:
+        steps = _step_fragments(record, review, template)
     name = record.get("record") or ""
     return [
         ("masthead", render.render_masthead(review, record_name=name, created=record["created"],
                                             supersedes=record.get("supersedes"))),
-        ("decision", render.render_decision(review, gates, analysis, template=template)),
-        ("policy", render.render_policy(gates)),
-        ("tradeoffs", render.render_tradeoffs(review, analysis, template=template)),
-        ("register", render.render_register(review, template)),
-        ("mitigations", render.render_mitigations(review)),
-        ("setup", render.render_setup(review, template)),
+        *((step, steps[step]) for step in ("decision", "policy", "tradeoffs", "register",
+                                           "mitigations", "setup")),
         ("attestation", render.render_attestation(
             review, artifact=record.get("artifact"), signatures=signatures,
             roles=required_roles(record["template"].get("definition") or {}))),
@@ -184,7 +201,8 @@ def record_fragments(record: Mapping[str, Any],
 
 
 def record_notebook(record: Mapping[str, Any],
-                    signatures: Sequence[Mapping[str, Any]] | None = None) -> Any:
+                    signatures: Sequence[Mapping[str, Any]] | None = None,
+                    *, steps: Mapping[str, str] | None = None) -> Any:
     """The notebook nbconvert turns into record.html: one output-only cell per section."""
     nbformat: Any = importlib.import_module("nbformat")
 
@@ -194,7 +212,7 @@ def record_notebook(record: Mapping[str, Any],
         "title": reveal(f"Decision record: {review.title}"),  # bidi shown, as in the page
         "generator": reveal(str((record.get("versions") or {}).get("deliberation", ""))),
     }
-    for index, (step, html) in enumerate(record_fragments(record, signatures)):
+    for index, (step, html) in enumerate(record_fragments(record, signatures, steps=steps)):
         cell = nbformat.v4.new_code_cell(source="", metadata={"deliberation": {"step": step}})
         cell["id"] = f"record-{index}"  # fixed ids: the notebook is a pure function too
         cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html})]
@@ -224,10 +242,13 @@ def _exporter() -> Any:
 
 
 def render_record(record: Mapping[str, Any],
-                  signatures: Sequence[Mapping[str, Any]] | None = None) -> str:
+                  signatures: Sequence[Mapping[str, Any]] | None = None,
+                  *, steps: Mapping[str, str] | None = None) -> str:
     """record.html from record.json's data: the same data always gives the same bytes.
-    The published page has ``signatures=None``; a re-render may show those made since."""
-    body, _ = _exporter().from_notebook_node(record_notebook(record, signatures))
+    The published page has ``signatures=None``; a re-render may show those made since.
+    ``steps``: see :func:`record_fragments` (``verify`` never passes them)."""
+    defer_iri_grammar()
+    body, _ = _exporter().from_notebook_node(record_notebook(record, signatures, steps=steps))
     return str(body)
 
 
@@ -278,82 +299,6 @@ def render_record_file(
 # --------------------------------------------------------------------------- export
 
 
-def find_workbook(review_folder: Path) -> Path:
-    """The review folder's workbook, else the one deliberation ships."""
-    notebooks = sorted(p for p in review_folder.glob("*.ipynb") if not p.name.startswith("."))
-    preferred = [p for p in notebooks if p.name == "release_review.ipynb"]
-    if preferred or len(notebooks) == 1:
-        return (preferred or notebooks)[0]
-    if len(notebooks) > 1:
-        raise RecordError(
-            "expected one workbook (.ipynb) in the review folder, found "
-            + ", ".join(p.name for p in notebooks), path=review_folder,
-        )
-    workbook = shipped_workbook()
-    if not workbook.is_file():
-        raise RecordError("no workbook in the review folder, and none shipped",
-                          path=review_folder)
-    return workbook
-
-
-def execute_workbook(
-    notebook_path: Path,
-    review_folder: Path,
-    *,
-    seed: int,
-    samples: int,
-    template_dirs: Sequence[Path] = (),
-    timeout: int = 600,
-    progress: Progress = _quiet,
-) -> bytes:
-    """Run the workbook headless in record mode in the review folder; the executed notebook."""
-    nbformat: Any = importlib.import_module("nbformat")
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    try:
-        notebook = nbformat.read(notebook_path, as_version=4)
-    except (OSError, ValueError) as error:
-        raise RecordError(f"expected a Jupyter notebook ({error})", path=notebook_path) from None
-    code_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
-    done = started = 0
-
-    def starting(cell: Any, cell_index: int) -> None:
-        nonlocal started
-        if cell.cell_type == "code":
-            started += 1
-
-    def executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
-        nonlocal done
-        done += 1
-        step = cell.get("metadata", {}).get("deliberation", {}).get("step") or (
-            cell.source.strip().splitlines() or [""])[0][:50]
-        progress(f"  [{done}/{code_cells}] {step}")
-
-    client = NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
-        resources={"metadata": {"path": str(review_folder)}}, on_cell_executed=executed,
-        on_cell_start=starting,
-    )
-    # absolute paths: the kernel runs in the review folder
-    mode = RecordMode(review=(review_folder / "review.json").resolve(), seed=seed,
-                      samples=samples, templates=tuple(p.resolve() for p in template_dirs))
-    env = {**os.environ, **mode.to_env()}
-    try:
-        # The kernel's own log (a warning about its local TCP transport) is noise on a
-        # terminal; what a cell prints or raises comes back through the messages.
-        client.execute(env=env, stderr=subprocess.DEVNULL)
-    except CellExecutionError as error:
-        lines = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip().splitlines()
-        raise RecordError(
-            f"the workbook failed in record mode, in cell {started} of {code_cells}: "
-            f"{lines[-1] if lines else 'error'}", path=notebook_path) from None
-    except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as error:
-        raise RecordError(f"the workbook could not be executed: {error}",
-                          path=notebook_path) from None
-    return str(nbformat.writes(notebook)).encode("utf-8") + b"\n"
-
-
 def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -398,6 +343,7 @@ def export(
     from ..review.policy import evaluate_policy
 
     started = time.perf_counter()
+    defer_iri_grammar()  # before altair and nbformat import jsonschema
     review_dir = Path(review_dir)
     review, template, review_path = open_review(review_dir, search=template_dirs)
     preflight(archive)  # fail fast: before the analysis and the workbook run
@@ -412,21 +358,36 @@ def export(
     analysis_json = analysis.to_json()
     gates_json = [gate.to_json() for gate in evaluate_policy(review, template, analysis)]
     workbook = find_workbook(review_path.parent)
-    progress(f"executing the workbook {workbook.name} headless (record mode)")
-    notebook = execute_workbook(workbook, review_path.parent, seed=seed, samples=samples,
-                                template_dirs=template_dirs, timeout=timeout, progress=progress)
     versions = package_versions()
+
+    def record_json(slot: Slot | None, created: str) -> bytes:
+        return dumps_record(build_record(
+            review=review, template=template, analysis_json=analysis_json,
+            gate_results_json=gates_json, seed=seed, samples=samples, created=created,
+            slot=slot, versions=versions, artifact=hashed.to_json() if hashed else None,
+        ))
+
+    # The steps' fragments, rendered once (the charts drawn once) from the record as it
+    # will be written: the executed workbook shows them and record.html embeds them.
+    progress("rendering the steps (the charts)")
+    draft = json.loads(record_json(None, ""))  # as record.json will hold it, bar the slot
+    steps = step_fragments(draft)
+    with tempfile.TemporaryDirectory(prefix="deliberation-export-") as scratch:
+        fragments = Path(scratch) / "fragments.json"
+        fragments.write_text(json.dumps(steps), encoding="utf-8")
+        progress(f"executing the workbook {workbook.name} headless (record mode)")
+        notebook = execute_workbook(workbook, review_path.parent, seed=seed, samples=samples,
+                                    template_dirs=template_dirs, timeout=timeout,
+                                    progress=progress, fragments=fragments)
 
     def build(slot: Slot) -> dict[str, bytes]:
         progress(f"rendering record {slot.name}")
-        record = build_record(
-            review=review, template=template, analysis_json=analysis_json,
-            gate_results_json=gates_json, seed=seed, samples=samples, created=slot.created,
-            slot=slot, versions=versions, artifact=hashed.to_json() if hashed else None,
-        )
-        record_bytes = dumps_record(record)
-        # Rendered from the bytes written, exactly as `deliberation render` will.
-        html = render_record(json.loads(record_bytes)).encode("utf-8")
+        record_bytes = record_json(slot, slot.created)
+        # Rendered from the bytes written, exactly as `deliberation render` will; the
+        # steps drawn above are reused only when they were drawn from the same inputs.
+        record = json.loads(record_bytes)
+        same = step_inputs(record) == step_inputs(draft)
+        html = render_record(record, steps=steps if same else None).encode("utf-8")
         files = {RECORD_HTML: html, RECORD_JSON: record_bytes, NOTEBOOK: notebook}
         if pdf:
             progress("printing record.pdf with headless Chromium")

@@ -45,6 +45,7 @@ class Workbook:
         self.debounce = debounce
         self._live: Any = None
         self._static: Any = None
+        self._fragments: Path | None = None
 
     @classmethod
     def open(
@@ -81,8 +82,10 @@ class Workbook:
                     f"--{name} {asked}")
         session = ReviewSession(mode.review, template_search=(*template_search, *mode.templates),
                                 journal=None)  # a record reads the review, never writes
-        return cls(session, record=True, samples=mode.samples, seed=mode.seed,
-                   debounce=debounce)
+        workbook = cls(session, record=True, samples=mode.samples, seed=mode.seed,
+                       debounce=debounce)
+        workbook._fragments = mode.fragments  # the exporter's, shown as they are
+        return workbook
 
     @property
     def review(self) -> Any:
@@ -209,7 +212,7 @@ class Workbook:
         from .static import StaticContext, render_step
         if self._static is None:
             self._static = StaticContext.build(self.session, seed=self.seed,
-                                               samples=self.samples)
+                                               samples=self.samples, fragments=self._fragments)
         return HTML(render_step(self._static, fragment))  # type: ignore[no-untyped-call]
 
 
