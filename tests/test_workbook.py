@@ -894,7 +894,7 @@ def test_the_first_cells_summary_follows_the_review(wb: Workbook, review_path: P
     import IPython.display
 
     shown: list[Any] = []
-    monkeypatch.setattr(IPython.display, "display", lambda value: shown.append(value))
+    monkeypatch.setattr(IPython.display, "display", shown.append)
     wb._ipython_display_()
     summary = shown[0]
     assert "2 participants" in summary.value
