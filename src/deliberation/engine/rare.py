@@ -1,0 +1,383 @@
+"""Rare tails by importance sampling: a small gate decided without drawing to the cap.
+
+A ``max-p-extreme-bad`` or ``max-p-catastrophe`` gate whose limit is small (at most
+:data:`RARE_LIMIT`) and whose true value is near it needs millions of plain samples:
+the event is seen a few hundred times in a million. Here the same model is sampled
+with the items' *occurrences* tilted towards the event, and each sample carries the
+likelihood ratio that undoes the tilt, so the weighted mean is unbiased for the
+plain probability.
+
+**What is tilted.** Each sample draws every quantity as the plain simulation does
+(``engine.draws``' samplers: the participant under the linear pool, each item's
+likelihood and impact, each mitigation's factors, each driver's normals), so the
+chosen variant's chance that item i happens in that sample is c_i (its likelihood
+times its mitigations' likelihood factor, clipped to [0, 1]). Plain Monte Carlo then
+draws o_i ~ Bernoulli(c_i). Here o_i ~ Bernoulli(q_i) with the exponential tilt
+
+    q_i = c_i e^θ_i / (1 - c_i + c_i e^θ_i)
+
+and the sample's weight is the ratio of the two probabilities of the o drawn,
+
+    w = Π_i (c_i / q_i)^o_i ((1 - c_i) / (1 - q_i))^(1 - o_i)
+      = exp(Σ_i log1p(c_i expm1(θ_i)) - Σ_i θ_i o_i),
+
+so E_q[w 1(event)] = P(event) exactly, whatever the θ_i (the rest of the sample is
+drawn from its own distribution and cancels). Occurrences are drawn from streams of
+their own (keyed by the item's id), not from the item's happen/not uniform.
+
+**Drivers.** An item tied to a driver (``engine.copula``) happens when
+Φ(√ρ z_d + √(1-ρ) z_own) < c, so given the driver's normal z_d it happens with the
+conditional chance Φ((Φ⁻¹(c) - √ρ z_d) / √(1-ρ)), independently of the other items.
+That conditional chance is what is tilted (the driver itself is drawn untilted, and
+its likelihood normal moves the drawn likelihoods as in the plain run), so correlated
+reviews use importance sampling too.
+
+**Choosing θ** (cross-entropy, multilevel). A pilot of :data:`PILOT` samples at the
+current θ (starting at 0) ranks the samples by a score (harm total for a catastrophe,
+minus net value for extremely bad); its elite are the samples in the event if at
+least :data:`MIN_ELITE` of them are, else the top :data:`ELITE` of the scores. Each
+θ_i is then the root of Σ_elite w (q_i(θ_i) - o_i) = 0 (the weighted elite's rate of
+item i, matched under the tilt), found by bisection, smoothed with the previous θ
+and kept in [0, :data:`THETA_MAX`] for harms (a harm is only ever tilted towards
+happening) and in [-THETA_MAX, 0] for benefits of an extremely bad event (a benefit
+only towards not happening; benefits do not enter a catastrophe, so stay untilted).
+Once the event itself was the elite twice, θ is fixed. A pilot that never reaches
+the event in :data:`MAX_PILOTS` rounds gives up, and so does one whose last round
+shows a gain (effective samples per tilted sample, below) under :data:`MIN_GAIN`:
+when the tail comes from large drawn impacts or likelihoods rather than from rare
+occurrences, tilting occurrences buys nothing, and the gate is decided by plain
+samples as before. Every pilot and batch draws from streams keyed by (seed, gate,
+round), so the same seed gives the same θ and the same verdict.
+
+**The interval.** On n tilted samples the estimate is m = Σ w 1(event) / n and its
+standard error s from the sample variance of w 1(event). A normal interval m ± z s
+is wrong near zero (it is symmetric, and s is 0 when no sample hits), so the look
+uses Wilson's score interval at the *effective* sample size n_eff = m (1 - m) / s²
+(the number of plain samples whose binomial error equals s) with m n_eff hits: with
+w ≡ 1 it is the plain Wilson interval, and it keeps Wilson's asymmetry when the
+effective hits are few. The look is only trusted when at least :data:`MIN_HITS`
+tilted samples hit the event and no single sample carries more than
+:data:`MAX_SHARE` of the sum (a weight that large says the tilt missed part of the
+event, and its variance is not yet seen); otherwise its interval is [0, 1]: that
+look decides nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..review.template import Template
+from .copula import Coupling, DriverSampler, couplings, normal_cdf, normal_quantile
+from .draws import (
+    _DRIVER,
+    ParticipantSampler,
+    _Arena,
+    _ItemSampler,
+    _MitigationSampler,
+    _product,
+    _stream,
+)
+from .estimates import ItemModel, Pool, item_models
+from .thresholds import catastrophe_of, thresholds_of
+
+Wide = npt.NDArray[np.float64]
+Kind = Literal["max-p-extreme-bad", "max-p-catastrophe"]
+KINDS: tuple[Kind, ...] = ("max-p-extreme-bad", "max-p-catastrophe")
+
+RARE_LIMIT = 0.005  # gates with a limit at most this are decided by importance sampling
+PILOT = 10_000  # samples per cross-entropy round
+MAX_PILOTS = 8
+ELITE = 0.1  # the share of a round's samples that lead it towards the event
+MIN_ELITE = 100  # event samples needed for the event itself to be the elite
+THETA_MAX = 10.0
+SMOOTHING = 0.7  # weight of a round's θ against the previous one
+MIN_HITS = 50
+MIN_GAIN = 2.0  # effective samples per tilted sample the pilot must show, else plain
+MAX_SHARE = 0.1
+_RARE_STREAM = 0x4A7  # spawn key of the importance sampling's streams
+_OCCURRENCE = 7  # namespace of the items' tilted occurrence streams (draws uses 0-3)
+CHUNK_ITEM_SAMPLES = 1 << 21
+
+
+def eligible(kind: str, limit: float | None) -> bool:
+    """Whether a gate of rule ``kind`` and ``limit`` is one importance sampling decides."""
+    return kind in KINDS and limit is not None and 0 < float(limit) <= RARE_LIMIT
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """The sums a look needs of the tilted samples."""
+
+    samples: int = 0
+    hits: int = 0  # tilted samples in the event
+    total: float = 0.0  # Σ w 1(event)
+    squares: float = 0.0  # Σ (w 1(event))²
+    largest: float = 0.0  # max w 1(event)
+
+    def __add__(self, other: Weighted) -> Weighted:
+        return Weighted(self.samples + other.samples, self.hits + other.hits,
+                        self.total + other.total, self.squares + other.squares,
+                        max(self.largest, other.largest))
+
+    @property
+    def estimate(self) -> float:
+        return self.total / self.samples if self.samples else 0.0
+
+    @property
+    def variance(self) -> float:
+        """The estimate's variance (the sample variance of w 1(event), over n)."""
+        n = self.samples
+        if n < 2:
+            return math.inf
+        mean = self.estimate
+        return max(0.0, (self.squares - n * mean * mean) / (n - 1)) / n
+
+    @property
+    def effective(self) -> float:
+        """The plain samples whose binomial error equals this estimate's (n_eff)."""
+        mean, variance = self.estimate, self.variance
+        if variance == 0:
+            return math.inf
+        return mean * (1 - mean) / variance
+
+    @property
+    def trusted(self) -> bool:
+        return self.hits >= MIN_HITS and self.largest <= MAX_SHARE * self.total
+
+    def interval(self, z: float) -> tuple[float, float, float]:
+        """(estimate, low, high): Wilson's interval at the effective sample size."""
+        mean = self.estimate
+        if not self.trusted:
+            return mean, 0.0, 1.0
+        n = self.effective
+        if math.isinf(n):
+            return mean, mean, mean
+        z2 = z * z
+        centre = (mean + z2 / (2 * n)) / (1 + z2 / n)
+        half = z * math.sqrt(mean * (1 - mean) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+        return mean, max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass
+class Block:
+    """One run of tilted samples: the event, log weights, and (pilots) what θ needs."""
+
+    event: npt.NDArray[np.bool_]
+    log_weight: Wide
+    score: Wide
+    chance: Wide | None = None  # (samples, items) c_i
+    happened: npt.NDArray[np.bool_] | None = None  # (samples, items) o_i
+
+
+def conditional_chance(chance: Wide, coupling: Coupling, driver_normal: Wide) -> Wide:
+    """P(the item happens | the driver's happen/not normal), for drawn chances ``chance``."""
+    inner = np.clip(chance, 2.0**-60, 1 - 2.0**-53)
+    threshold = normal_quantile(inner)
+    if coupling.own == 0:
+        given = (driver_normal * coupling.shared < threshold).astype(np.float64)
+    else:
+        given = normal_cdf((threshold - coupling.shared * driver_normal) / coupling.own)
+    return np.where(chance <= 0, 0.0, np.where(chance >= 1, 1.0, given))
+
+
+def tilted(chance: Wide, theta: float) -> Wide:
+    """q = c e^θ / (1 - c + c e^θ)."""
+    if theta == 0:
+        return chance
+    result: Wide = chance * math.exp(theta) / (1 + chance * math.expm1(theta))
+    return result
+
+
+class Model:
+    """What sampling the chosen variant needs: its items, mitigations and thresholds."""
+
+    def __init__(self, review: Any, template: Template, *, pool: Pool, variant: str) -> None:
+        self.models: list[ItemModel] = sorted(item_models(review, template, pool=pool),
+                                              key=lambda model: model.id)
+        mitigations = {m.id: m for m in review.mitigations}
+        chosen: frozenset[str] = frozenset()
+        for v in review.variants or ():
+            if v.id == variant:
+                chosen = frozenset(v.mitigations)
+        self.mitigations = {m: mitigations[m] for m in sorted(chosen)}
+        self.keys = {model.id: [m for m in sorted(chosen) if model.id in mitigations[m].targets]
+                     for model in self.models}
+        self.couplings = couplings(review)
+        self.participants = sorted(
+            {c.participant for model in self.models for c in model.components}
+        ) if any(len(model.components) > 1 for model in self.models) else []
+        self.extreme_bad, _ = thresholds_of(review, template)
+        self.catastrophe = catastrophe_of(review, template)
+
+    def bounds(self, kind: Kind) -> tuple[Wide, Wide]:
+        """Each item's allowed θ: harms towards happening, benefits (bad only) not."""
+        low = np.zeros(len(self.models))
+        high = np.zeros(len(self.models))
+        for index, model in enumerate(self.models):
+            if model.sign < 0:
+                high[index] = THETA_MAX
+            elif kind == "max-p-extreme-bad":
+                low[index] = -THETA_MAX
+        return low, high
+
+    def target(self, kind: Kind) -> float:
+        """The score at which a sample is in the event."""
+        if kind == "max-p-extreme-bad":
+            return -float(np.float32(self.extreme_bad))
+        assert self.catastrophe is not None
+        return self.catastrophe
+
+    def run(self, entropy: int, size: int, theta: Sequence[float], kind: Kind, *,
+            keep: bool = False) -> Block:
+        """``size`` samples tilted by ``theta`` from streams derived from ``entropy``."""
+        samplers = _Samplers(self, entropy)
+        chunk = max(1024, CHUNK_ITEM_SAMPLES // max(1, len(self.models)))
+        parts = []
+        done = 0
+        while done < size:
+            step = min(chunk, size - done)
+            parts.append(samplers.chunk(step, theta, kind, keep=keep))
+            done += step
+        if len(parts) == 1:
+            return parts[0]
+        return Block(
+            event=np.concatenate([p.event for p in parts]),
+            log_weight=np.concatenate([p.log_weight for p in parts]),
+            score=np.concatenate([p.score for p in parts]),
+            chance=None if not keep else np.concatenate([p.chance for p in parts]),  # type: ignore[misc]
+            happened=None if not keep else np.concatenate([p.happened for p in parts]),  # type: ignore[misc]
+        )
+
+
+class _Samplers:
+    """One run's streams, read chunk after chunk (so chunking changes no number)."""
+
+    def __init__(self, model: Model, entropy: int) -> None:
+        self.model = model
+        self.items = {m.id: _ItemSampler(m, entropy, model.participants,
+                                         model.couplings.get(m.id)) for m in model.models}
+        self.occurrences = {m.id: _stream(entropy, _OCCURRENCE, m.id, 0) for m in model.models}
+        self.mitigations = {m: _MitigationSampler(mitigation, entropy)
+                            for m, mitigation in model.mitigations.items()}
+        self.participants = ParticipantSampler(model.participants, entropy)
+        self.drivers = {c.driver: DriverSampler(c.driver, _stream(entropy, _DRIVER, c.driver, 0))
+                        for c in model.couplings.values()}
+
+    def chunk(self, size: int, theta: Sequence[float], kind: Kind, *, keep: bool) -> Block:
+        model = self.model
+        arena = _Arena(size)
+        try:
+            factors = {m: sampler.draw(size, arena) for m, sampler in self.mitigations.items()}
+            picked = self.participants.draw(size)
+            drivers = {d: sampler.draw(size) for d, sampler in self.drivers.items()}
+            net = np.zeros(size)
+            harms = np.zeros(size)
+            log_weight = np.zeros(size)
+            chances = np.empty((size, len(model.models))) if keep else None
+            happenings = np.empty((size, len(model.models)), np.bool_) if keep else None
+            for index, item in enumerate(model.models):
+                coupling = model.couplings.get(item.id)
+                driver = None if coupling is None else drivers[coupling.driver]
+                draws = self.items[item.id].draw(size, arena, picked, driver)
+                keys = model.keys[item.id]
+                likelihood_factor = _product([factors[m][0] for m in keys])
+                impact_factor = _product([factors[m][1] for m in keys])
+                chance = np.broadcast_to(np.asarray(draws.likelihood, np.float64), (size,))
+                if likelihood_factor is not None:
+                    chance = chance * np.asarray(likelihood_factor, np.float64)
+                chance = np.clip(chance, 0.0, 1.0)
+                if coupling is not None and driver is not None:
+                    chance = conditional_chance(chance, coupling, driver[0])
+                impact = draws.impact if impact_factor is None else draws.impact * impact_factor
+                step = float(theta[index])
+                happened = self.occurrences[item.id].random(size) < tilted(chance, step)
+                if step != 0:
+                    log_weight += np.log1p(chance * math.expm1(step))
+                    log_weight -= step * happened
+                contribution = np.where(happened, np.asarray(impact, np.float64), 0.0)
+                if item.sign > 0:
+                    net += contribution
+                else:
+                    net -= contribution
+                    harms += contribution
+                if chances is not None and happenings is not None:
+                    chances[:, index] = chance
+                    happenings[:, index] = happened
+        finally:
+            arena.release()
+        if kind == "max-p-extreme-bad":
+            rounded = net.astype(np.float32)
+            event = rounded <= np.float32(model.extreme_bad)
+            score = -rounded.astype(np.float64)
+        else:
+            assert model.catastrophe is not None
+            event = harms >= model.catastrophe
+            score = harms
+        return Block(event, log_weight, score, chances, happenings)
+
+
+def entropy_of(seed: int, kind: Kind, purpose: int, number: int) -> int:
+    """The root of one pilot round (purpose 0) or batch (purpose 1) of a gate's kind."""
+    sequence = np.random.SeedSequence(
+        seed, spawn_key=(_RARE_STREAM, KINDS.index(kind), purpose, number))
+    return int(np.random.default_rng(sequence).integers(0, 2**63))
+
+
+def cross_entropy(model: Model, kind: Kind, seed: int) -> tuple[Wide, int, float] | None:
+    """The tilt θ (per item, in the model's order), the pilot samples it took and the
+    last round's gain (its effective samples per tilted sample), or None when no round
+    reached the event (see the module's docstring)."""
+    low, high = model.bounds(kind)
+    theta = np.zeros(len(model.models))
+    target = model.target(kind)
+    reached = 0
+    for round_number in range(MAX_PILOTS):
+        block = model.run(entropy_of(seed, kind, 0, round_number), PILOT, theta, kind, keep=True)
+        elite = block.score >= target
+        if np.count_nonzero(elite) >= MIN_ELITE:
+            reached += 1
+        else:
+            level = float(np.quantile(block.score, 1 - ELITE))
+            elite = block.score >= level
+            above = block.score > level
+            if np.count_nonzero(elite) > 2 * ELITE * PILOT and np.count_nonzero(above) >= 10:
+                elite = above  # ties at the level: only what is strictly past it
+        theta = SMOOTHING * _fit(block, elite, low, high) + (1 - SMOOTHING) * theta
+        if reached == 2:
+            sums = weighted(block)
+            gain = sums.effective / sums.samples if sums.trusted else 0.0
+            return theta, PILOT * (round_number + 1), gain
+    return None
+
+
+def _fit(block: Block, elite: npt.NDArray[np.bool_], low: Wide, high: Wide) -> Wide:
+    """Each θ_i solving Σ_elite w (q_i(θ_i) - o_i) = 0, by bisection within its bounds."""
+    assert block.chance is not None and block.happened is not None
+    log_weight = block.log_weight[elite]
+    weight = np.exp(log_weight - log_weight.max())
+    chance = block.chance[elite]
+    rate = weight @ block.happened[elite] / weight.sum()
+    lower, upper = low.copy(), high.copy()
+    for _ in range(60):
+        middle = (lower + upper) / 2
+        tilt = np.exp(middle)
+        expected = weight @ (chance * tilt / (1 + chance * (tilt - 1))) / weight.sum()
+        below = expected < rate
+        lower = np.where(below, middle, lower)
+        upper = np.where(below, upper, middle)
+    result: Wide = (lower + upper) / 2
+    return result
+
+
+def weighted(block: Block) -> Weighted:
+    """The sums of one run."""
+    values = np.where(block.event, np.exp(block.log_weight), 0.0)
+    return Weighted(samples=len(values), hits=int(np.count_nonzero(block.event)),
+                    total=float(values.sum()), squares=float(np.dot(values, values)),
+                    largest=float(values.max()) if len(values) else 0.0)
