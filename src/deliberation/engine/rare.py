@@ -35,7 +35,9 @@ reviews use importance sampling too.
 **Choosing θ** (cross-entropy, multilevel). A pilot of :data:`PILOT` samples at the
 current θ (starting at 0) ranks the samples by a score (harm total for a catastrophe,
 minus net value for extremely bad); its elite are the samples in the event if at
-least :data:`MIN_ELITE` of them are, else the top :data:`ELITE` of the scores. Each
+least :data:`MIN_ELITE` of them are, else the top :data:`ELITE` of the scores (only
+those strictly above the level when ties at it would make the elite much larger; when
+every score is alike, harms' θ go up by one and benefits' down by one). Each
 θ_i is then the root of Σ_elite w (q_i(θ_i) - o_i) = 0 (the weighted elite's rate of
 item i, matched under the tilt), found by bisection, smoothed with the previous θ
 and kept in [0, :data:`THETA_MAX`] for harms (a harm is only ever tilted towards
@@ -346,7 +348,10 @@ def cross_entropy(model: Model, kind: Kind, seed: int) -> tuple[Wide, int, float
             level = float(np.quantile(block.score, 1 - ELITE))
             elite = block.score >= level
             above = block.score > level
-            if np.count_nonzero(elite) > 2 * ELITE * PILOT and np.count_nonzero(above) >= 10:
+            if np.count_nonzero(elite) > 2 * ELITE * PILOT:
+                if not np.any(above):  # every score alike: no sample points the way
+                    theta = np.clip(theta + np.sign(low + high), low, high)
+                    continue
                 elite = above  # ties at the level: only what is strictly past it
         theta = SMOOTHING * _fit(block, elite, low, high) + (1 - SMOOTHING) * theta
         if reached == 2:

@@ -252,12 +252,12 @@ def _how(gate: Any) -> str:
     if getattr(gate, "method", None) == "importance sampling":
         effective = getattr(gate, "effective", None)
         worth = "" if effective is None else f", worth {effective:,.0f} plain samples"
-        how = (f"importance sampling, {gate.samples:,} samples "
-               f"({gate.tilted:,} of them tilted{worth})")
+        tilted = f"{gate.tilted:,} tilted{worth}"
         if gate.status == "undecided":
-            return (f"undecided by {how} (the cap): the interval still straddles the "
-                    "limit, so it fails")
-        return f"decided by {how}, look {gate.looks} of {gate.planned_looks}"
+            return (f"undecided by importance sampling at {gate.samples:,} samples (the cap; "
+                    f"{tilted}): the interval still straddles the limit, so it fails")
+        return (f"decided by importance sampling at {gate.samples:,} samples ({tilted}; "
+                f"look {gate.looks} of {gate.planned_looks})")
     if gate.status == "undecided":
         return (f"undecided at {gate.samples:,} samples (the cap): the interval still "
                 "straddles the limit, so it fails")
