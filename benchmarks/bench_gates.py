@@ -7,13 +7,25 @@ the gate needs more looks; at the value itself it draws to the cap (2,000,000
 samples) and fails as undecided. Each row is the whole ``analyze`` as ``check`` runs
 it, against the same analysis with its gates read at one look (``gate_cap`` = the
 samples), in one process, alternating, fastest of several runs.
+
+Rare tails (``engine.rare``): gates with a small limit near their true value, decided
+from the same first look by ``decide_gates`` with importance sampling and without
+(``rare=False``: plain looks only), least thread CPU of a few alternating runs, with
+the samples each drew. The example's own tail comes from large drawn impacts, not
+rare occurrences, so its pilot gives up and plain looks decide: that row is the
+pilot's overhead.
 """
 
 from __future__ import annotations
 
-from _common import ROOT, Budget, best_of_pair
+from typing import Any
+
+from _common import ROOT, Budget, best_of_pair, least_cpu_pair, template
 from deliberation.engine.analysis import analyze
+from deliberation.engine.sequential import decide_gates
+from deliberation.review.model import parse_review
 from deliberation.review.opening import open_review
+from deliberation.review.template import Template
 
 SAMPLES = 20_000
 LIMITS = (0.01, 0.002, 0.0016, 0.0012, 0.0014)  # the last is nearest the true 0.134%
@@ -24,6 +36,85 @@ def _with_limit(template: object, limit: float) -> object:
     policy = [rule.model_copy(update={"value": limit}) if rule.id == RULE else rule
               for rule in template.policy]  # type: ignore[attr-defined]
     return template.model_copy(update={"policy": policy})  # type: ignore[attr-defined]
+
+
+def _rare_review(harms: list[tuple[str, Any, Any]], benefit: Any = None) -> Any:
+    items = [{"id": h, "kind": "harm", "title": h} for h, _, _ in harms]
+    estimates = [{"item": h, "participant": "ana", "likelihood": p, "impact": i}
+                 for h, p, i in harms]
+    if benefit is not None:
+        items.append({"id": "help", "kind": "benefit", "title": "Help"})
+        estimates.append({"item": "help", "participant": "ana", "likelihood": benefit[0],
+                          "impact": benefit[1]})
+    return parse_review({
+        "schema": "deliberation/review@1", "id": "rare", "title": "Rare",
+        "subject": {"name": "m"}, "template": {"id": "test-minimal"},
+        "participants": [{"id": "ana", "name": "Ana"}], "items": items,
+        "estimates": estimates})
+
+
+def _gated(kind: str, limit: float) -> Template:
+    data = template().model_dump(mode="json")
+    data["thresholds"]["catastrophe"] = 100_000
+    data["policy"] = [{"id": "tail", "rule": kind, "value": limit}]
+    return Template.model_validate(data)
+
+
+# (what, review, template, rule id): true values from closed forms, or (mixed) a
+# 2,000,000-sample plain run (0.293%) and a 200,000-sample tilted one (0.297%)
+MIXED = [(f"h{i}", [0.0002 * (1 + i % 3), 0.002 * (1 + i % 3)], [1500, 6000 + 1000 * i])
+         for i in range(8)]
+
+
+def _rare_cases() -> list[tuple[str, Any, Any, str]]:
+    review, shipped, _ = open_review(ROOT / "workbooks" / "example" / "review.json")
+    return [
+        ("one harm, P(bad) 0.09% vs 0.1%", _rare_review([("leak", 0.0009, 12_000)]),
+         _gated("max-p-extreme-bad", 0.001), "tail"),
+        ("two harms, P(catastrophe) 0.11% vs 0.1%",
+         _rare_review([("a", 0.025, 60_000), ("b", 0.044, 60_000)]),
+         _gated("max-p-catastrophe", 0.001), "tail"),
+        ("8 uncertain harms + a benefit, P(bad) 0.297% vs 0.31%",
+         _rare_review(MIXED, benefit=([0.5, 0.9], [200, 2000])),
+         _gated("max-p-extreme-bad", 0.0031), "tail"),
+        ("the same, P(bad) 0.297% vs 0.305%",
+         _rare_review(MIXED, benefit=([0.5, 0.9], [200, 2000])),
+         _gated("max-p-extreme-bad", 0.00305), "tail"),
+        ("the example, P(bad) 0.22% vs 0.25%", review, _with_limit(shipped, 0.0025), RULE),
+    ]
+
+
+def rare_rows() -> list[Budget]:
+    budgets = []
+    for what, review, limited, rule in _rare_cases():
+        first = analyze(review, limited, samples=SAMPLES, seed=0, gate_cap=SAMPLES,
+                        sensitivity=False)
+
+        def run(rare: bool, first: Any = first, review: Any = review,
+                limited: Any = limited) -> Any:
+            return decide_gates(first, review, limited, rare=rare)
+
+        tilted = next(g for g in run(True).gates if g.rule == rule)
+        plain = next(g for g in run(False).gates if g.rule == rule)
+        cpu_tilted, cpu_plain = least_cpu_pair(lambda run=run: run(True),
+                                               lambda run=run: run(False), repeat=3)
+        print(f"{what}: importance sampling {tilted.status} at {tilted.samples:,} samples "
+              f"({tilted.method or 'plain: the pilot gave up'}), {cpu_tilted:.3f} s; "
+              f"plain {plain.status} at {plain.samples:,}, {cpu_plain:.3f} s; "
+              f"{plain.samples / tilted.samples:.1f}x the samples, "
+              f"{cpu_plain / cpu_tilted:.1f}x the CPU")
+        if tilted.method is not None:
+            budgets.append(Budget(f"rare gate ({what}): plain samples / importance sampling's",
+                                  plain.samples / tilted.samples, 5, "x",
+                                  higher_is_better=True, note="deterministic"))
+            budgets.append(Budget(f"rare gate ({what}): plain CPU / importance sampling CPU",
+                                  cpu_plain / cpu_tilted, 2, "x", higher_is_better=True,
+                                  note=f"{plain.samples:,} against {tilted.samples:,} samples"))
+        else:
+            budgets.append(Budget(f"rare gate ({what}): the pilot's overhead",
+                                  cpu_tilted / cpu_plain, 1.5, "x",
+                                  note=f"{plain.samples:,} plain samples either way"))
+    return budgets
 
 
 def main() -> list[Budget]:
@@ -49,7 +140,7 @@ def main() -> list[Budget]:
         if limit == LIMITS[-1]:
             budgets.append(Budget("a gate at its limit, drawn to the cap (example)", decided,
                                   15, "s", note=f"{gate.status} at {gate.samples:,} samples"))
-    return budgets
+    return budgets + rare_rows()
 
 
 if __name__ == "__main__":

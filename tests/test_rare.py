@@ -113,11 +113,10 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "make", "kind", "variant", "truth"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_the_weighted_mean_is_its_closed_form_at_any_tilt(
-        template: Template, name: str, make: Any, kind: rare.Kind, variant: str,
-        truth: float) -> None:
+        template: Template, case: tuple[str, Any, rare.Kind, str, float]) -> None:
+    _, make, kind, variant, truth = case
     model = _model(make(), template, variant)
     width = len(model.models)
     # any tilt is unbiased: none, a fixed one, and the cross-entropy's

@@ -232,10 +232,11 @@ class Model:
         """The score at which a sample is in the event."""
         if kind == "max-p-extreme-bad":
             return -float(np.float32(self.extreme_bad))
-        assert self.catastrophe is not None
+        if self.catastrophe is None:
+            raise ValueError("max-p-catastrophe: the review sets no catastrophe threshold")
         return self.catastrophe
 
-    def run(self, entropy: int, size: int, theta: Sequence[float], kind: Kind, *,
+    def run(self, entropy: int, size: int, theta: Sequence[float] | Wide, kind: Kind, *,
             keep: bool = False) -> Block:
         """``size`` samples tilted by ``theta`` from streams derived from ``entropy``."""
         samplers = _Samplers(self, entropy)
@@ -252,8 +253,8 @@ class Model:
             event=np.concatenate([p.event for p in parts]),
             log_weight=np.concatenate([p.log_weight for p in parts]),
             score=np.concatenate([p.score for p in parts]),
-            chance=None if not keep else np.concatenate([p.chance for p in parts]),  # type: ignore[misc]
-            happened=None if not keep else np.concatenate([p.happened for p in parts]),  # type: ignore[misc]
+            chance=None if not keep else np.concatenate([p.chance for p in parts]),
+            happened=None if not keep else np.concatenate([p.happened for p in parts]),
         )
 
 
@@ -271,7 +272,7 @@ class _Samplers:
         self.drivers = {c.driver: DriverSampler(c.driver, _stream(entropy, _DRIVER, c.driver, 0))
                         for c in model.couplings.values()}
 
-    def chunk(self, size: int, theta: Sequence[float], kind: Kind, *, keep: bool) -> Block:
+    def chunk(self, size: int, theta: Sequence[float] | Wide, kind: Kind, *, keep: bool) -> Block:
         model = self.model
         arena = _Arena(size)
         try:
@@ -318,8 +319,7 @@ class _Samplers:
             event = rounded <= np.float32(model.extreme_bad)
             score = -rounded.astype(np.float64)
         else:
-            assert model.catastrophe is not None
-            event = harms >= model.catastrophe
+            event = harms >= model.target(kind)
             score = harms
         return Block(event, log_weight, score, chances, happenings)
 
@@ -363,7 +363,8 @@ def cross_entropy(model: Model, kind: Kind, seed: int) -> tuple[Wide, int, float
 
 def _fit(block: Block, elite: npt.NDArray[np.bool_], low: Wide, high: Wide) -> Wide:
     """Each θ_i solving Σ_elite w (q_i(θ_i) - o_i) = 0, by bisection within its bounds."""
-    assert block.chance is not None and block.happened is not None
+    if block.chance is None or block.happened is None:
+        raise ValueError("a pilot's block keeps each item's chance and occurrence")
     log_weight = block.log_weight[elite]
     weight = np.exp(log_weight - log_weight.max())
     chance = block.chance[elite]

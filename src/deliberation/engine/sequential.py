@@ -185,10 +185,11 @@ def first_looks(template: Template, summary: Any, samples: int,
 
 def decide_gates(
     analysis: Analysis, review: Any, template: Template, *, cap: int = DEFAULT_CAP,
-    batch: int = BATCH,
+    batch: int = BATCH, rare: bool = True,
 ) -> Analysis:
     """``analysis`` with every analysis gate decided: looks taken until each one is
-    decided or the cap is reached (see the module's docstring)."""
+    decided or the cap is reached (see the module's docstring). ``rare=False`` keeps
+    small gates on plain samples too (the benchmark's comparison)."""
     looks_at = schedule(analysis.samples, cap)
     rules = _rules(template)
     tally = summary_tally(analysis.variants[analysis.chosen], analysis.samples)
@@ -196,9 +197,10 @@ def decide_gates(
                                               analysis.samples, cap)}
     for r in rules:
         gate = decided[r.id]
-        if gate.status == "undecided" and eligible(r.rule, getattr(r, "value", None)):
-            decided[r.id] = _rare_gate(r, gate, review, template, analysis, looks_at,
-                                       batch) or gate
+        if rare and gate.status == "undecided" and eligible(r.rule, getattr(r, "value", None)):
+            decided[r.id] = _rare_gate(r, gate, review=review, template=template,
+                                       analysis=analysis, looks_at=looks_at,
+                                       batch=batch) or gate
     batches = _Batches(review, template, analysis, batch)
     for taken, target in enumerate(looks_at[1:], start=2):
         open_rules = [r for r in rules if decided[r.id].status == "undecided"
@@ -214,8 +216,8 @@ def decide_gates(
     return analysis.model_copy(update={"gates": gates})
 
 
-def _rare_gate(rule: Any, first: Gate, review: Any, template: Template, analysis: Analysis,
-               looks_at: list[int], batch: int) -> Gate | None:
+def _rare_gate(rule: Any, first: Gate, *, review: Any, template: Template,
+               analysis: Analysis, looks_at: list[int], batch: int) -> Gate | None:
     """The gate decided by importance sampling (:mod:`.rare`): looks 2, 3, ... of the
     same plan at the same level, look k on looks_at[k-1] - N tilted samples (fresh ones
     added batch by batch); None when the pilot never reaches the event (plain then)."""
