@@ -2,7 +2,8 @@
 
 `deliberation check` on the shipped example decides every gate at its first look
 (20,000 samples), so it must cost nothing beyond the analysis. With the
-P(extremely bad) limit moved towards the chosen option's true value (about 0.12%),
+P(extremely bad) limit moved towards the chosen option's true value (about 0.220%;
+0.2196% in a 1,000,000-sample run),
 the gate needs more looks; at the value itself it draws to the cap (2,000,000
 samples) and fails as undecided. Each row is the whole ``analyze`` as ``check`` runs
 it, against the same analysis with its gates read at one look (``gate_cap`` = the
@@ -28,7 +29,7 @@ from deliberation.review.opening import open_review
 from deliberation.review.template import Template
 
 SAMPLES = 20_000
-LIMITS = (0.01, 0.002, 0.0016, 0.0012, 0.0014)  # the last is nearest the true 0.134%
+LIMITS = (0.01, 0.004, 0.003, 0.0025, 0.0022)  # the last is nearest the true 0.220%
 RULE = "extreme-bad-at-most-1pct"
 
 
@@ -77,10 +78,10 @@ def _rare_cases() -> list[tuple[str, Any, Any, str]]:
         ("8 uncertain harms + a benefit, P(bad) 0.297% vs 0.31%",
          _rare_review(MIXED, benefit=([0.5, 0.9], [200, 2000])),
          _gated("max-p-extreme-bad", 0.0031), "tail"),
-        ("the same, P(bad) 0.297% vs 0.305%",
+        ("the same, P(bad) 0.297% vs 0.30%",
          _rare_review(MIXED, benefit=([0.5, 0.9], [200, 2000])),
-         _gated("max-p-extreme-bad", 0.00305), "tail"),
-        ("the example, P(bad) 0.22% vs 0.25%", review, _with_limit(shipped, 0.0025), RULE),
+         _gated("max-p-extreme-bad", 0.003), "tail"),
+        ("the example, P(bad) 0.220% vs 0.25%", review, _with_limit(shipped, 0.0025), RULE),
     ]
 
 

@@ -143,6 +143,20 @@ def test_two_harms_tied_by_a_driver_give_the_bivariate_normal(template: Template
     assert gain > 2
 
 
+def test_an_uncertain_likelihood_gives_its_mean(template: Template) -> None:
+    # P(extremely bad) = E[p] for a logit-normal p: Gauss-Hermite quadrature of expit
+    review = _review([("leak", [0.0005, 0.005], 12_000)], benefit=(0.5, 1000))
+    model = _model(review, template)
+    (harm,) = [m for m in model.models if m.sign < 0]
+    mu, sigma = harm.components[0].likelihood_mu, harm.components[0].likelihood_sigma
+    nodes, weights = np.polynomial.hermite_e.hermegauss(80)
+    truth = float(np.sum(weights / math.sqrt(2 * math.pi)
+                         / (1 + np.exp(-(mu + sigma * nodes)))))
+    sums, gain = _tilted_run(model, BAD, 4, 100_000)
+    _within(sums, truth)
+    assert gain > 10
+
+
 def test_uncertain_estimates_agree_with_a_large_plain_run(template: Template) -> None:
     review = _review([("leak", [0.0005, 0.005], [4000, 9000]), ("spill", [0.01, 0.05], 3000)],
                      benefit=([0.3, 0.7], [100, 1500]))

@@ -26,6 +26,16 @@ rate holds although it looks more than once:
   and the total drawn is the samples of the last look taken. Everything is a function
   of the review and the seed: the same seed decides the same way at the same look.
 
+* **Rare tails** (:mod:`.rare`): a ``max-p-extreme-bad`` or ``max-p-catastrophe`` gate
+  whose limit is at most 0.5% and which look 1 leaves undecided takes its later looks
+  on importance samples instead: the same plan (look k on schedule[k] - N tilted
+  samples, fresh batches added, same level, so the Bonferroni split holds over plain
+  look 1 and tilted looks 2..K), Wilson's interval at the effective sample size, and
+  a gate that says "importance sampling" and how many samples it was worth. Its
+  ``samples`` count the analysis', the pilot's and the tilted ones. When the pilot
+  shows no gain (the tail comes from impacts, not rare occurrences) the gate goes on
+  with plain looks as above, and the pilot's samples are not counted.
+
 The cap is in samples, not seconds, so a release pipeline's verdict never depends on
 how busy the machine is.
 """
@@ -245,7 +255,7 @@ def _rare_gate(rule: Any, first: Gate, *, review: Any, template: Template,
                                              size, theta, kind))
         estimate, low, high = sums.interval(z)
         status = _verdict(kind, limit, low, high)
-        effective = sums.effective if sums.trusted else 0.0
+        effective = sums.effective if sums.trusted else math.inf  # inf: not said
         gate = first.model_copy(update={
             "passes": status == "pass", "status": status, "estimate": estimate, "low": low,
             "high": high, "samples": looks_at[0] + pilot + sums.samples, "looks": taken,
