@@ -280,12 +280,38 @@ def test_check_says_the_method(tmp_path: Any) -> None:
                      r"worth [\d,]+ plain samples; look 2 of 8\)", line), line
 
 
-def test_a_tail_from_large_impacts_stays_with_plain_sampling(template: Template) -> None:
-    # the harm is common; its impact passes 5,000 rarely: tilting occurrences buys
-    # nothing, so the pilot gives up and the plain looks decide
+def test_a_tail_from_large_impacts_is_tilted_through_the_impact_normal(
+        template: Template) -> None:
+    # the harm is common; its lognormal impact passes 5,000 rarely: P = p (1 - Φ(...))
     review = _review([("leak", 0.5, [100, 2000])])
     model = _model(review, template)
+    (harm,) = model.models
+    mu, sigma = harm.components[0].impact_mu, harm.components[0].impact_sigma
+    truth = 0.5 * (1 - NormalDist(mu, sigma).cdf(math.log(5000)))
+    assert 0.0005 < truth < 0.003
+    sums, gain = _tilted_run(model, BAD, 6, 50_000)
+    _within(sums, truth)
+    assert gain > 10
+    fitted = cross_entropy(model, BAD, 6)
+    assert fitted is not None
+    assert fitted[0][0, 2] > 1  # the impact normal's mean moved up
+    assert fitted[0][0, 1] == 0  # a point likelihood has no normal to move
+    gate = _gate(review, _template(template, truth * 1.1), 0)
+    assert gate.method == "importance sampling"
+    assert gate.status == "pass"
+
+
+def test_a_tail_from_a_mitigation_factor_stays_with_plain_sampling(
+        template: Template) -> None:
+    # a certain harm of 5,500 under a mitigation whose uncertain impact factor rarely
+    # leaves it past 5,000: nothing the tilt moves (factors are drawn untilted), so the
+    # pilot shows no gain and the plain looks decide
+    review = _review([("leak", 1.0, 5500)], mitigations=[
+        {"id": "shrink", "title": "Shrink", "targets": ["leak"], "impact_factor": [0.2, 0.6],
+         "owner": "ana"}])
+    model = _model(review, template, "mitigated")
     fitted = cross_entropy(model, BAD, 0)
     assert fitted is None or fitted[2] < rare.MIN_GAIN
-    gate = _gate(review, _template(template, 0.002), 0)
+    gate = _gate(review, _template(template, 0.003), 0)
     assert gate.method is None
+    assert gate.status is not None

@@ -98,6 +98,7 @@ MAX_PILOTS = 8
 ELITE = 0.1  # the share of a round's samples that lead it towards the event
 MIN_ELITE = 100  # event samples needed for the event itself to be the elite
 THETA_MAX = 10.0
+SHIFT_MAX = 4.0  # the largest shift of a likelihood or impact normal's mean
 SMOOTHING = 0.7  # weight of a round's θ against the previous one
 MIN_HITS = 50
 MIN_GAIN = 2.0  # effective samples per tilted sample the pilot must show, else plain
@@ -175,6 +176,7 @@ class Block:
     score: Wide
     chance: Wide | None = None  # (samples, items) c_i
     happened: npt.NDArray[np.bool_] | None = None  # (samples, items) o_i
+    normals: Wide | None = None  # (samples, items, 2) the shifted likelihood, impact normals
 
 
 def conditional_chance(chance: Wide, coupling: Coupling, driver_normal: Wide) -> Wide:
@@ -216,16 +218,22 @@ class Model:
         ) if any(len(model.components) > 1 for model in self.models) else []
         self.extreme_bad, _ = thresholds_of(review, template)
         self.catastrophe = catastrophe_of(review, template)
+        # which of each item's normals (likelihood, impact) its draws read
+        self.normals = {model.id: _normals_used(_ItemSampler(model, 0, self.participants))
+                        for model in self.models}
 
     def bounds(self, kind: Kind) -> tuple[Wide, Wide]:
-        """Each item's allowed θ: harms towards happening, benefits (bad only) not."""
-        low = np.zeros(len(self.models))
-        high = np.zeros(len(self.models))
+        """Each item's allowed tilt (occurrence θ, likelihood shift, impact shift):
+        harms towards happening and larger, benefits (bad only) the other way, and no
+        shift of a normal the item does not read (a point estimate)."""
+        low = np.zeros((len(self.models), 3))
+        high = np.zeros((len(self.models), 3))
         for index, model in enumerate(self.models):
+            limits = np.array([THETA_MAX, *(SHIFT_MAX * np.array(self.normals[model.id]))])
             if model.sign < 0:
-                high[index] = THETA_MAX
+                high[index] = limits
             elif kind == "max-p-extreme-bad":
-                low[index] = -THETA_MAX
+                low[index] = -limits
         return low, high
 
     def target(self, kind: Kind) -> float:
@@ -238,14 +246,18 @@ class Model:
 
     def run(self, entropy: int, size: int, theta: Sequence[float] | Wide, kind: Kind, *,
             keep: bool = False) -> Block:
-        """``size`` samples tilted by ``theta`` from streams derived from ``entropy``."""
+        """``size`` samples tilted by ``theta`` from streams derived from ``entropy``:
+        per item (occurrence θ, likelihood shift, impact shift), or θ alone."""
+        tilt = np.asarray(theta, np.float64)
+        if tilt.ndim == 1:
+            tilt = np.column_stack([tilt, np.zeros((len(tilt), 2))])
         samplers = _Samplers(self, entropy)
         chunk = max(1024, CHUNK_ITEM_SAMPLES // max(1, len(self.models)))
         parts = []
         done = 0
         while done < size:
             step = min(chunk, size - done)
-            parts.append(samplers.chunk(step, theta, kind, keep=keep))
+            parts.append(samplers.chunk(step, tilt, kind, keep=keep))
             done += step
         if len(parts) == 1:
             return parts[0]
@@ -255,6 +267,7 @@ class Model:
             score=np.concatenate([p.score for p in parts]),
             chance=None if not keep else np.concatenate([p.chance for p in parts]),
             happened=None if not keep else np.concatenate([p.happened for p in parts]),
+            normals=None if not keep else np.concatenate([p.normals for p in parts]),
         )
 
 
@@ -272,56 +285,87 @@ class _Samplers:
         self.drivers = {c.driver: DriverSampler(c.driver, _stream(entropy, _DRIVER, c.driver, 0))
                         for c in model.couplings.values()}
 
-    def chunk(self, size: int, theta: Sequence[float] | Wide, kind: Kind, *, keep: bool) -> Block:
+    def chunk(self, size: int, theta: Wide, kind: Kind, *, keep: bool) -> Block:
         model = self.model
         arena = _Arena(size)
+        count = len(model.models)
+        sums = _Sums(np.zeros(size), np.zeros(size), np.zeros(size),
+                     np.empty((size, count)) if keep else None,
+                     np.empty((size, count), np.bool_) if keep else None,
+                     np.zeros((size, count, 2)) if keep else None)
         try:
             factors = {m: sampler.draw(size, arena) for m, sampler in self.mitigations.items()}
             picked = self.participants.draw(size)
             drivers = {d: sampler.draw(size) for d, sampler in self.drivers.items()}
-            net = np.zeros(size)
-            harms = np.zeros(size)
-            log_weight = np.zeros(size)
-            chances = np.empty((size, len(model.models))) if keep else None
-            happenings = np.empty((size, len(model.models)), np.bool_) if keep else None
             for index, item in enumerate(model.models):
-                coupling = model.couplings.get(item.id)
-                driver = None if coupling is None else drivers[coupling.driver]
-                draws = self.items[item.id].draw(size, arena, picked, driver)
-                keys = model.keys[item.id]
-                likelihood_factor = _product([factors[m][0] for m in keys])
-                impact_factor = _product([factors[m][1] for m in keys])
-                chance = np.broadcast_to(np.asarray(draws.likelihood, np.float64), (size,))
-                if likelihood_factor is not None:
-                    chance = chance * np.asarray(likelihood_factor, np.float64)
-                chance = np.clip(chance, 0.0, 1.0)
-                if coupling is not None and driver is not None:
-                    chance = conditional_chance(chance, coupling, driver[0])
-                impact = draws.impact if impact_factor is None else draws.impact * impact_factor
-                step = float(theta[index])
-                happened = self.occurrences[item.id].random(size) < tilted(chance, step)
-                if step != 0:
-                    log_weight += np.log1p(chance * math.expm1(step))
-                    log_weight -= step * happened
-                contribution = np.where(happened, np.asarray(impact, np.float64), 0.0)
-                if item.sign > 0:
-                    net += contribution
-                else:
-                    net -= contribution
-                    harms += contribution
-                if chances is not None and happenings is not None:
-                    chances[:, index] = chance
-                    happenings[:, index] = happened
+                self._item(index, item, theta[index], sums, arena=arena, factors=factors,
+                           picked=picked, drivers=drivers)
         finally:
             arena.release()
         if kind == "max-p-extreme-bad":
-            rounded = net.astype(np.float32)
+            rounded = sums.net.astype(np.float32)
             event = rounded <= np.float32(model.extreme_bad)
             score = -rounded.astype(np.float64)
         else:
-            event = harms >= model.target(kind)
-            score = harms
-        return Block(event, log_weight, score, chances, happenings)
+            event = sums.harms >= model.target(kind)
+            score = sums.harms
+        return Block(event, sums.log_weight, score, sums.chances, sums.happenings,
+                     sums.normals)
+
+    def _item(self, index: int, item: ItemModel, tilt: Wide, sums: _Sums, *, arena: _Arena,
+              factors: dict[str, Any], picked: Any, drivers: dict[str, Any]) -> None:
+        """One item's tilted draws, added to ``sums``."""
+        model = self.model
+        size = len(sums.net)
+        coupling = model.couplings.get(item.id)
+        driver = None if coupling is None else drivers[coupling.driver]
+        shift = (float(tilt[1]), float(tilt[2]))
+        sampler = self.items[item.id]
+        shifting = any(model.normals[item.id]) and (sums.normals is not None or any(shift))
+        draws = sampler.draw(size, arena, picked, driver, shift if shifting else None)
+        if shifting and sampler.shifted is not None:
+            for which in (0, 1):
+                moved = shift[which]
+                if moved != 0:  # the ratio of N(0, 1) to N(moved, 1) at the drawn z
+                    sums.log_weight -= moved * sampler.shifted[which] - moved * moved / 2
+                if sums.normals is not None:
+                    sums.normals[:, index, which] = sampler.shifted[which]
+        keys = model.keys[item.id]
+        likelihood_factor = _product([factors[m][0] for m in keys])
+        impact_factor = _product([factors[m][1] for m in keys])
+        chance = np.broadcast_to(np.asarray(draws.likelihood, np.float64), (size,))
+        if likelihood_factor is not None:
+            chance = chance * np.asarray(likelihood_factor, np.float64)
+        chance = np.clip(chance, 0.0, 1.0)
+        if coupling is not None and driver is not None:
+            chance = conditional_chance(chance, coupling, driver[0])
+        impact = draws.impact if impact_factor is None else draws.impact * impact_factor
+        step = float(tilt[0])
+        happened = self.occurrences[item.id].random(size) < tilted(chance, step)
+        if step != 0:
+            sums.log_weight += np.log1p(chance * math.expm1(step))
+            sums.log_weight -= step * happened
+        contribution = np.where(happened, np.asarray(impact, np.float64), 0.0)
+        if item.sign > 0:
+            sums.net += contribution
+        else:
+            sums.net -= contribution
+            sums.harms += contribution
+        if sums.chances is not None and sums.happenings is not None:
+            sums.chances[:, index] = chance
+            sums.happenings[:, index] = happened
+
+
+@dataclass
+class _Sums:
+    """One chunk's running sums, and (pilots) each item's chance, occurrence, normals."""
+
+    net: Wide
+    harms: Wide
+    log_weight: Wide
+    chances: Wide | None
+    happenings: npt.NDArray[np.bool_] | None
+    normals: Wide | None
 
 
 def entropy_of(seed: int, kind: Kind, purpose: int, number: int) -> int:
@@ -336,7 +380,7 @@ def cross_entropy(model: Model, kind: Kind, seed: int) -> tuple[Wide, int, float
     last round's gain (its effective samples per tilted sample), or None when no round
     reached the event (see the module's docstring)."""
     low, high = model.bounds(kind)
-    theta = np.zeros(len(model.models))
+    theta = np.zeros((len(model.models), 3))
     target = model.target(kind)
     reached = 0
     for round_number in range(MAX_PILOTS):
@@ -350,7 +394,8 @@ def cross_entropy(model: Model, kind: Kind, seed: int) -> tuple[Wide, int, float
             above = block.score > level
             if np.count_nonzero(elite) > 2 * ELITE * PILOT:
                 if not np.any(above):  # every score alike: no sample points the way
-                    theta = np.clip(theta + np.sign(low + high), low, high)
+                    theta[:, 0] = np.clip(theta[:, 0] + np.sign(low + high)[:, 0], low[:, 0],
+                                          high[:, 0])
                     continue
                 elite = above  # ties at the level: only what is strictly past it
         theta = SMOOTHING * _fit(block, elite, low, high) + (1 - SMOOTHING) * theta
@@ -362,23 +407,36 @@ def cross_entropy(model: Model, kind: Kind, seed: int) -> tuple[Wide, int, float
 
 
 def _fit(block: Block, elite: npt.NDArray[np.bool_], low: Wide, high: Wide) -> Wide:
-    """Each θ_i solving Σ_elite w (q_i(θ_i) - o_i) = 0, by bisection within its bounds."""
-    if block.chance is None or block.happened is None:
-        raise ValueError("a pilot's block keeps each item's chance and occurrence")
+    """The tilt the weighted elite asks for, within its bounds: each θ_i solving
+    Σ_elite w (q_i(θ_i) - o_i) = 0 (by bisection), and each normal's shift the elite's
+    weighted mean of that normal."""
+    if block.chance is None or block.happened is None or block.normals is None:
+        raise ValueError("a pilot's block keeps each item's chance, occurrence and normals")
     log_weight = block.log_weight[elite]
     weight = np.exp(log_weight - log_weight.max())
+    weight /= weight.sum()
     chance = block.chance[elite]
-    rate = weight @ block.happened[elite] / weight.sum()
-    lower, upper = low.copy(), high.copy()
+    rate = weight @ block.happened[elite]
+    lower, upper = low[:, 0].copy(), high[:, 0].copy()
     for _ in range(60):
         middle = (lower + upper) / 2
         tilt = np.exp(middle)
-        expected = weight @ (chance * tilt / (1 + chance * (tilt - 1))) / weight.sum()
+        expected = weight @ (chance * tilt / (1 + chance * (tilt - 1)))
         below = expected < rate
         lower = np.where(below, middle, lower)
         upper = np.where(below, upper, middle)
-    result: Wide = (lower + upper) / 2
+    result = np.empty_like(low)
+    result[:, 0] = (lower + upper) / 2
+    result[:, 1:] = np.clip(np.einsum("s,sij->ij", weight, block.normals[elite]),
+                            low[:, 1:], high[:, 1:])
     return result
+
+
+def _normals_used(sampler: _ItemSampler) -> tuple[bool, bool]:
+    """Whether the item's draws read their likelihood normal, and their impact normal."""
+    normals = sampler.likelihood_points is None or sampler.impact_points is None
+    impact = normals and (sampler.impact_table is not None or sampler.impact_points is None)
+    return sampler.likelihood_points is None, impact
 
 
 def weighted(block: Block) -> Weighted:
