@@ -13,8 +13,9 @@ Rare tails (``engine.rare``): gates with a small limit near their true value, de
 from the same first look by ``decide_gates`` with importance sampling and without
 (``rare=False``: plain looks only), least thread CPU of a few alternating runs, with
 the samples each drew. The example's own tail comes from large drawn impacts, not
-rare occurrences, so its pilot gives up and plain looks decide: that row is the
-pilot's overhead.
+rare occurrences: the tilt of the impacts' normals is what helps it. A tail from a
+mitigation's uncertain factor is one the tilt cannot reach, so its pilot gives up and
+plain looks decide: that row is the pilot's overhead.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def _with_limit(template: object, limit: float) -> object:
     return template.model_copy(update={"policy": policy})  # type: ignore[attr-defined]
 
 
-def _rare_review(harms: list[tuple[str, Any, Any]], benefit: Any = None) -> Any:
+def _rare_review(harms: list[tuple[str, Any, Any]], benefit: Any = None,
+                 shrink: Any = None) -> Any:
     items = [{"id": h, "kind": "harm", "title": h} for h, _, _ in harms]
     estimates = [{"item": h, "participant": "ana", "likelihood": p, "impact": i}
                  for h, p, i in harms]
@@ -47,11 +49,17 @@ def _rare_review(harms: list[tuple[str, Any, Any]], benefit: Any = None) -> Any:
         items.append({"id": "help", "kind": "benefit", "title": "Help"})
         estimates.append({"item": "help", "participant": "ana", "likelihood": benefit[0],
                           "impact": benefit[1]})
-    return parse_review({
+    data: dict[str, Any] = {
         "schema": "deliberation/review@1", "id": "rare", "title": "Rare",
         "subject": {"name": "m"}, "template": {"id": "test-minimal"},
         "participants": [{"id": "ana", "name": "Ana"}], "items": items,
-        "estimates": estimates})
+        "estimates": estimates}
+    if shrink is not None:  # a mitigation of every harm's impact, and its variant
+        data["mitigations"] = [{"id": "shrink", "title": "Shrink", "impact_factor": shrink,
+                                "targets": [h for h, _, _ in harms]}]
+        data["variants"] = [{"id": "as-is", "title": "As is"},
+                            {"id": "mitigated", "title": "Mitigated", "mitigations": ["shrink"]}]
+    return parse_review(data)
 
 
 def _gated(kind: str, limit: float) -> Template:
@@ -82,6 +90,12 @@ def _rare_cases() -> list[tuple[str, Any, Any, str]]:
          _rare_review(MIXED, benefit=([0.5, 0.9], [200, 2000])),
          _gated("max-p-extreme-bad", 0.003), "tail"),
         ("the example, P(bad) 0.220% vs 0.25%", review, _with_limit(shipped, 0.0025), RULE),
+        ("the example, P(bad) 0.220% vs 0.23%", review, _with_limit(shipped, 0.0023), RULE),
+        # a certain harm that an uncertain factor rarely leaves past the threshold
+        # (P = 1 - Φ(2.89), 0.19%): nothing the tilt moves, so the pilot gives up
+        ("a tail from a mitigation's factor, P(bad) 0.19% vs 0.25%",
+         _rare_review([("leak", 1.0, 5500)], shrink=[0.2, 0.6]),
+         _gated("max-p-extreme-bad", 0.0025), "tail"),
     ]
 
 
@@ -106,7 +120,7 @@ def rare_rows() -> list[Budget]:
               f"{cpu_plain / cpu_tilted:.1f}x the CPU")
         if tilted.method is not None:
             budgets.append(Budget(f"rare gate ({what}): plain samples / importance sampling's",
-                                  plain.samples / tilted.samples, 5, "x",
+                                  plain.samples / tilted.samples, 3, "x",
                                   higher_is_better=True, note="deterministic"))
             budgets.append(Budget(f"rare gate ({what}): plain CPU / importance sampling CPU",
                                   cpu_plain / cpu_tilted, 2, "x", higher_is_better=True,

@@ -3,9 +3,9 @@
 A ``max-p-extreme-bad`` or ``max-p-catastrophe`` gate whose limit is small (at most
 :data:`RARE_LIMIT`) and whose true value is near it needs millions of plain samples:
 the event is seen a few hundred times in a million. Here the same model is sampled
-with the items' *occurrences* tilted towards the event, and each sample carries the
-likelihood ratio that undoes the tilt, so the weighted mean is unbiased for the
-plain probability.
+with the items' *occurrences*, and the normals behind their uncertain likelihoods and
+impacts, tilted towards the event, and each sample carries the likelihood ratio that
+undoes the tilt, so the weighted mean is unbiased for the plain probability.
 
 **What is tilted.** Each sample draws every quantity as the plain simulation does
 (``engine.draws``' samplers: the participant under the linear pool, each item's
@@ -25,6 +25,14 @@ so E_q[w 1(event)] = P(event) exactly, whatever the θ_i (the rest of the sample
 drawn from its own distribution and cancels). Occurrences are drawn from streams of
 their own (keyed by the item's id), not from the item's happen/not uniform.
 
+An item's uncertain likelihood and impact are read from two standard normals (its
+logit-normal likelihood, its lognormal impact, or the geometric pool's table). Their
+means are shifted too, by γ_i and δ_i (``_ItemSampler.draw``'s ``shift``): a normal
+drawn as z ~ N(δ, 1) multiplies the weight by φ(z) / φ(z - δ) = exp(-δ z + δ²/2).
+So a tail made by one common harm's large impact is reached too. Participants
+(the linear pool's pick), mitigation factors and drivers' normals are drawn
+untilted; a tail made by them alone gains nothing (see the pilot's gain below).
+
 **Drivers.** An item tied to a driver (``engine.copula``) happens when
 Φ(√ρ z_d + √(1-ρ) z_own) < c, so given the driver's normal z_d it happens with the
 conditional chance Φ((Φ⁻¹(c) - √ρ z_d) / √(1-ρ)), independently of the other items.
@@ -39,16 +47,19 @@ least :data:`MIN_ELITE` of them are, else the top :data:`ELITE` of the scores (o
 those strictly above the level when ties at it would make the elite much larger; when
 every score is alike, harms' θ go up by one and benefits' down by one). Each
 θ_i is then the root of Σ_elite w (q_i(θ_i) - o_i) = 0 (the weighted elite's rate of
-item i, matched under the tilt), found by bisection, smoothed with the previous θ
-and kept in [0, :data:`THETA_MAX`] for harms (a harm is only ever tilted towards
-happening) and in [-THETA_MAX, 0] for benefits of an extremely bad event (a benefit
-only towards not happening; benefits do not enter a catastrophe, so stay untilted).
+item i, matched under the tilt), found by bisection, and each shift the elite's
+weighted mean of its normal (the cross-entropy solution for a normal's mean); all
+smoothed with the previous round's and kept in [0, :data:`THETA_MAX`] (shifts:
+[0, :data:`SHIFT_MAX`]) for harms (a harm is only ever tilted towards happening,
+likelier and larger) and in [-THETA_MAX, 0] for benefits of an extremely bad event (a
+benefit only the other way; benefits do not enter a catastrophe, so stay untilted).
+A point estimate has no normal to shift.
 Once the event itself was the elite twice, θ is fixed. A pilot that never reaches
 the event in :data:`MAX_PILOTS` rounds gives up, and so does one whose last round
 shows a gain (effective samples per tilted sample, below) under :data:`MIN_GAIN`:
-when the tail comes from large drawn impacts or likelihoods rather than from rare
-occurrences, tilting occurrences buys nothing, and the gate is decided by plain
-samples as before. Every pilot and batch draws from streams keyed by (seed, gate,
+when the tail comes from what is not tilted (a mitigation's factor, the pick of a
+participant), the tilt buys nothing, and the gate is decided by plain samples as
+before. Every pilot and batch draws from streams keyed by (seed, gate,
 round), so the same seed gives the same θ and the same verdict.
 
 **The interval.** On n tilted samples the estimate is m = Σ w 1(event) / n and its
@@ -376,9 +387,10 @@ def entropy_of(seed: int, kind: Kind, purpose: int, number: int) -> int:
 
 
 def cross_entropy(model: Model, kind: Kind, seed: int) -> tuple[Wide, int, float] | None:
-    """The tilt θ (per item, in the model's order), the pilot samples it took and the
-    last round's gain (its effective samples per tilted sample), or None when no round
-    reached the event (see the module's docstring)."""
+    """The tilt (per item, in the model's order: occurrence θ, likelihood and impact
+    normals' shifts), the pilot samples it took and the last round's gain (its
+    effective samples per tilted sample), or None when no round reached the event
+    (see the module's docstring)."""
     low, high = model.bounds(kind)
     theta = np.zeros((len(model.models), 3))
     target = model.target(kind)

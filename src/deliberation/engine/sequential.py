@@ -33,8 +33,9 @@ rate holds although it looks more than once:
   look 1 and tilted looks 2..K), Wilson's interval at the effective sample size, and
   a gate that says "importance sampling" and how many samples it was worth. Its
   ``samples`` count the analysis', the pilot's and the tilted ones. When the pilot
-  shows no gain (the tail comes from impacts, not rare occurrences) the gate goes on
-  with plain looks as above, and the pilot's samples are not counted.
+  shows no gain (the tail comes from what is not tilted, such as a mitigation's
+  factor) the gate goes on with plain looks as above, and the pilot's samples are not
+  counted.
 
 The cap is in samples, not seconds, so a release pipeline's verdict never depends on
 how busy the machine is.
