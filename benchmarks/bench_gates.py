@@ -20,6 +20,7 @@ plain looks decide: that row is the pilot's overhead.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from _common import ROOT, Budget, best_of_pair, least_cpu_pair, template
@@ -86,9 +87,6 @@ def _rare_cases() -> list[tuple[str, Any, Any, str]]:
         ("8 uncertain harms + a benefit, P(bad) 0.297% vs 0.31%",
          _rare_review(MIXED, benefit=([0.5, 0.9], [200, 2000])),
          _gated("max-p-extreme-bad", 0.0031), "tail"),
-        ("the same, P(bad) 0.297% vs 0.30%",
-         _rare_review(MIXED, benefit=([0.5, 0.9], [200, 2000])),
-         _gated("max-p-extreme-bad", 0.003), "tail"),
         ("the example, P(bad) 0.220% vs 0.25%", review, _with_limit(shipped, 0.0025), RULE),
         ("the example, P(bad) 0.220% vs 0.23%", review, _with_limit(shipped, 0.0023), RULE),
         # a certain harm that an uncertain factor rarely leaves past the threshold
@@ -104,6 +102,9 @@ def rare_rows() -> list[Budget]:
     for what, review, limited, rule in _rare_cases():
         first = analyze(review, limited, samples=SAMPLES, seed=0, gate_cap=SAMPLES,
                         sensitivity=False)
+        started = time.thread_time()
+        analyze(review, limited, samples=SAMPLES, seed=0, gate_cap=SAMPLES, sensitivity=False)
+        analysis_cpu = time.thread_time() - started
 
         def run(rare: bool, first: Any = first, review: Any = review,
                 limited: Any = limited) -> Any:
@@ -126,8 +127,11 @@ def rare_rows() -> list[Budget]:
                                   cpu_plain / cpu_tilted, 2, "x", higher_is_better=True,
                                   note=f"{plain.samples:,} against {tilted.samples:,} samples"))
         else:
-            budgets.append(Budget(f"rare gate ({what}): the pilot's overhead",
-                                  cpu_tilted / cpu_plain, 1.5, "x",
+            overhead = (cpu_tilted - cpu_plain) / analysis_cpu
+            print(f"  the pilot's overhead: {cpu_tilted - cpu_plain:.3f} s, {overhead:.2f}x "
+                  f"the analysis' own {analysis_cpu:.3f} s")
+            budgets.append(Budget(f"rare gate ({what}): the pilot's overhead / the analysis",
+                                  overhead, 1, "x",
                                   note=f"{plain.samples:,} plain samples either way"))
     return budgets
 

@@ -55,7 +55,9 @@ likelier and larger) and in [-THETA_MAX, 0] for benefits of an extremely bad eve
 benefit only the other way; benefits do not enter a catastrophe, so stay untilted).
 A point estimate has no normal to shift.
 Once the event itself was the elite twice, θ is fixed. A pilot that never reaches
-the event in :data:`MAX_PILOTS` rounds gives up, and so does one whose last round
+the event in :data:`MAX_PILOTS` rounds gives up, so does one whose elite's level
+stops rising before it gets there (the tilt no longer moves the tail), and so does
+one whose last round
 shows a gain (effective samples per tilted sample, below) under :data:`MIN_GAIN`:
 when the tail comes from what is not tilted (a mitigation's factor, the pick of a
 participant), the tilt buys nothing, and the gate is decided by plain samples as
@@ -395,6 +397,7 @@ def cross_entropy(model: Model, kind: Kind, seed: int) -> tuple[Wide, int, float
     theta = np.zeros((len(model.models), 3))
     target = model.target(kind)
     reached = 0
+    previous = -math.inf
     for round_number in range(MAX_PILOTS):
         block = model.run(entropy_of(seed, kind, 0, round_number), PILOT, theta, kind, keep=True)
         elite = block.score >= target
@@ -402,6 +405,9 @@ def cross_entropy(model: Model, kind: Kind, seed: int) -> tuple[Wide, int, float
             reached += 1
         else:
             level = float(np.quantile(block.score, 1 - ELITE))
+            if level <= previous:  # the tilt no longer moves the tail: nothing to gain
+                return None
+            previous = level
             elite = block.score >= level
             above = block.score > level
             if np.count_nonzero(elite) > 2 * ELITE * PILOT:
