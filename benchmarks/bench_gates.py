@@ -131,7 +131,7 @@ def rare_rows() -> list[Budget]:
             print(f"  the pilot's overhead: {cpu_tilted - cpu_plain:.3f} s, {overhead:.2f}x "
                   f"the analysis' own {analysis_cpu:.3f} s")
             budgets.append(Budget(f"rare gate ({what}): the pilot's overhead / the analysis",
-                                  overhead, 1, "x",
+                                  overhead, 2, "x",
                                   note=f"{plain.samples:,} plain samples either way"))
     return budgets
 

@@ -231,7 +231,8 @@ def _rare_gate(rule: Any, first: Gate, *, review: Any, template: Template,
                analysis: Analysis, looks_at: list[int], batch: int) -> Gate | None:
     """The gate decided by importance sampling (:mod:`.rare`): looks 2, 3, ... of the
     same plan at the same level, look k on looks_at[k-1] - N tilted samples (fresh ones
-    added batch by batch); None when the pilot never reaches the event (plain then)."""
+    added batch by batch); None when the pilot never reaches the event or shows no
+    gain (plain looks then)."""
     kind = rule.rule
     if len(looks_at) < 2:
         return None
