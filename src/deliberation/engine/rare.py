@@ -112,8 +112,12 @@ ELITE = 0.1  # the share of a round's samples that lead it towards the event
 MIN_ELITE = 100  # event samples needed for the event itself to be the elite
 THETA_MAX = 10.0
 SHIFT_MAX = 4.0  # the largest shift of a likelihood or impact normal's mean
+# the largest length of all the normals' shifts together (see _fit); 0: not shifted.
+# Off: with shifts the weights' tail is too heavy for the interval (module docstring).
+SHIFT_NORM = 0.0
 SMOOTHING = 0.7  # weight of a round's θ against the previous one
 MIN_HITS = 50
+VARIANCE_MARGIN = 1.0  # standard errors of the variance added to it (skewed weights)
 MIN_GAIN = 2.0  # effective samples per tilted sample the pilot must show, else plain
 MAX_SHARE = 0.1
 _RARE_STREAM = 0x4A7  # spawn key of the importance sampling's streams
@@ -135,11 +139,14 @@ class Weighted:
     total: float = 0.0  # Σ w 1(event)
     squares: float = 0.0  # Σ (w 1(event))²
     largest: float = 0.0  # max w 1(event)
+    cubes: float = 0.0  # Σ (w 1(event))³
+    fourths: float = 0.0  # Σ (w 1(event))⁴
 
     def __add__(self, other: Weighted) -> Weighted:
         return Weighted(self.samples + other.samples, self.hits + other.hits,
                         self.total + other.total, self.squares + other.squares,
-                        max(self.largest, other.largest))
+                        max(self.largest, other.largest), self.cubes + other.cubes,
+                        self.fourths + other.fourths)
 
     @property
     def estimate(self) -> float:
@@ -155,9 +162,29 @@ class Weighted:
         return max(0.0, (self.squares - n * mean * mean) / (n - 1)) / n
 
     @property
+    def cautious_variance(self) -> float:
+        """:attr:`variance` plus :data:`VARIANCE_MARGIN` standard errors of itself.
+
+        Skewed weights make the sample variance too small in most runs and far too
+        large in a few; the interval uses this upper reading of it. The standard error
+        of a sample variance is sqrt((m4 - s⁴) / n), m4 the fourth central moment.
+        """
+        n = self.samples
+        variance = self.variance
+        if n < 2 or math.isinf(variance):
+            return variance
+        mean = self.estimate
+        second = self.squares / n - mean * mean
+        fourth = (self.fourths - 4 * mean * self.cubes + 6 * mean * mean * self.squares) / n \
+            - 3 * mean ** 4
+        spread = math.sqrt(max(0.0, fourth - second * second) / n)
+        return variance + VARIANCE_MARGIN * spread / n
+
+    @property
     def effective(self) -> float:
-        """The plain samples whose binomial error equals this estimate's (n_eff)."""
-        mean, variance = self.estimate, self.variance
+        """The plain samples whose binomial error equals this estimate's (n_eff, from
+        the cautious variance)."""
+        mean, variance = self.estimate, self.cautious_variance
         if variance == 0:
             return math.inf
         return mean * (1 - mean) / variance
@@ -334,7 +361,8 @@ class _Samplers:
         driver = None if coupling is None else drivers[coupling.driver]
         shift = (float(tilt[1]), float(tilt[2]))
         sampler = self.items[item.id]
-        shifting = any(model.normals[item.id]) and (sums.normals is not None or any(shift))
+        shifting = any(model.normals[item.id]) and (
+            any(shift) or (sums.normals is not None and SHIFT_NORM > 0))
         draws = sampler.draw(size, arena, picked, driver, shift if shifting else None)
         if shifting and sampler.shifted is not None:
             for which in (0, 1):
@@ -445,8 +473,13 @@ def _fit(block: Block, elite: npt.NDArray[np.bool_], low: Wide, high: Wide) -> W
         upper = np.where(below, upper, middle)
     result = np.empty_like(low)
     result[:, 0] = (lower + upper) / 2
-    result[:, 1:] = np.clip(np.einsum("s,sij->ij", weight, block.normals[elite]),
-                            low[:, 1:], high[:, 1:])
+    shifts = np.clip(np.einsum("s,sij->ij", weight, block.normals[elite]),
+                     low[:, 1:], high[:, 1:])
+    # the normals' part of the weight is lognormal with variance Σ shift²: keep it small
+    norm = float(np.sqrt(np.sum(shifts * shifts)))
+    if norm > SHIFT_NORM:
+        shifts *= SHIFT_NORM / norm if norm > 0 else 0.0
+    result[:, 1:] = shifts
     return result
 
 
@@ -460,6 +493,8 @@ def _normals_used(sampler: _ItemSampler) -> tuple[bool, bool]:
 def weighted(block: Block) -> Weighted:
     """The sums of one run."""
     values = np.where(block.event, np.exp(block.log_weight), 0.0)
+    squares = values * values
     return Weighted(samples=len(values), hits=int(np.count_nonzero(block.event)),
-                    total=float(values.sum()), squares=float(np.dot(values, values)),
-                    largest=float(values.max()) if len(values) else 0.0)
+                    total=float(values.sum()), squares=float(squares.sum()),
+                    largest=float(values.max()) if len(values) else 0.0,
+                    cubes=float(np.dot(squares, values)), fourths=float(np.dot(squares, squares)))
