@@ -3,9 +3,9 @@
 A ``max-p-extreme-bad`` or ``max-p-catastrophe`` gate whose limit is small (at most
 :data:`RARE_LIMIT`) and whose true value is near it needs millions of plain samples:
 the event is seen a few hundred times in a million. Here the same model is sampled
-with the items' *occurrences*, and the normals behind their uncertain likelihoods and
-impacts, tilted towards the event, and each sample carries the likelihood ratio that
-undoes the tilt, so the weighted mean is unbiased for the plain probability.
+with the items' *occurrences* tilted towards the event, and each sample carries the
+likelihood ratio that undoes the tilt, so the weighted mean is unbiased for the plain
+probability.
 
 **What is tilted.** Each sample draws every quantity as the plain simulation does
 (``engine.draws``' samplers: the participant under the linear pool, each item's
@@ -27,11 +27,17 @@ their own (keyed by the item's id), not from the item's happen/not uniform.
 
 An item's uncertain likelihood and impact are read from two standard normals (its
 logit-normal likelihood, its lognormal impact, or the geometric pool's table). Their
-means are shifted too, by γ_i and δ_i (``_ItemSampler.draw``'s ``shift``): a normal
-drawn as z ~ N(δ, 1) multiplies the weight by φ(z) / φ(z - δ) = exp(-δ z + δ²/2).
-So a tail made by one common harm's large impact is reached too. Participants
-(the linear pool's pick), mitigation factors and drivers' normals are drawn
-untilted; a tail made by them alone gains nothing (see the pilot's gain below).
+means *can* be shifted too, by γ_i and δ_i (``_ItemSampler.draw``'s ``shift``): a
+normal drawn as z ~ N(δ, 1) multiplies the weight by φ(z) / φ(z - δ) =
+exp(-δ z + δ²/2), so a tail made by one common harm's large impact is reached too.
+That is **off** (:data:`SHIFT_NORM` = 0): those factors make the weights lognormal
+with variance Σ δ², whose sample variance is too small in most runs, and on the
+shipped example the interval's upper end fell below the truth on 2.0% of 1,000 runs
+of 20,000 tilted samples at the looks' 99.375% (one side should be 0.31%; 4% of 300
+runs at 80,000), a false pass; capping Σ δ² at 0.25 still gave 1% of 500. With
+occurrences alone it was 0 of 600. Participants (the linear pool's pick),
+mitigation factors and drivers' normals are drawn untilted; a tail made by them (or,
+with the shifts off, by large impacts) gains little, and the pilot's gain says so.
 
 **Drivers.** An item tied to a driver (``engine.copula``) happens when
 Φ(√ρ z_d + √(1-ρ) z_own) < c, so given the driver's normal z_d it happens with the
@@ -48,33 +54,34 @@ those strictly above the level when ties at it would make the elite much larger;
 every score is alike, harms' θ go up by one and benefits' down by one). Each
 θ_i is then the root of Σ_elite w (q_i(θ_i) - o_i) = 0 (the weighted elite's rate of
 item i, matched under the tilt), found by bisection, and each shift the elite's
-weighted mean of its normal (the cross-entropy solution for a normal's mean); all
-smoothed with the previous round's and kept in [0, :data:`THETA_MAX`] (shifts:
-[0, :data:`SHIFT_MAX`]) for harms (a harm is only ever tilted towards happening,
-likelier and larger) and in [-THETA_MAX, 0] for benefits of an extremely bad event (a
-benefit only the other way; benefits do not enter a catastrophe, so stay untilted).
-A point estimate has no normal to shift.
-Once the event itself was the elite twice, θ is fixed. A pilot that never reaches
-the event in :data:`MAX_PILOTS` rounds gives up, so does one whose elite's level
-stops rising before it gets there (the tilt no longer moves the tail), and so does
-one whose last round
-shows a gain (effective samples per tilted sample, below) under :data:`MIN_GAIN`:
-when the tail comes from what is not tilted (a mitigation's factor, the pick of a
-participant), the tilt buys nothing, and the gate is decided by plain samples as
-before. Every pilot and batch draws from streams keyed by (seed, gate,
-round), so the same seed gives the same θ and the same verdict.
+weighted mean of its normal (the cross-entropy solution for a normal's mean, scaled
+down to a total length of at most :data:`SHIFT_NORM`); all smoothed with the
+previous round's and kept in [0, :data:`THETA_MAX`] (shifts: [0, :data:`SHIFT_MAX`])
+for harms (a harm is only ever tilted towards happening, likelier and larger) and in
+[-THETA_MAX, 0] for benefits of an extremely bad event (a benefit only the other
+way; benefits do not enter a catastrophe, so stay untilted). A point estimate has no
+normal to shift. Once the event itself was the elite twice, θ is fixed. A pilot
+that never reaches the event in :data:`MAX_PILOTS` rounds gives up, so does one
+whose elite's level stops rising before it gets there (the tilt no longer moves the
+tail), and so does one whose last round shows a gain (effective samples per tilted
+sample, below) under :data:`MIN_GAIN`: when the tail comes from what is not tilted,
+the tilt buys nothing, and the gate is decided by plain samples as before. Every
+pilot and batch draws from streams keyed by (seed, gate, round), so the same seed
+gives the same θ and the same verdict.
 
-**The interval.** On n tilted samples the estimate is m = Σ w 1(event) / n and its
-standard error s from the sample variance of w 1(event). A normal interval m ± z s
-is wrong near zero (it is symmetric, and s is 0 when no sample hits), so the look
-uses Wilson's score interval at the *effective* sample size n_eff = m (1 - m) / s²
-(the number of plain samples whose binomial error equals s) with m n_eff hits: with
-w ≡ 1 it is the plain Wilson interval, and it keeps Wilson's asymmetry when the
-effective hits are few. The look is only trusted when at least :data:`MIN_HITS`
-tilted samples hit the event and no single sample carries more than
-:data:`MAX_SHARE` of the sum (a weight that large says the tilt missed part of the
-event, and its variance is not yet seen); otherwise its interval is [0, 1]: that
-look decides nothing.
+**The interval** (:mod:`.weights`). On n tilted samples the estimate is
+m = Σ w 1(event) / n and its standard error s from the sample variance of
+w 1(event). A normal interval m ± z s is wrong near zero (it is symmetric, and s is 0
+when no sample hits), so the look uses Wilson's score interval at the *effective*
+sample size n_eff = m (1 - m) / s² (the number of plain samples whose binomial error
+equals s) with m n_eff hits: with w ≡ 1 it is the plain Wilson interval, and it keeps
+Wilson's asymmetry when the effective hits are few. s² is read cautiously: the sample
+variance plus :data:`VARIANCE_MARGIN` of its own standard errors (from the fourth
+moment of w 1(event)), since skewed weights make it too small in most runs. The look
+is only trusted when at least :data:`MIN_HITS` tilted samples hit the event and no
+single sample carries more than :data:`MAX_SHARE` of the sum (a weight that large
+says the tilt missed part of the event, and its variance is not yet seen);
+otherwise its interval is [0, 1]: that look decides nothing.
 """
 
 from __future__ import annotations
@@ -100,6 +107,7 @@ from .draws import (
 )
 from .estimates import ItemModel, Pool, item_models
 from .thresholds import catastrophe_of, thresholds_of
+from .weights import MAX_SHARE, MIN_HITS, VARIANCE_MARGIN, Weighted
 
 Wide = npt.NDArray[np.float64]
 Kind = Literal["max-p-extreme-bad", "max-p-catastrophe"]
@@ -116,95 +124,17 @@ SHIFT_MAX = 4.0  # the largest shift of a likelihood or impact normal's mean
 # Off: with shifts the weights' tail is too heavy for the interval (module docstring).
 SHIFT_NORM = 0.0
 SMOOTHING = 0.7  # weight of a round's θ against the previous one
-MIN_HITS = 50
-VARIANCE_MARGIN = 1.0  # standard errors of the variance added to it (skewed weights)
 MIN_GAIN = 2.0  # effective samples per tilted sample the pilot must show, else plain
-MAX_SHARE = 0.1
 _RARE_STREAM = 0x4A7  # spawn key of the importance sampling's streams
 _OCCURRENCE = 7  # namespace of the items' tilted occurrence streams (draws uses 0-3)
 CHUNK_ITEM_SAMPLES = 1 << 21
+__all__ = ["MAX_SHARE", "MIN_HITS", "VARIANCE_MARGIN", "Block", "Model", "Weighted",
+           "cross_entropy", "eligible", "entropy_of", "weighted"]
 
 
 def eligible(kind: str, limit: float | None) -> bool:
     """Whether a gate of rule ``kind`` and ``limit`` is one importance sampling decides."""
     return kind in KINDS and limit is not None and 0 < float(limit) <= RARE_LIMIT
-
-
-@dataclass(frozen=True)
-class Weighted:
-    """The sums a look needs of the tilted samples."""
-
-    samples: int = 0
-    hits: int = 0  # tilted samples in the event
-    total: float = 0.0  # Σ w 1(event)
-    squares: float = 0.0  # Σ (w 1(event))²
-    largest: float = 0.0  # max w 1(event)
-    cubes: float = 0.0  # Σ (w 1(event))³
-    fourths: float = 0.0  # Σ (w 1(event))⁴
-
-    def __add__(self, other: Weighted) -> Weighted:
-        return Weighted(self.samples + other.samples, self.hits + other.hits,
-                        self.total + other.total, self.squares + other.squares,
-                        max(self.largest, other.largest), self.cubes + other.cubes,
-                        self.fourths + other.fourths)
-
-    @property
-    def estimate(self) -> float:
-        return self.total / self.samples if self.samples else 0.0
-
-    @property
-    def variance(self) -> float:
-        """The estimate's variance (the sample variance of w 1(event), over n)."""
-        n = self.samples
-        if n < 2:
-            return math.inf
-        mean = self.estimate
-        return max(0.0, (self.squares - n * mean * mean) / (n - 1)) / n
-
-    @property
-    def cautious_variance(self) -> float:
-        """:attr:`variance` plus :data:`VARIANCE_MARGIN` standard errors of itself.
-
-        Skewed weights make the sample variance too small in most runs and far too
-        large in a few; the interval uses this upper reading of it. The standard error
-        of a sample variance is sqrt((m4 - s⁴) / n), m4 the fourth central moment.
-        """
-        n = self.samples
-        variance = self.variance
-        if n < 2 or math.isinf(variance):
-            return variance
-        mean = self.estimate
-        second = self.squares / n - mean * mean
-        fourth = (self.fourths - 4 * mean * self.cubes + 6 * mean * mean * self.squares) / n \
-            - 3 * mean ** 4
-        spread = math.sqrt(max(0.0, fourth - second * second) / n)
-        return variance + VARIANCE_MARGIN * spread / n
-
-    @property
-    def effective(self) -> float:
-        """The plain samples whose binomial error equals this estimate's (n_eff, from
-        the cautious variance)."""
-        mean, variance = self.estimate, self.cautious_variance
-        if variance == 0:
-            return math.inf
-        return mean * (1 - mean) / variance
-
-    @property
-    def trusted(self) -> bool:
-        return self.hits >= MIN_HITS and self.largest <= MAX_SHARE * self.total
-
-    def interval(self, z: float) -> tuple[float, float, float]:
-        """(estimate, low, high): Wilson's interval at the effective sample size."""
-        mean = self.estimate
-        if not self.trusted:
-            return mean, 0.0, 1.0
-        n = self.effective
-        if math.isinf(n):
-            return mean, mean, mean
-        z2 = z * z
-        centre = (mean + z2 / (2 * n)) / (1 + z2 / n)
-        half = z * math.sqrt(mean * (1 - mean) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-        return mean, max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass
