@@ -213,6 +213,9 @@ class _ItemSampler:
         )
         self.entropy = entropy
         self.stream: np.random.Generator | None = None
+        # engine.rare's importance sampling: the last draw's shifted normals (likelihood,
+        # impact), kept only when a shift was asked for
+        self.shifted: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
 
     def draw(
         self,
@@ -220,9 +223,13 @@ class _ItemSampler:
         arena: _Arena,
         picked: Indices | None = None,
         driver: tuple[Wide, Wide] | None = None,
+        shift: tuple[float, float] | None = None,
     ) -> _ItemDraws:
         """One chunk's draws; ``picked`` is each sample's participant (the linear pool),
-        ``driver`` the chunk's normals of the item's driver (happen/not, likelihood)."""
+        ``driver`` the chunk's normals of the item's driver (happen/not, likelihood).
+        ``shift`` moves the mean of the item's own likelihood and impact normals (for
+        importance sampling, :mod:`.rare`); the shifted normals are kept in
+        ``self.shifted``."""
         coupling = self.coupling if driver is not None else None
         if self.stream is None:
             # Created on first use: an item served from the cache never pays for it.
@@ -260,6 +267,10 @@ class _ItemSampler:
             first, second = _box_muller(
                 uniforms[:, columns - 2], uniforms[:, columns - 1], arena
             )
+            if shift is not None:
+                first += np.float32(shift[0])
+                second += np.float32(shift[1])
+                self.shifted = (first.astype(np.float64), second.astype(np.float64))
             if coupling is not None and driver is not None and self.likelihood_points is None:
                 coupling.normal(first, driver[1])  # uncertain likelihoods co-move too
         likelihood = self._quantity(

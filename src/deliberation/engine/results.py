@@ -242,6 +242,11 @@ class Gate(_Data):
     looks: int | None = None  # looks taken
     planned_looks: int | None = None
     cap: int | None = None
+    # decided by importance sampling (engine.rare): "importance sampling", the tilted
+    # samples of the deciding look and their effective number of plain samples
+    method: str | None = None
+    tilted: int | None = None
+    effective: float | None = None
 
 
 class InformationValue(_Data):

@@ -26,6 +26,17 @@ rate holds although it looks more than once:
   and the total drawn is the samples of the last look taken. Everything is a function
   of the review and the seed: the same seed decides the same way at the same look.
 
+* **Rare tails** (:mod:`.rare`): a ``max-p-extreme-bad`` or ``max-p-catastrophe`` gate
+  whose limit is at most 0.5% and which look 1 leaves undecided takes its later looks
+  on importance samples instead: the same plan (look k on schedule[k] - N tilted
+  samples, fresh batches added, same level, so the Bonferroni split holds over plain
+  look 1 and tilted looks 2..K), Wilson's interval at the effective sample size, and
+  a gate that says "importance sampling" and how many samples it was worth. Its
+  ``samples`` count the analysis', the pilot's and the tilted ones. When the pilot
+  shows no gain (the tail comes from what is not tilted, such as a mitigation's
+  factor) the gate goes on with plain looks as above, and the pilot's samples are not
+  counted.
+
 The cap is in samples, not seconds, so a release pipeline's verdict never depends on
 how busy the machine is.
 """
@@ -42,6 +53,7 @@ import numpy as np
 
 from ..review.template import Template
 from .intervals import wilson
+from .rare import MIN_GAIN, Model, Weighted, cross_entropy, eligible, entropy_of, weighted
 from .results import Analysis, Gate
 from .simulate import simulate
 
@@ -184,18 +196,26 @@ def first_looks(template: Template, summary: Any, samples: int,
 
 def decide_gates(
     analysis: Analysis, review: Any, template: Template, *, cap: int = DEFAULT_CAP,
-    batch: int = BATCH,
+    batch: int = BATCH, rare: bool = True,
 ) -> Analysis:
     """``analysis`` with every analysis gate decided: looks taken until each one is
-    decided or the cap is reached (see the module's docstring)."""
+    decided or the cap is reached (see the module's docstring). ``rare=False`` keeps
+    small gates on plain samples too (the benchmark's comparison)."""
     looks_at = schedule(analysis.samples, cap)
     rules = _rules(template)
     tally = summary_tally(analysis.variants[analysis.chosen], analysis.samples)
     decided = {g.rule: g for g in first_looks(template, analysis.variants[analysis.chosen],
                                               analysis.samples, cap)}
+    for r in rules:
+        gate = decided[r.id]
+        if rare and gate.status == "undecided" and eligible(r.rule, getattr(r, "value", None)):
+            decided[r.id] = _rare_gate(r, gate, review=review, template=template,
+                                       analysis=analysis, looks_at=looks_at,
+                                       batch=batch) or gate
     batches = _Batches(review, template, analysis, batch)
     for taken, target in enumerate(looks_at[1:], start=2):
-        open_rules = [r for r in rules if decided[r.id].status == "undecided"]
+        open_rules = [r for r in rules if decided[r.id].status == "undecided"
+                      and decided[r.id].method is None]
         if not open_rules:
             break
         tally = tally + batches.draw(target - tally.samples)
@@ -205,6 +225,48 @@ def decide_gates(
                                  rule=r.id)
     gates = [decided.get(g.rule, g) for g in analysis.gates]
     return analysis.model_copy(update={"gates": gates})
+
+
+def _rare_gate(rule: Any, first: Gate, *, review: Any, template: Template,
+               analysis: Analysis, looks_at: list[int], batch: int) -> Gate | None:
+    """The gate decided by importance sampling (:mod:`.rare`): looks 2, 3, ... of the
+    same plan at the same level, look k on looks_at[k-1] - N tilted samples (fresh ones
+    added batch by batch); None when the pilot never reaches the event or shows no
+    gain (plain looks then)."""
+    kind = rule.rule
+    if len(looks_at) < 2:
+        return None
+    model = Model(review, template, pool=analysis.pool, variant=analysis.chosen)
+    if kind == "max-p-catastrophe" and model.catastrophe is None:
+        return None
+    fitted = cross_entropy(model, kind, analysis.seed)
+    if fitted is None or fitted[2] < MIN_GAIN:
+        return None
+    theta, pilot, _ = fitted
+    limit = _limit(kind, getattr(rule, "value", None))
+    confidence = level(len(looks_at))
+    z = _z(confidence)
+    sums = Weighted()
+    number = 0
+    gate = first
+    for taken, target in enumerate(looks_at[1:], start=2):
+        while sums.samples < target - looks_at[0]:
+            number += 1
+            size = min(batch, target - looks_at[0] - sums.samples)
+            sums = sums + weighted(model.run(entropy_of(analysis.seed, kind, 1, number),
+                                             size, theta, kind))
+        estimate, low, high = sums.interval(z)
+        status = _verdict(kind, limit, low, high)
+        effective = sums.effective if sums.trusted else math.inf  # inf: not said
+        gate = first.model_copy(update={
+            "passes": status == "pass", "status": status, "estimate": estimate, "low": low,
+            "high": high, "samples": looks_at[0] + pilot + sums.samples, "looks": taken,
+            "method": "importance sampling", "tilted": sums.samples,
+            "effective": None if math.isinf(effective) else effective,
+        })
+        if status != "undecided":
+            break
+    return gate
 
 
 @dataclass

@@ -249,6 +249,15 @@ def _decided_value(gate: Any, rule: Any) -> str:
 
 def _how(gate: Any) -> str:
     """How many samples decided the gate, or that the cap left it undecided."""
+    if getattr(gate, "method", None) == "importance sampling":
+        effective = getattr(gate, "effective", None)
+        worth = "" if effective is None else f", worth {effective:,.0f} plain samples"
+        tilted = f"{gate.tilted:,} tilted{worth}"
+        if gate.status == "undecided":
+            return (f"undecided by importance sampling at {gate.samples:,} samples (the cap; "
+                    f"{tilted}): the interval still straddles the limit, so it fails")
+        return (f"decided by importance sampling at {gate.samples:,} samples ({tilted}; "
+                f"look {gate.looks} of {gate.planned_looks})")
     if gate.status == "undecided":
         return (f"undecided at {gate.samples:,} samples (the cap): the interval still "
                 "straddles the limit, so it fails")
