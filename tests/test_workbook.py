@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -903,3 +904,23 @@ def test_the_first_cells_summary_follows_the_review(wb: Workbook, review_path: P
     click(find(step, "dl-add-participant"))
     assert "3 participants" in summary.value
     assert "3 participants" in wb._repr_html_()
+
+
+def test_a_live_workbook_imports_altair_without_building_the_iri_grammar(
+        review_path: Path) -> None:
+    # jsonschema (through altair) builds an RFC 3987 grammar at import, 1.2 s of a Run
+    # All, that no chart uses: a workbook defers it (deliberation.record.quick_import).
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from deliberation.workbook.workbook import Workbook\n"
+        f"wb = Workbook.open({str(review_path)!r}, debounce=0)\n"
+        "import altair, jsonschema\n"
+        "print('rfc3987_syntax' in sys.modules)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True, env={**os.environ,
+                                            "DELIBERATION_RECORD": ""})
+    assert found.stdout.strip().splitlines()[-1] == "False", found.stdout

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import RecordError
 from ..record.mode import RecordMode
+from ..record.quick_import import defer_iri_grammar
 from .session import ReviewSession
 from .steps import BY_NAME, STEPS
 
@@ -65,6 +66,9 @@ class Workbook:
         record's seed and samples; an explicit ``seed=`` or ``samples=`` that disagrees
         with them is an error, never silently replaced.
         """
+        # The charts import altair, whose jsonschema would build an IRI grammar nobody
+        # here uses at import (1.2 s of a Run All): deferred to its first use.
+        defer_iri_grammar()
         mode = RecordMode.from_env()
         if mode is None:
             # The store beside review.json is made on first open: every workbook and
