@@ -66,11 +66,11 @@ class Workbook:
         record's seed and samples; an explicit ``seed=`` or ``samples=`` that disagrees
         with them is an error, never silently replaced.
         """
-        # The charts import altair, whose jsonschema would build an IRI grammar nobody
-        # here uses at import (1.2 s of a Run All): deferred to its first use.
-        defer_iri_grammar()
         mode = RecordMode.from_env()
         if mode is None:
+            # The live charts import altair, whose jsonschema would build an IRI grammar
+            # nobody here uses at import (1.2 s of a Run All): deferred to its first use.
+            defer_iri_grammar()
             # The store beside review.json is made on first open: every workbook and
             # every participant's device then writes through it (deliberation.meeting).
             session = ReviewSession(path, template_search=template_search, journal="create")
