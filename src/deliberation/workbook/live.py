@@ -16,6 +16,7 @@ are drawn only while open.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -103,13 +104,22 @@ class LiveAnalysis:
             listener(self)
 
 
+def in_voila() -> bool:
+    """Whether this kernel runs a Voila page (Voila starts it with ``VOILA_*`` and CGI
+    variables naming itself)."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or any(
+        name.startswith("VOILA_") for name in os.environ)
+
+
 class ChartPainter:
     """Draws chart HTML into widgets off the event loop, the newest request per widget winning.
 
     Not ``threaded`` (a workbook without debounce, as in the tests), without a running
-    event loop (plain Python), or with ``now=True``, it draws right away. A step's first
-    drawing is made that way, so it is in the widget when the cell ends: Voila snapshots
-    the widgets then, and an update sent before the page connects is lost.
+    event loop (plain Python), or with ``now=True``, it draws right away. Under Voila a
+    step's first drawing is made that way, so it is in the widget when the cell ends:
+    Voila snapshots the widgets then, and an update sent before the page connects is
+    lost. In JupyterLab the first drawing goes to the worker too, so Run All does not
+    wait for it (issue 12: drawing two charts held the tradeoffs cell for 2 s).
     """
 
     def __init__(self, *, threaded: bool = True) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..fields import Step, escape
-from ..live import ChartPainter, LiveAnalysis
+from ..live import ChartPainter, LiveAnalysis, in_voila
 from ..session import ReviewSession
 
 
@@ -84,7 +84,9 @@ class TradeoffsStep(Step):
         self.other.observe(lambda _: self._compare(), names="value")
         super().__init__(session)
         live.subscribe(self.show)
-        self.show(live, now=True)
+        # The first charts: drawn before the cell ends under Voila (see ChartPainter),
+        # in the worker elsewhere (the numbers are shown at once either way).
+        self.show(live, now=in_voila())
 
     def build(self, data: dict[str, Any]) -> list[Any]:
         return [self.numbers, self.chart, self.net_value,
