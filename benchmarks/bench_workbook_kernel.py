@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> list[Budget]:
     parser.add_argument("--baseline", default="main",
                         help="git ref to compare with in the same process ('' for none)")
     parser.add_argument("--repeats", type=int, default=REPEATS)
-    options = parser.parse_args(argv)
+    options = parser.parse_args([] if argv is None else argv)  # run.py passes none
     import os
 
     os.environ.pop("DELIBERATION_RECORD", None)
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> list[Budget]:
 
 
 if __name__ == "__main__":
-    results = main()
+    results = main(sys.argv[1:])
     for result in results:
         print(result.line())
     sys.exit(0 if all(r.ok for r in results) else 1)
