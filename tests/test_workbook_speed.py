@@ -263,3 +263,26 @@ def test_the_first_tradeoff_chart_waits_for_no_cell_except_under_voila(
     assert "Publish the weights" in seen["numbers"]  # the numbers never wait
     assert ("<svg" in seen["at once"]) is voila
     assert "<svg" in seen["later"]
+
+
+# --------------------------------------------------------------------------- lazy tabs
+
+
+def test_the_apps_tabs_are_built_when_first_opened(wb: Workbook, review_path: Path) -> None:
+    app = wb.app()
+    assert find_all(app, "dl-step-setup")
+    assert not find_all(app, "dl-step-harms")
+    assert not find_all(app, "dl-step-mitigations")
+    titles = list(app.titles)
+    app.selected_index = titles.index("Mitigations")
+    step = find(app, "dl-step-mitigations")
+    assert app.children[titles.index("Mitigations")] is step
+    assert not find_all(app, "dl-step-items")
+    # a tab built late is as live as the others: it saves, and follows other steps' edits
+    find(step, "dl-variant-title").value = "Weights published"
+    assert on_disk(review_path)["variants"][0]["title"] == "Weights published"
+    add(wb.harms(), "harm", "Voice cloning")
+    assert "Voice cloning" in [label for label, _ in find(step, "dl-mitigation-targets").options]
+    app.selected_index = 0
+    app.selected_index = titles.index("Mitigations")
+    assert find(app, "dl-step-mitigations") is step  # built once
