@@ -8,6 +8,7 @@ review keeps its last valid value.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -20,83 +21,12 @@ from ..errors import ConcurrentEdit, DeliberationError
 from ..review import entry
 from ..review.entry import Reading
 from ..review.template import Template
+from .cards import Cards, retire
 from .session import ReviewSession, user_message
+from .style import STYLE
 
 QuantityKind = Literal["likelihood", "impact", "factor"]
 
-STYLE = """
-<style>
-.dl-step { font-size: 14px; max-width: 1180px; }
-/* narrow pages (1024 px beside JupyterLab's sidebar): rows wrap, fields shrink to the
-   step, buttons keep their whole text (tests/browser/test_layout.py) */
-.dl-step .widget-hbox { flex-wrap: wrap; max-width: 100%; }
-.dl-step .widget-inline-hbox { max-width: calc(100% - 4px); min-width: 0; }
-.dl-step .widget-inline-hbox input, .dl-step .widget-inline-hbox select,
-.dl-step .widget-inline-hbox textarea { min-width: 0; }
-.dl-step .jupyter-button { flex-shrink: 0; min-width: max-content; }
-.dl-step .dl-estimate-fields { flex-wrap: nowrap; flex: 0 1 auto; min-width: 0; }
-.dl-step .widget-html { max-width: calc(100% - 4px); min-width: 0; }
-.dl-step .widget-html-content { white-space: normal; overflow-x: auto; }
-.dl-step .widget-html-content { line-height: 1.45; }
-.dl-step .widget-html-content h4 { margin: 10px 0 4px 0; font-size: 15px; }
-.dl-step .chart-alt { display: none; }
-.dl-step figure.chart { margin: 6px 0; border: 1px solid #e3e3e3; border-radius: 6px;
-  padding: 8px 12px; }
-.dl-step .chart-title { font-weight: 600; }
-.dl-step .chart-caption { color: #666; font-size: 12.5px; margin-bottom: 4px; }
-.dl-step figure.chart svg { display: block; max-width: 100%; height: auto; }
-.dl-step details summary { cursor: pointer; color: #345; }
-.dl-step h3.dl-heading { margin: 4px 0 2px 0; font-size: 18px; }
-.dl-step .dl-lead { color: #555; margin: 0 0 8px 0; }
-.dl-field-error { color: #b3261e; font-size: 12.5px; line-height: 1.3; min-height: 0; }
-.dl-field-error:empty { display: none; }
-.dl-field-error .dl-read { color: #555; }
-.dl-invalid input, .dl-invalid textarea, .dl-invalid select,
-input.dl-invalid, textarea.dl-invalid {
-  border-color: #b3261e !important; background: #fdecea !important; }
-.dl-hint { color: #666; font-size: 12.5px; }
-.dl-card { border: 1px solid #ddd; border-radius: 6px; padding: 6px 10px; margin: 4px 0;
-  background: #fcfcfc; }
-.dl-questions { background: #f3f6fb; border-left: 3px solid #5477b3; padding: 6px 10px;
-  font-size: 13px; color: #333; }
-.dl-questions ul { margin: 4px 0 4px 18px; padding: 0; }
-.dl-status { font-size: 12.5px; color: #2e7d32; }
-.dl-status.dl-conflict { color: #b3261e; font-weight: 600; }
-.dl-table { border-collapse: collapse; font-size: 13.5px; margin: 4px 0; }
-.dl-table th, .dl-table td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px;
-  text-align: right; }
-.dl-table th:first-child, .dl-table td:first-child { text-align: left; }
-.dl-table th { background: #f5f5f5; font-weight: 600; }
-.dl-pass { color: #2e7d32; font-weight: 600; white-space: nowrap; }
-.dl-fail { color: #b3261e; font-weight: 600; white-space: nowrap; }
-.dl-warn { color: #a15c00; font-weight: 600; white-space: nowrap; }
-.dl-badge { display: inline-block; border-radius: 9px; padding: 0 7px; font-size: 12px;
-  color: white; }
-.dl-badge-benefit { background: #2e7d32; }
-.dl-badge-harm { background: #b3261e; }
-.dl-muted { color: #888; }
-/* the record's own partials, shown live in the steps (record/record_template/partials) */
-.dl-step .wide { overflow-x: auto; max-width: 100%; }
-.dl-step table.grid { border-collapse: collapse; font-size: 13.5px; margin: 4px 0 10px; }
-.dl-step .grid th, .dl-step .grid td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px;
-  text-align: left; vertical-align: top; }
-.dl-step .grid thead th { background: #f5f5f5; font-weight: 600; }
-.dl-step .grid caption { caption-side: bottom; text-align: left; color: #666;
-  font-size: 12.5px; padding-top: 3px; }
-.dl-step .grid td.num { text-align: right; font-variant-numeric: tabular-nums;
-  white-space: nowrap; }
-.dl-step tr.chosen { background: #f3f6fb; }
-.dl-step .badge, .dl-step .status { display: inline-block; border-radius: 9px;
-  padding: 0 7px; font-size: 12px; background: #5477b3; color: white; }
-.dl-step .status-pass { background: #2e7d32; }
-.dl-step .status-fail { background: #b3261e; }
-.dl-step .status-warn { background: #a15c00; }
-.dl-step .status-overridden { background: white; color: #b3261e; border: 1px solid #b3261e; }
-.dl-step .override { color: #b3261e; }
-.dl-step .empty, .dl-step .small { color: #666; }
-.dl-step .strong { font-weight: 600; }
-</style>
-"""
 
 def read_entry(text: str, kind: QuantityKind, labels: Sequence[str] = ()) -> Reading | None:
     """What a user typed as a likelihood, impact or factor, and how it was read
@@ -262,12 +192,22 @@ class BoundField:
             self.error.value = f"<div>{escape(message)}</div>"
             self.widget.add_class("dl-invalid")
 
-    def relabel(self, options: list[tuple[str, Any]]) -> None:
-        """New labels for a choice's options; the chosen values stay and nothing is saved."""
+    def relabel(self, options: list[tuple[str, Any]],
+                data: dict[str, Any] | None = None) -> None:
+        """New options for a choice; nothing is saved. The chosen values stay, or with
+        ``data`` become what the review holds (an option may have gone)."""
         self._syncing = True
         try:
             value = self.widget.value
             self.widget.options = options
+            if data is not None and not self.invalid:
+                with contextlib.suppress(ValueError):  # its entry was removed meanwhile
+                    value = self.read(data)
+            known = {option for _, option in options}
+            if isinstance(value, tuple):
+                value = tuple(v for v in value if v in known)
+            elif value not in known:
+                value = self.widget.value  # what ipywidgets chose among the options left
             self.widget.value = value
         finally:
             self._syncing = False
@@ -364,7 +304,9 @@ class Step:
 
     The body is rebuilt when the review's structure (what ``signature`` returns)
     changes, e.g. an item is added; otherwise its fields only re-read their values,
-    so typing is never interrupted.
+    so typing is never interrupted. A rebuild reuses every piece the step took from
+    ``self.cards`` under an unchanged key and builds only the new ones; the widgets the
+    new body no longer shows are closed (:mod:`.cards`).
     """
 
     name = "step"
@@ -376,6 +318,7 @@ class Step:
         self.session = session
         self.status = StatusBar(session)
         self.fields: list[BoundField] = []
+        self.cards = Cards(self.registries)
         self.body = widgets.VBox()
         self._clicks: dict[Any, float] = {}
         self._pending: Any = None
@@ -401,6 +344,11 @@ class Step:
     def build(self, data: dict[str, Any]) -> list[Any]:
         raise NotImplementedError
 
+    def registries(self) -> list[list[Any]]:
+        """The lists building a cached piece appends to, its bound fields first (a step
+        with more, such as summary lines, adds them)."""
+        return [self.fields]
+
     def after_change(self, data: dict[str, Any]) -> None:
         """Update read-only parts (tables, hints) after any change."""
 
@@ -409,14 +357,25 @@ class Step:
         signature = self.signature(data)
         if signature != self._signature:
             self._signature = signature
-            self.fields = []
-            self.body.children = self.build(data)
+            self.rebuild(data)
         else:
             for field in self.fields:
                 field.sync(data)
         self.after_change(data)
         self.status.refresh()
         self.undo_button.disabled = not session.undo.can_undo(self.name)
+
+    def rebuild(self, data: dict[str, Any]) -> None:
+        """The body anew: cached pieces reused (their fields re-read the review), the
+        rest built, and what is no longer shown closed."""
+        old = self.body.children
+        self.fields = []
+        self.cards.begin()
+        children = self.build(data)
+        for field in self.cards.end():
+            field.sync(data)
+        self.body.children = children
+        retire(old, children, self.cards.reused)
 
     def undo(self) -> None:
         """Revert this step's last change (see :mod:`.undo`)."""
@@ -468,6 +427,17 @@ class Step:
 
     def edit(self, change: Callable[[dict[str, Any]], None]) -> None:
         self.session.edit(change, step=self.name)
+
+
+def submit_with(field: Any, button: Any) -> None:
+    """Enter in the text ``field`` does what clicking ``button`` does, its double-click
+    guard included. (The page sends the field a ``submit`` message on Enter;
+    ipywidgets' own ``on_submit`` is deprecated.)"""
+    def handle(_: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "submit" and \
+                not button.disabled:
+            button.click()
+    field.on_msg(handle)
 
 
 def error_line(css: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import ipywidgets as widgets
@@ -206,12 +207,35 @@ class EstimatesStep(Step):
         if self.participant not in {p["id"] for p in people}:
             self.participant = people[0]["id"]
         state = Elicitation.of(data)
+        template = self.session.template.id
+        participant = str(self.participant)
+        # Cached (see workbook.cards): adding an item builds its row and reuses the rest.
+        who = self.cards.get(("who", tuple((p["id"], p["name"]) for p in people), participant),
+                             lambda: self._who(people))
+        items = data.get("items", [])
+        self.rows = []
+        if not items:
+            return [who, widgets.HTML(value='<p class="dl-muted">No items yet.</p>')]
+        controls = self.cards.get(("controls", state.round), lambda: self._controls(state))
+        self.rows = [self.cards.get(("row", template, item["id"], item["kind"], participant,
+                                     state.round),
+                                    partial(EstimateRow, self, item, participant,
+                                            state.round))
+                     for item in items]
+        return [who, controls, *[row.box for row in self.rows], self.table]
+
+    def _who(self, people: list[dict[str, Any]]) -> Any:
+        """Whose estimates are entered, and why a switch was refused."""
         who = widgets.ToggleButtons(
             options=[(p["name"], p["id"]) for p in people], value=self.participant,
             description="Estimating:", style={"description_width": "110px"})
         who.add_class("dl-estimator")
         who.observe(self._choose, names="value")
         self.switch_error = error_line("dl-switch-error")
+        return widgets.VBox([who, self.switch_error])
+
+    def _controls(self, state: Elicitation) -> Any:
+        """The round, its controls and the column names."""
         round_label = widgets.HTML(value=f"<b>Round {state.round}</b>")
         round_label.add_class("dl-round")
         reveal = self.button("Reveal everyone's numbers", "dl-reveal", self._reveal, icon="eye")
@@ -230,13 +254,7 @@ class EstimatesStep(Step):
                            layout=widgets.Layout(width=width))
               for name, width in (("likelihood", "204px"), ("impact", "204px"))]])
         header.add_class("dl-estimate-fields")
-        items = data.get("items", [])
-        participant = str(self.participant)
-        self.rows = [EstimateRow(self, item, participant, state.round) for item in items]
-        if not items:
-            return [who, widgets.HTML(value='<p class="dl-muted">No items yet.</p>')]
-        return [who, self.switch_error, controls, header, *[row.box for row in self.rows],
-                self.table]
+        return widgets.VBox([controls, header])
 
     def _unsaved_entries(self) -> list[str]:
         """Entries typed but not saved (invalid): switching participant would drop them."""

@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ...review.removal import remove, removed_of, restore, taken_ids
+from ...review.template import Template
 from ..fields import (
     Step,
     error_line,
@@ -16,11 +17,26 @@ from ..fields import (
     required,
     slug,
     split_commas,
+    submit_with,
     text,
 )
 from ..session import ReviewSession
 
 KIND_WORDS = {"benefit": ("Benefits", "benefit"), "harm": ("Harms", "harm")}
+
+
+def _questions_html(template: Template, category_id: str | None) -> str:
+    """The template's questions for a category, beside an item's card."""
+    category = template.category(category_id) if category_id else None
+    if category is None:
+        return "<b>Pick a category</b> to see the template's questions for it."
+    questions = "".join(f"<li>{escape(q)}</li>" for q in category.questions)
+    refs = ", ".join(escape(r) for r in category.references)
+    body = f"<b>{escape(category.title)}</b>"
+    body += f"<ul>{questions}</ul>" if questions else ""
+    if refs:
+        body += f'<div class="dl-hint">Clauses: {refs}</div>'
+    return body
 
 
 def _category_options(session: ReviewSession, kind: str) -> list[tuple[str, str | None]]:
@@ -57,20 +73,50 @@ class ItemsStep(Step):
         )
 
     def build(self, data: dict[str, Any]) -> list[Any]:
+        # Each piece is cached under what it is built from (see workbook.cards): adding
+        # a harm builds its card and the harms' add form, and reuses the rest.
+        self.questions: list[tuple[str, Any]] = []
+        template = self.session.template.id
+        covered = tuple(sorted({str(i["category"]) for i in data.get("items", [])
+                                if i.get("category")}))
+        set_aside = tuple((n["category"], n["reason"]) for n in data.get("not_applicable", []))
         children: list[Any] = []
         for kind in self.kinds:
             plural, singular = KIND_WORDS[kind]
             if len(self.kinds) == 2:
-                children.append(widgets.HTML(value=f"<h4>{plural}</h4>"))
+                children.append(self.cards.get(("heading", kind),
+                                               partial(widgets.HTML, value=f"<h4>{plural}</h4>")))
             items = [i for i in data.get("items", []) if i["kind"] == kind]
             if not items:
-                children.append(widgets.HTML(
-                    value=f'<p class="dl-muted">No {singular}s yet: add the first below.</p>'))
-            children += [self._card(item) for item in items]
-            children.append(self._add_form(kind))
-            children.append(self._not_applicable(kind, data))
-            children.append(self._removed(kind, data))
+                children.append(self.cards.get(("none", kind), partial(
+                    widgets.HTML, value=f'<p class="dl-muted">No {singular}s yet: add the '
+                    "first below.</p>")))
+            children += [self.cards.get(("card", template, item["id"], kind),
+                                        partial(self._card, item)) for item in items]
+            children.append(self.cards.get(
+                ("add", template, kind, tuple(i["id"] for i in items)),
+                partial(self._add_form, kind)))
+            children.append(self.cards.get(("not applicable", template, kind, covered,
+                                            set_aside),
+                                           partial(self._not_applicable, kind, data)))
+            gone = tuple((g["item"]["id"], g["item"]["title"], str(g.get("at")),
+                          len(g.get("estimates", [])))
+                         for g in data.get("removed", []) if g.get("item", {}).get("kind") == kind)
+            children.append(self.cards.get(("removed", kind, gone),
+                                           partial(self._removed, kind, data)))
         return children
+
+    def registries(self) -> list[list[Any]]:
+        return [self.fields, self.questions]
+
+    def after_change(self, data: dict[str, Any]) -> None:
+        """A card's questions follow its item's category (the card itself is kept)."""
+        categories = {i["id"]: i.get("category") for i in data.get("items", [])}
+        for item_id, panel in self.questions:
+            if item_id in categories:
+                shown = _questions_html(self.session.template, categories[item_id])
+                if panel.value != shown:
+                    panel.value = shown
 
     def _removed(self, kind: str, data: dict[str, Any]) -> Any:
         """Removed items of this kind, each with its history kept and a Restore button."""
@@ -185,23 +231,15 @@ class ItemsStep(Step):
                              icon="trash", error=errors)
         form = widgets.VBox([title, category, description, references,
                              widgets.HBox([remove, errors])])
-        card = widgets.HBox([form, self._questions(item.get("category"))])
+        questions = self._questions(item.get("category"))
+        self.questions.append((item_id, questions))
+        card = widgets.HBox([form, questions])
         card.add_class("dl-card")
         card.add_class(f"dl-{kind}-card")
         return card
 
     def _questions(self, category_id: str | None) -> Any:
-        template = self.session.template
-        category = template.category(category_id) if category_id else None
-        if category is None:
-            body = "<b>Pick a category</b> to see the template's questions for it."
-        else:
-            questions = "".join(f"<li>{escape(q)}</li>" for q in category.questions)
-            refs = ", ".join(escape(r) for r in category.references)
-            body = f"<b>{escape(category.title)}</b>"
-            body += f"<ul>{questions}</ul>" if questions else ""
-            if refs:
-                body += f'<div class="dl-hint">Clauses: {refs}</div>'
+        body = _questions_html(self.session.template, category_id)
         panel = widgets.HTML(value=body, layout=widgets.Layout(width="420px", margin="0 0 0 12px"))
         panel.add_class("dl-questions")
         return panel
@@ -235,6 +273,7 @@ class ItemsStep(Step):
 
         button = self.button(f"Add {singular}", f"dl-add-{kind}", add, icon="plus",
                              style="success", error=errors)
+        submit_with(title, button)  # Enter adds, as the button does
         row = widgets.HBox([title, category, button])
         return widgets.VBox([row, errors])
 

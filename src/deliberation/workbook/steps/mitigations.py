@@ -19,6 +19,7 @@ from ..fields import (
     required,
     same_quantity,
     slug,
+    submit_with,
     text,
 )
 
@@ -47,6 +48,12 @@ def _drivers_html(data: dict[str, Any]) -> str:
             f"<ul>{rows}</ul>")
 
 
+def _people(data: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """A mitigation's possible owners."""
+    return [("— nobody yet —", None)] + [(p["name"], p["id"])
+                                          for p in data.get("participants", [])]
+
+
 class MitigationsStep(Step):
     name = "mitigations"
     title = "Mitigations and variants"
@@ -66,12 +73,25 @@ class MitigationsStep(Step):
         self.summaries.append((line, text_of, label))
         return line
 
+    def registries(self) -> list[list[Any]]:
+        return [self.fields, self.summaries]
+
     def after_change(self, data: dict[str, Any]) -> None:
-        options = [(m["title"], m["id"]) for m in data.get("mitigations", [])]
+        # The cards are kept across rebuilds (see workbook.cards): their choices follow
+        # the mitigations', items' and participants' titles here.
+        options = {
+            "dl-variant-mitigations": [(m["title"], m["id"]) for m in data.get("mitigations", [])],
+            "dl-mitigation-targets": [(i["title"], i["id"]) for i in data.get("items", [])],
+            "dl-mitigation-owner": _people(data),
+        }
         for field in self.fields:
-            if "dl-variant-mitigations" in field.widget._dom_classes and \
-                    list(field.widget.options) != options:
-                field.relabel(options)
+            for css, wanted in options.items():
+                if css in field.widget._dom_classes and list(field.widget.options) != wanted:
+                    field.relabel(wanted, data)
+                    if css == "dl-mitigation-targets":
+                        field.widget.rows = min(8, max(2, len(wanted)))
+                    elif css == "dl-variant-mitigations":
+                        field.widget.rows = min(6, max(2, len(wanted)))
         for line, text_of, label in self.summaries:
             try:
                 shown = text_of(data)
@@ -93,19 +113,36 @@ class MitigationsStep(Step):
         )
 
     def _build(self, data: dict[str, Any]) -> list[Any]:
-        children: list[Any] = [widgets.HTML(value="<h4>Mitigations</h4>")]
-        children += [self._mitigation(m["id"], data) for m in data.get("mitigations", [])]
-        children.append(self._add_mitigation(data))
-        children.append(self._removed("mitigation", data))
-        children.append(widgets.HTML(value="<h4>Variants (release options)</h4>"))
-        children += [self._variant(v["id"], data) for v in data.get("variants", [])]
-        children.append(self._add_variant())
+        # Each piece is cached under what it is built from (see workbook.cards); a card's
+        # choices are relabelled in after_change, so adding an item rebuilds no card.
+        get = self.cards.get
+        items = tuple((i["id"], i["title"]) for i in data.get("items", []))
+        mitigations = tuple(m["id"] for m in data.get("mitigations", []))
+        variants = tuple(v["id"] for v in data.get("variants", []))
+        children: list[Any] = [get("mitigations heading",
+                                   lambda: widgets.HTML(value="<h4>Mitigations</h4>"))]
+        children += [get(("mitigation", m), partial(self._mitigation, m, data))
+                     for m in mitigations]
+        children.append(get(("add mitigation", items, mitigations),
+                            partial(self._add_mitigation, data)))
+        children.append(get(("removed mitigations", repr(removed_of(data, "mitigation"))),
+                            partial(self._removed, "mitigation", data)))
+        children.append(get("variants heading", lambda: widgets.HTML(
+            value="<h4>Variants (release options)</h4>")))
+        children += [get(("variant", v), partial(self._variant, v, data)) for v in variants]
+        children.append(get(("add variant", variants), self._add_variant))
         if data.get("drivers"):
-            drivers = widgets.HTML(value=_drivers_html(data))
-            drivers.add_class("dl-drivers")
-            children.append(drivers)
-        children.append(self._removed("variant", data))
+            children.append(get(("drivers", items, repr(data["drivers"])),
+                                partial(self._drivers, data)))
+        children.append(get(("removed variants", repr(removed_of(data, "variant"))),
+                            partial(self._removed, "variant", data)))
         return children
+
+    @staticmethod
+    def _drivers(data: dict[str, Any]) -> Any:
+        drivers = widgets.HTML(value=_drivers_html(data))
+        drivers.add_class("dl-drivers")
+        return drivers
 
     def _removed(self, kind: str, data: dict[str, Any]) -> Any:
         """Removed mitigations or variants, each kept whole, with a Restore button."""
@@ -144,8 +181,7 @@ class MitigationsStep(Step):
             return 1 if parsed is None else _json_quantity(parsed)
 
         items = [(i["title"], i["id"]) for i in data.get("items", [])]
-        people = [("— nobody yet —", None)] + [(p["name"], p["id"])
-                                                for p in data.get("participants", [])]
+        people = _people(data)
         css = "dl-mitigation"
         left = widgets.VBox([
             self.bind(text("Title", width="460px"), read=lambda d: entry(d)["title"],
@@ -246,6 +282,7 @@ class MitigationsStep(Step):
 
         button = self.button("Add mitigation", "dl-add-mitigation", add, icon="plus",
                              style="success", error=errors)
+        submit_with(title, button)  # Enter adds, as the button does
         return widgets.VBox([widgets.HBox([widgets.VBox([title, suggested]), targets, button]),
                              errors])
 
@@ -305,4 +342,5 @@ class MitigationsStep(Step):
 
         button = self.button("Add variant", "dl-add-variant", add, icon="plus",
                              style="success", error=errors)
+        submit_with(title, button)  # Enter adds, as the button does
         return widgets.VBox([widgets.HBox([title, button]), errors])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import ipywidgets as widgets
@@ -15,6 +16,7 @@ from ..fields import (
     find,
     required,
     slug,
+    submit_with,
     text,
 )
 
@@ -28,6 +30,19 @@ class SetupStep(Step):
         return tuple(p["id"] for p in data.get("participants", []))
 
     def build(self, data: dict[str, Any]) -> list[Any]:
+        # Cached pieces (see workbook.cards): adding a participant builds their row and
+        # the add form, and keeps the rest.
+        people = [self.cards.get("fields", self._fields),
+                  self.cards.get("participants heading",
+                                 lambda: widgets.HTML(value="<h4>Participants</h4>"))]
+        ids = tuple(person["id"] for person in data.get("participants", []))
+        people += [self.cards.get(("person", person_id), partial(self._person, person_id))
+                   for person_id in ids]
+        people.append(self.cards.get(("add", ids), self._add_person))
+        return people
+
+    def _fields(self) -> Any:
+        """The review's title, subject, horizon and template, and the template's guidance."""
         def at(*keys: str) -> Any:
             def read(data: dict[str, Any]) -> Any:
                 value: Any = data
@@ -70,11 +85,7 @@ class SetupStep(Step):
             fields.append(widgets.HTML(
                 value=f'<details class="dl-questions"><summary>How this template asks you to '
                 f"work</summary>{paragraphs}</details>", layout=widgets.Layout(width="640px")))
-        people = [widgets.HTML(value="<h4>Participants</h4>")]
-        for person in data.get("participants", []):
-            people.append(self._person(person["id"]))
-        people.append(self._add_person())
-        return [*fields, *people]
+        return widgets.VBox(fields)
 
     def _templates(self) -> list[tuple[str, str]]:
         found = list_templates(self.session.template_search)
@@ -167,6 +178,7 @@ class SetupStep(Step):
 
         button = self.button("Add participant", "dl-add-participant", add, icon="plus",
                              style="success", error=errors)
+        submit_with(name, button)  # Enter adds, as the button does
         return widgets.VBox([widgets.HBox([name, role, button]), errors])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..fields import Step, escape
-from ..live import ChartPainter, LiveAnalysis
+from ..live import ChartPainter, LiveAnalysis, in_voila
 from ..session import ReviewSession
 
 
@@ -56,7 +56,7 @@ class TradeoffsStep(Step):
 
     def __init__(self, session: ReviewSession, live: LiveAnalysis) -> None:
         self.live = live
-        self.painter = ChartPainter(threaded=live.debounce > 0)
+        self.painter: ChartPainter = live.painter  # shared by every live step
         self.numbers = _html("dl-tradeoff-numbers")
         self.chart = _html("dl-tradeoff-chart")
         self.net_value = _html("dl-tradeoff-net-value")
@@ -84,7 +84,9 @@ class TradeoffsStep(Step):
         self.other.observe(lambda _: self._compare(), names="value")
         super().__init__(session)
         live.subscribe(self.show)
-        self.show(live, now=True)
+        # The first charts: drawn before the cell ends under Voila (see ChartPainter),
+        # in the worker elsewhere (the numbers are shown at once either way).
+        self.show(live, now=in_voila())
 
     def build(self, data: dict[str, Any]) -> list[Any]:
         return [self.numbers, self.chart, self.net_value,
@@ -111,8 +113,7 @@ class TradeoffsStep(Step):
         self._json = analysis_json
         render = _fragments()
         self.numbers.value = render.render_numbers(review, analysis_json)
-        self.painter.paint(self.chart, functools.partial(chart_html, "tails", analysis, review),
-                           now=now)
+        self.painter.paint(self.chart, self._draw("tails", analysis, review), now=now)
         if now:
             self._paint_quiet(now=True)
         else:
@@ -134,14 +135,19 @@ class TradeoffsStep(Step):
         self.notes.value = (f'<p class="dl-hint">{note} {live.samples:,} samples, seed '
                             f"{live.seed}; computed in {live.seconds * 1000:.0f} ms.</p>")
 
+    def _draw(self, name: str, analysis: Any, review: Any) -> Any:
+        """What draws chart ``name`` of ``analysis``, once for all the steps showing it."""
+        return functools.partial(self.live.chart, name, analysis,
+                                 functools.partial(chart_html, name, analysis, review))
+
     def _paint_quiet(self, *, now: bool = False) -> None:
         """Draw what waits for a pause in the edits: the net value and the open chart."""
         self._refresh = None
         analysis = self.live.analysis
         if analysis is not None and analysis is not self._drawn_net_value:
             self._drawn_net_value = analysis
-            self.painter.paint(self.net_value, functools.partial(
-                chart_html, "net_value", analysis, self.session.review), now=now)
+            self.painter.paint(self.net_value, self._draw("net_value", analysis,
+                                                          self.session.review), now=now)
         self._paint_open()
 
     def _paint_open(self) -> None:
@@ -156,7 +162,7 @@ class TradeoffsStep(Step):
         if name not in chart_names(analysis):
             target.value = '<p class="dl-muted">Nothing to show here yet.</p>'
             return
-        self.painter.paint(target, lambda: chart_html(name, analysis, review))
+        self.painter.paint(target, self._draw(name, analysis, review))
 
     def _when_quiet(self) -> None:
         """Redraw the net value and the open chart once edits pause (closed ones cost nothing)."""
