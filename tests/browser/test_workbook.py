@@ -19,6 +19,14 @@ from .meeting import (
 )
 
 
+def _wait_on_disk(page: Any, lab: Server, holds: Any, timeout: float = 30_000) -> None:
+    waited = 0.0
+    while not holds(lab.review_data()):
+        assert waited < timeout, "review.json never held what was expected"
+        page.wait_for_timeout(200)
+        waited += 200
+
+
 def open_workbook(page: Any, lab: Server) -> None:
     page.goto(f"{lab.url}/lab/tree/release_review.ipynb?token={lab.token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
@@ -59,7 +67,11 @@ def test_a_meeting_in_jupyterlab(page: Any, lab: Server, screenshots: Path) -> N
     assert estimate["likelihood"] == [0.3, 0.7]
     assert estimate["impact"] == [5000, 50000]
 
-    # An invalid likelihood: a plain message at the field, the field marked, nothing saved.
+    # An invalid likelihood: a plain message at the field, the field marked, nothing saved
+    # (counted from once the rationale typed above is on disk).
+    _wait_on_disk(page, lab, lambda d: (_estimate(d, item_id, "ana") or {}).get("rationale")
+                  == "the v1 model was used this way")
+    page.wait_for_timeout(500)
     saved = lab.review.read_bytes()
     commit(page, "dl-likelihood-deepfakes", "0.4 to 1.3")
     error = page.locator(".dl-estimate-row").nth(1).locator(".dl-likelihood-error")
