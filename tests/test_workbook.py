@@ -447,8 +447,9 @@ def test_two_views_of_one_step_stay_in_step(wb: Workbook) -> None:
 def test_two_workbooks_on_one_file_keep_both_edits(review_path: Path) -> None:
     # Both write through the store beside review.json: the second edit is applied to
     # the review the first left, never instead of it.
-    mine = Workbook.open(review_path, debounce=0)
-    theirs = Workbook.open(review_path, debounce=0)
+    # (in one process here: replace=False keeps the first, as two kernels would)
+    mine = Workbook.open(review_path, debounce=0, replace=False)
+    theirs = Workbook.open(review_path, debounce=0, replace=False)
     mine_setup, their_setup = mine.setup(), theirs.setup()
     find(their_setup, "dl-horizon").value = "their horizon"
     find(mine_setup, "dl-subject-version").value = "9"
@@ -924,3 +925,20 @@ def test_a_live_workbook_imports_altair_without_building_the_iri_grammar(
                            check=True, env={**os.environ,
                                             "DELIBERATION_RECORD": ""})
     assert found.stdout.strip().splitlines()[-1] == "False", found.stdout
+
+
+def test_running_the_notebook_again_retires_the_workbook_before(review_path: Path) -> None:
+    # Issue 12: each Run All left the workbooks before it following the store and
+    # rebuilding their (unseen) steps on every edit: warm Run Alls took 11 to 20 s.
+    first = Workbook.open(review_path, debounce=0)
+    steps = [first.setup(), first.harms(), first.tradeoffs(), first.app()]
+    again = Workbook.open(review_path, debounce=0)
+    assert first.session.closed
+    assert first.session.listeners == []
+    assert all(w.comm is None for root in steps for w in walk(root)
+               if "dl-heartbeat" not in w._dom_classes)
+    harms = again.harms()
+    find(harms, "dl-new-harm-title").value = "Fraud with generated invoices"
+    click(find(harms, "dl-add-harm"))
+    assert "Fraud with generated invoices" in [i["title"] for i in on_disk(review_path)["items"]]
+    assert find(harms, "dl-harm-title", 1).value == "Fraud with generated invoices"

@@ -114,6 +114,7 @@ class ReviewSession:
         self.template_search = template_search
         self.actor = actor
         self.listeners: list[Listener] = []
+        self.closed = False
         self.conflict: ConcurrentEdit | None = None
         self.saved_at: datetime | None = None
         self.saves = 0
@@ -160,7 +161,7 @@ class ReviewSession:
         """Refresh every ``interval`` seconds on the running event loop (a kernel's)."""
         import asyncio
 
-        if self.journal is None or getattr(self, "_following", False):
+        if self.journal is None or getattr(self, "_following", False) or self.closed:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -169,12 +170,15 @@ class ReviewSession:
         self._following = True
 
         def tick() -> None:
+            if self.closed:
+                return
             try:
                 self.refresh()
             except DeliberationError:
                 pass  # shown on the next edit; following must not stop
             finally:
-                loop.call_later(interval, tick)
+                if not self.closed:
+                    loop.call_later(interval, tick)
 
         loop.call_later(interval, tick)
 
@@ -310,9 +314,15 @@ class ReviewSession:
         self._notify()
         return target
 
+    def close(self) -> None:
+        """Stop following the store and notifying listeners (see Workbook.retire)."""
+        self.closed = True
+        self.listeners.clear()
+
     # ------------------------------------------------------------------ listeners
     def subscribe(self, listener: Listener) -> None:
-        self.listeners.append(listener)
+        if not self.closed:
+            self.listeners.append(listener)
 
     def _notify(self) -> None:
         for listener in list(self.listeners):

@@ -47,6 +47,7 @@ class Workbook:
         self._live: Any = None
         self._static: Any = None
         self._fragments: Path | None = None
+        self._shown: list[Any] = []  # the widgets its steps returned (closed on retire)
 
     @classmethod
     def open(
@@ -57,8 +58,13 @@ class Workbook:
         samples: int | None = None,
         seed: int | None = None,
         debounce: float = 0.03,
+        replace: bool = True,
     ) -> Workbook:
         """Open ``path`` (a review.json or the folder holding it).
+
+        The workbook this process opened last on the same review retires (its steps
+        close, its session stops following the store): a notebook run again leaves one
+        live workbook. ``replace=False`` keeps both (two facilitators in one process).
 
         Templates are found as everywhere else (``template_search``, the review folder's
         ``templates/``, ``$DELIBERATION_TEMPLATES``, the built-in ones). Executed by
@@ -74,9 +80,18 @@ class Workbook:
             # The store beside review.json is made on first open: every workbook and
             # every participant's device then writes through it (deliberation.meeting).
             session = ReviewSession(path, template_search=template_search, journal="create")
+            # A re-run of the notebook opens the review again in the same kernel: the
+            # workbook opened before on it would go on following the store and rebuilding
+            # steps nobody sees (each Run All made every later edit dearer). It retires.
+            previous = _OPENED.pop(session.path.resolve(), None) if replace else None
+            if previous is not None:
+                previous.retire()
             session.follow()
-            return cls(session, samples=DEFAULT_SAMPLES if samples is None else samples,
-                       seed=DEFAULT_SEED if seed is None else seed, debounce=debounce)
+            workbook = cls(session, samples=DEFAULT_SAMPLES if samples is None else samples,
+                           seed=DEFAULT_SEED if seed is None else seed, debounce=debounce)
+            if replace:
+                _OPENED[session.path.resolve()] = workbook
+            return workbook
         for name, asked, recorded in (("seed", seed, mode.seed),
                                       ("samples", samples, mode.samples)):
             if asked is not None and asked != recorded:
@@ -145,7 +160,22 @@ class Workbook:
         root = spec.widget_class()(*arguments, **{**spec.options, **options}).root
         # veils the step whenever the page loses its kernel (see .connection)
         root.children = (*root.children, heartbeat())
+        self._shown.append(root)
         return root
+
+    def retire(self) -> None:
+        """Stop showing and following the review (a newer workbook on it took over):
+        every widget its steps made closes, the session stops following the store and
+        notifying anyone. What it saved stays saved."""
+        from .cards import reachable
+        from .connection import heartbeat
+
+        self.session.close()
+        shared = reachable([heartbeat()])  # the kernel's one heartbeat stays
+        for widget in reachable(self._shown).values():
+            if id(widget) not in shared:
+                widget.close()
+        self._shown = []
 
     def setup(self) -> Any:
         """Title, subject and version, horizon, template and participants."""
@@ -214,6 +244,7 @@ class Workbook:
             placeholder.close()
 
         tabs.observe(opened, names="selected_index")
+        self._shown.append(tabs)
         return tabs
 
     # ------------------------------------------------------------------ live analysis
@@ -234,6 +265,9 @@ class Workbook:
             self._static = StaticContext.build(self.session, seed=self.seed,
                                                samples=self.samples, fragments=self._fragments)
         return HTML(render_step(self._static, fragment))  # type: ignore[no-untyped-call]
+
+
+_OPENED: dict[Path, Workbook] = {}  # per process: the live workbook last opened on a review
 
 
 def now() -> str:
