@@ -47,7 +47,6 @@ class Workbook:
         self._live: Any = None
         self._static: Any = None
         self._fragments: Path | None = None
-        self._shown: list[Any] = []  # the widgets its steps returned (closed on retire)
 
     @classmethod
     def open(
@@ -62,9 +61,9 @@ class Workbook:
     ) -> Workbook:
         """Open ``path`` (a review.json or the folder holding it).
 
-        The workbook this process opened last on the same review retires (its steps
-        close, its session stops following the store): a notebook run again leaves one
-        live workbook. ``replace=False`` keeps both (two facilitators in one process).
+        The workbook this process opened last on the same review retires (its session
+        stops following the store and notifying its steps): a notebook run again leaves
+        one live workbook. ``replace=False`` keeps both (two facilitators in one process).
 
         Templates are found as everywhere else (``template_search``, the review folder's
         ``templates/``, ``$DELIBERATION_TEMPLATES``, the built-in ones). Executed by
@@ -160,22 +159,16 @@ class Workbook:
         root = spec.widget_class()(*arguments, **{**spec.options, **options}).root
         # veils the step whenever the page loses its kernel (see .connection)
         root.children = (*root.children, heartbeat())
-        self._shown.append(root)
         return root
 
     def retire(self) -> None:
-        """Stop showing and following the review (a newer workbook on it took over):
-        every widget its steps made closes, the session stops following the store and
-        notifying anyone. What it saved stays saved."""
-        from .cards import reachable
-        from .connection import heartbeat
-
+        """Stop following the review (a newer workbook on it took over): the session
+        stops following the store and notifying its steps and live analysis, so they no
+        longer rebuild or recompute. What it saved stays saved. Its widgets are left to
+        the page, which replaces them as the cells run again: closing thousands of them
+        one by one first made JupyterLab tear down each view (a warm Run All on a grown
+        review then took minutes)."""
         self.session.close()
-        shared = reachable([heartbeat()])  # the kernel's one heartbeat stays
-        for widget in reachable(self._shown).values():
-            if id(widget) not in shared:
-                widget.close()
-        self._shown = []
 
     def setup(self) -> Any:
         """Title, subject and version, horizon, template and participants."""
@@ -244,7 +237,6 @@ class Workbook:
             placeholder.close()
 
         tabs.observe(opened, names="selected_index")
-        self._shown.append(tabs)
         return tabs
 
     # ------------------------------------------------------------------ live analysis
