@@ -21,14 +21,6 @@ from .test_removal_page import _idle, _wait_on_disk
 from .test_workbook import _estimate, open_workbook
 
 
-def _note(page: Any, css: str, kind: str) -> str:
-    """The words under an estimate field (how it was read, what it implies)."""
-    row = page.locator(".dl-estimate-row", has=page.locator(f".{css}")).first
-    note = row.locator(f".dl-{kind}-error")
-    text: str = note.inner_text()
-    return text
-
-
 def test_numbers_as_people_type_them(page: Any, lab: Server) -> None:
     open_workbook(page, lab)
 
@@ -62,8 +54,9 @@ def test_numbers_as_people_type_them(page: Any, lab: Server) -> None:
     commit(page, "dl-likelihood-deepfakes", "5%")
     _wait_on_disk(page, lab, lambda d: _estimate(d, "deepfakes", "ana")["likelihood"]
                   == 0.05)
-    assert "a single number says you are certain of it" in _note(
-        page, "dl-likelihood-deepfakes", "likelihood")
+    page.wait_for_function("() => [...document.querySelectorAll('.dl-likelihood-error')]"
+                           ".some(e => e.innerText.includes("
+                           "'read as 5% exactly: a single number says you are certain'))")
 
     # A decimal comma is asked about, never guessed; nothing is saved meanwhile.
     saved = lab.review.read_bytes()
