@@ -147,6 +147,27 @@ def test_a_participant_cannot_act_as_another_or_change_rounds(
     assert data["elicitation"] == {"round": 1, "blind": True, "revealed": []}
 
 
+def test_an_acknowledgement_says_how_the_entries_were_read(
+        meeting: tuple[Path, Served]) -> None:
+    """The participant's page answers a saved estimate in the workbook's words, so an
+    entry typed as people type it is confirmed as read, not only as saved."""
+    path, served = meeting
+
+    async def scenario() -> dict[str, Any]:
+        ana = await Client.connect(served.participant("p00"))
+        await ana.wait_for(lambda c: c.states)
+        answer: dict[str, Any] = await ana.submit("item-00", "5% to 20%", "5k to 20k")
+        ana.close()
+        return answer
+
+    answer = run_async(scenario())
+    assert answer["type"] == "ack"
+    assert "read as 5,000 to 20,000" in answer["read"]["impact"]
+    assert "1 in 20 to 1 in 5" in answer["read"]["likelihood"]
+    stored = on_disk(path)["estimates"][0]
+    assert (stored["likelihood"], stored["impact"]) == ([0.05, 0.2], [5000, 20000])
+
+
 # --------------------------------------------------------------------------- blinding
 MARKS = {"p00": ("0.0111 to 0.0222", "1111 to 2222"),
          "p01": ("0.0333 to 0.0444", "3333 to 4444"),

@@ -92,6 +92,10 @@ def test_three_participants_blind_then_revealed(browser: Any, meeting: tuple[Pat
         page.locator("[data-item='item-00'] .status", has_text="saved").wait_for()
         # Leaving the impact field saved the numbers; Enter saved the rationale too.
         _wait(page, lambda pid=pid: any(PEOPLE[pid][2] in frame for frame in frames[pid]))
+    # The page says how it read what was typed, as the workbook's fields do.
+    status = pages["p00"].locator("[data-item='item-00'] .status").inner_text()
+    assert "impact read as 1,111 to 2,222" in status, status
+    assert "likelihood read as 1.11% to 2.22%" in status, status
     # The console shows each submission as an entered mark, with fresh numbers, in a second.
     row = console.locator("#entered tr[data-item='item-00']")
     _wait(console, lambda: row.inner_text().count("✓ entered") == 3, timeout=5)

@@ -33,7 +33,8 @@ import tornado.websocket
 from ..errors import DeliberationError
 from ..journal.events import ROUND_STEPS
 from ..journal.store import Answer, Outcome, Request, Store, StoreState
-from ..workbook.fields import labels_of, parse_quantity
+from ..review import entry
+from ..workbook.fields import labels_of, parse_quantity, read_note
 from .views import facilitator_view, participant_view
 
 ASSETS = Path(__file__).parent / "assets"
@@ -181,6 +182,17 @@ class Meeting:
 
         outcome = await self.append(Request(make, participant, event_id))
         return outcome.n
+
+    def read_notes(self, message: dict[str, Any]) -> dict[str, str]:
+        """How a stored submission's entries were read, in the workbook's words ("read as
+        5,000 to 20,000", "you say 1 in 20 to 1 in 5"): for the participant's page."""
+        template = self.state.template
+        notes = {}
+        for kind in ("likelihood", "impact"):
+            text = str(message.get(kind, ""))
+            reading = entry.read(text, kind, labels_of(template, kind))
+            notes[kind] = read_note(text, reading, kind, template)
+        return notes
 
     async def step_round(self, action: str) -> None:
         if action not in ROUND_STEPS:
@@ -354,7 +366,9 @@ class SocketHandler(_Private, tornado.websocket.WebSocketHandler):
             if kind == "estimate" and self.who != FACILITATOR:
                 n = await self.meeting.submit(self.who, message)
                 self._send(json.dumps({"type": "ack", "id": event_id, "event": n,
-                                       "item": message.get("item")}))
+                                       "item": message.get("item"),
+                                       "read": self.meeting.read_notes(message)},
+                                      ensure_ascii=False))
             elif kind == "round" and self.who == FACILITATOR:
                 await self.meeting.step_round(str(message.get("action")))
                 self._send(json.dumps({"type": "ack", "id": event_id}))

@@ -174,7 +174,12 @@ function answer(message) {
   const row = entry.row;
   if (message.type === "ack") {
     row.shown = entry.key;
-    row.status.textContent = "saved ✓";
+    // how the server read the entries, in the workbook's words ("read as 5,000 to
+    // 20,000", "you say 1 in 20 to 1 in 5"): text only, never markup
+    const read = message.read || {};
+    const said = ["likelihood", "impact"].filter((kind) => read[kind])
+      .map((kind) => kind + " " + read[kind]);
+    row.status.textContent = "saved ✓" + (said.length ? " · " + said.join(" · ") : "");
     row.status.className = "status saved";
     for (const input of Object.values(row.inputs)) input.classList.remove("invalid");
   } else {
