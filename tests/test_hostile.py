@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from .conftest import DATA, ROOT, TEST_TEMPLATES
@@ -90,6 +90,24 @@ def test_verify_record_names_what_it_checks(archive: Path) -> None:
                    "record.json (to check a whole archive, run `deliberation verify ARCHIVE`)")
     one_line_error(run("verify"), "verify: expected an archive folder, or --record FOLDER "
                    "(one of the two)")
+
+
+def test_verify_record_on_a_file_or_a_device_says_what_it_found(archive: Path) -> None:
+    record_json = archive / "records" / "000002-beta-v1" / "record.json"
+    one_line_error(run("verify", "--record", record_json), f"{record_json}: expected a record "
+                   "folder, found a file (give the folder that holds record.json)")
+    one_line_error(run("verify", "--record", "/dev/null"), "/dev/null: expected a record "
+                   "folder, found a character device (give the folder that holds record.json)")
+
+
+def test_a_record_json_over_its_limit_is_named_as_a_record(tmp_path: Path) -> None:
+    """A record.json is read as a record, so its limit is the record's 64 MiB, not the
+    review's 16 MiB (a sparse file: nothing is written)."""
+    big = tmp_path / "record.json"
+    with big.open("wb") as out:
+        out.truncate((64 << 20) + 1)
+    one_line_error(run("diff", big, MINIMAL),
+                   f"{big}: expected a file of at most 64 MiB, found 67,108,865 bytes")
 
 
 # --------------------------------------------------------------------------- control characters
@@ -665,6 +683,8 @@ REVIEW_PATHS = field_paths(REVIEW_DATA)
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(REVIEW_PATHS), value=any_json)
+# found by this test: a subnormal impact's expected value underflowed to 0 (a traceback)
+@example(path=("estimates", 1, "impact"), value=5e-324)
 def test_random_json_in_any_field_of_a_review(tmp_path: Path, path: Any, value: Any) -> None:
     review = tmp_path / "review.json"
     review.write_text(json.dumps(replaced(REVIEW_DATA, path, value)), encoding="utf-8")

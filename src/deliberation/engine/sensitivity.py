@@ -67,6 +67,9 @@ def disagreement(review: Any, template: Template) -> list[Disagreement]:
     ]
 
 
+_TINY = 5e-324  # the least positive float: an impact's mean that underflowed to 0
+
+
 @functools.lru_cache(maxsize=8192)  # items are immutable: an edit makes a new one
 def _spread(
     model: ItemModel,
@@ -83,7 +86,9 @@ def _spread(
         ))
         log_odds.append(min(max(c.likelihood_mu, floor), -floor))
         log_impacts.append(c.impact_mu)
-        log_values.append(math.log10(max(c.likelihood_mean, 1e-6) * c.impact_mean))
+        # a sum of logs: the product of a tiny likelihood and a subnormal impact is 0
+        log_values.append(math.log10(max(c.likelihood_mean, 1e-6))
+                          + math.log10(max(c.impact_mean, _TINY)))
     return (
         max(log_values) - min(log_values), statistics.pstdev(log_odds),
         statistics.pstdev(log_impacts), model, tuple(participants),

@@ -20,6 +20,7 @@ import hashlib
 import importlib
 import json
 import platform
+import stat
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DeliberationError, RecordError, RecordTampered
-from ..files import load_json
+from ..files import kind_of, load_json
 from ..review.model import Review, parse_review, review_to_data
 from ..review.opening import open_review
 from ..review.template import Template
@@ -409,6 +410,11 @@ def verify_record(folder: Path | str, *, anchor: str | None = None) -> list[str]
     """Check one record folder: its archive's hashes and chain when it sits in one, and that
     record.html re-renders from record.json. Returns notes; raises RecordTampered."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        found = folder.stat().st_mode
+        what = "a file" if stat.S_ISREG(found) else kind_of(found)
+        raise RecordError(f"expected a record folder, found {what} (give the folder that "
+                          f"holds {RECORD_JSON})", path=folder)
     if not folder.is_dir() or not (folder / RECORD_JSON).is_file():
         raise RecordError(f"not a record folder: no {RECORD_JSON} (to check a whole archive, "
                           "run `deliberation verify ARCHIVE`)", path=folder)

@@ -176,6 +176,8 @@ def is_record(path: Path) -> bool:
         return (path / RECORD_JSON).is_file()
     if path.suffix != ".json":
         return False
+    if path.name == RECORD_JSON:
+        return True  # read as a record, so its errors are a record's (its size limit too)
     try:  # never blocks or reads without bound: load_json opens regular files only
         head = load_json(path, limit=MAX_RECORD_BYTES)
     except DeliberationError:
