@@ -373,7 +373,7 @@ def test_an_id_that_is_a_list_is_an_error_not_a_crash(tmp_path: Path) -> None:
     listed = run("templates", "--templates", tmp_path, "--templates", TEST_TEMPLATES)
     line = next(x for x in listed.stdout.splitlines() if x.startswith("listy"))
     assert line == (f"listy                INVALID  {tmp_path / 'listy.yaml'}: line 5: "
-                    "policy[6].id: Input should be a valid string")
+                    "policy[6].id: expected text, got [1, 2]")
 
 
 @pytest.mark.slow

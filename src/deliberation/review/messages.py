@@ -64,6 +64,12 @@ _TYPES = {
 
 def _brief(value: Any) -> str:
     """A value for an error message, never longer than a line."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 190:
+        # repr of an integer of thousands of digits is refused by Python itself
+        digits = int(value.bit_length() * 0.30102999566398120) + 1
+        if 10 ** (digits - 1) > abs(value):
+            digits -= 1
+        return f"an integer of {digits} digits"
     text = repr(value)
     return text if len(text) <= 60 else f"{text[:57]}..."
 
@@ -76,27 +82,34 @@ def _pick_error(errors: list[Any]) -> Any:
     return (custom or specific or errors)[0]
 
 
+def plain_message(error: Any) -> str:
+    """One pydantic error's message in our words ("expected at most 1000, got 5000"),
+    for reviews and templates alike."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "this field is required"
+    elif error["type"] == "literal_error":
+        message = "expected " + str(error["msg"]).removeprefix("Input should be ")
+        message += f", got {error['input']!r}"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif error["type"] == "finite_number":
+        message = f"expected a finite number, got {error['input']!r}"
+    elif error["type"] in _TYPES:
+        message = f"expected {_TYPES[error['type']]}, got {_brief(error['input'])}"
+    elif error["type"] in _BOUNDS:
+        bound = next(iter((error.get("ctx") or {}).values()), "")
+        message = (f"expected {_BOUNDS[error['type']].format(bound)}, "
+                   f"got {_brief(error['input'])}")
+    return message
+
+
 def describe_validation_error(error: ValidationError, path: Path | str | None) -> ReviewInvalid:
     """Turn pydantic's error list into our one-line error naming file and field."""
     errors = error.errors(include_url=False)
     first = _pick_error(errors)
     field = field_path(tuple(first["loc"]))
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "missing":
-        message = "this field is required"
-    elif first["type"] == "literal_error":
-        message = "expected " + str(first["msg"]).removeprefix("Input should be ")
-        message += f", got {first['input']!r}"
-    elif first["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif first["type"] == "finite_number":
-        message = f"expected a finite number, got {first['input']!r}"
-    elif first["type"] in _TYPES:
-        message = f"expected {_TYPES[first['type']]}, got {_brief(first['input'])}"
-    elif first["type"] in _BOUNDS:
-        bound = next(iter((first.get("ctx") or {}).values()), "")
-        message = (f"expected {_BOUNDS[first['type']].format(bound)}, "
-                   f"got {_brief(first['input'])}")
+    message = plain_message(first)
     named = None if field else split_field(message)
     if named is not None:
         field, message = named

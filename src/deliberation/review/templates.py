@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from ..errors import DeliberationError, TemplateInvalid, TemplateNotFound
 from ..files import read_regular
 from ..resources import builtin_templates_dir
-from .messages import field_path, split_field
+from .messages import field_path, plain_message, split_field
 from .strict_yaml import _line_index, parse_yaml
 from .template import (
     _RULE_NAMES,
@@ -91,12 +91,10 @@ def _describe(error: ValidationError, lines: dict[tuple[Any, ...], int]) -> str:
             field_text = f"{field_path(tuple(first['loc']))}.{field_text}"
     else:
         field_text = field_path(tuple(first["loc"]))
-        if first["type"] == "missing":
-            message = "this field is required"
-        elif first["type"] == "extra_forbidden":
-            message = "unknown field"
-        elif first["type"] == "union_tag_invalid":
+        if first["type"] == "union_tag_invalid":
             message = "expected rule to be one of " + ", ".join(sorted(_RULE_NAMES))
+        else:
+            message = plain_message(first)
     probe = _path_to_loc(field_text)
     line = None
     while probe:
