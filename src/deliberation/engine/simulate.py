@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..review.template import Template
+from .blocks import item_blocks, tally_bad
 from .copula import Coupling, DriverSampler, Wide, couplings
 from .draws import (
     _DRIVER,
@@ -268,6 +269,9 @@ class _Plan:
             )
             for model in models
         }
+        # items drawn a block at a time (engine.blocks); a cached run draws item by item
+        self.blocks = [] if cache is not None else item_blocks(
+            models, self.item_samplers, item_keys, entropy)
 
     def _factors(self, size: int, arena: _Arena) -> dict[str, tuple[Factor, Factor]]:
         factors = {}
@@ -335,6 +339,21 @@ class _Plan:
             self.used_items[cache_key] = draws
         return draws
 
+    def _draw_blocks(self, size: int, factors: dict[str, tuple[Factor, Factor]],
+                     arena: _Arena) -> dict[str, _ItemDraws]:
+        """The chunk's draws of the items drawn a block at a time (engine.blocks)."""
+        drawn: dict[str, _ItemDraws] = {}
+        for block in self.blocks:
+            for model, draws in zip(block.models, block.draw(size, factors, arena),
+                                    strict=True):
+                self.swing_plan.swing_item(model, draws, factors, arena)
+                drawn[model.id] = draws
+            for key, (counts, totals) in block.sums().items():
+                for model, count, total in zip(block.models, counts.tolist(),
+                                               totals.tolist(), strict=True):
+                    drawn[model.id].sums[key] = (count, total)
+        return drawn
+
     def run_chunk(
         self,
         size: int,
@@ -364,8 +383,10 @@ class _Plan:
         base = np.zeros(size, np.float64)
         deltas = np.zeros((len(net), size), np.float64)
         chunk_draws = []
+        drawn = self._draw_blocks(size, factors, arena)
         for model in self.models:
-            draws = self._item(model, size, factors, arena, picked)
+            draws = drawn[model.id] if model.id in drawn else self._item(
+                model, size, factors, arena, picked)
             chunk_draws.append(draws)
             contribution = draws.by_key[frozenset()][4]
             positive = model.sign > 0
@@ -393,6 +414,22 @@ class _Plan:
             reach_catastrophe(self.catastrophe, self.models, self.item_keys, chunk_draws,
                               out=self.harm_reached)
 
+        self._tally_items(net, tallies, chunk_draws, drawn)
+        if self.voi is not None:
+            self.voi.add(size, self.models, chunk_draws, factors, picked=picked,
+                         participants=len(self.participants))
+        if swings:
+            self.swing_plan.tally(net, self.models, chunk_draws, self.extreme_bad,
+                                  self.extreme_good)
+
+    def _tally_items(
+        self,
+        net: Floats,
+        tallies: dict[str, dict[frozenset[str], ItemTally]],
+        chunk_draws: list[_ItemDraws],
+        drawn: dict[str, _ItemDraws],
+    ) -> None:
+        """Add the chunk's items to their tallies (``drawn``: the blocks' items)."""
         # Conditional on the bad tail: gather the (usually few) extremely bad samples
         # instead of masking every sample once per item and set.
         # Only the variants and the no-mitigation baseline are reported per item.
@@ -412,6 +449,8 @@ class _Plan:
                 happened_count, contribution_sum = draws.sums[key]
                 tally.happened += happened_count
                 tally.contribution += contribution_sum
+            if model.id in drawn:
+                continue  # a block's item: tallied with its block below
             keys = self.item_keys[model.id]
             for set_index in tally_sets:
                 key = keys[set_index]
@@ -424,9 +463,4 @@ class _Plan:
                 tally.contribution_bad[set_index] = tally.contribution_bad.get(
                     set_index, 0.0
                 ) + float(contribution[rows].sum(dtype=np.float64))
-        if self.voi is not None:
-            self.voi.add(size, self.models, chunk_draws, factors, picked=picked,
-                         participants=len(self.participants))
-        if swings:
-            self.swing_plan.tally(net, self.models, chunk_draws, self.extreme_bad,
-                                  self.extreme_good)
+        tally_bad(self.blocks, tallies, tally_sets, bad_samples)

@@ -1,0 +1,195 @@
+"""Items drawn a block at a time: 2-D arrays (items x chunk samples) instead of one item's.
+
+At hundreds of items the chunk is a few thousand samples, and an item's few dozen numpy
+calls per chunk cost as much in Python and numpy overhead as the arithmetic itself.
+Items whose draws take the same steps (one component, interval likelihood and impact,
+no table, no driver) and that every set mitigates alike are drawn together: each reads
+its own stream into its own row (streams stay keyed per item, so no number changes),
+then every step runs once over the block's rows, with each item's parameters as a
+column. Every element goes through exactly the float32 operations of
+``draws._ItemSampler.draw`` and ``simulate._Plan._item``, so the results are equal bit
+for bit (tests/test_simulate.py compares a cached run, drawn item by item, with a fresh
+one); each item's ``_ItemDraws`` holds row views of the block's arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .draws import (
+    _BELOW_ONE,
+    _ITEM,
+    Factor,
+    Floats,
+    _Arena,
+    _expit_inplace,
+    _ItemDraws,
+    _ItemSampler,
+    _product,
+    _stream,
+)
+from .estimates import ItemModel
+
+ROWS = _Arena.ROWS  # items per block at most (rows of one of the arena's blocks)
+
+# per key of a block: (likelihood factor, impact factor, impact, happened, contribution),
+# each a (items, samples) array or a factor shared by all rows
+Keyed2 = tuple[Factor | None, Factor | None, Any, Any, Any]
+
+
+def blockable(sampler: _ItemSampler) -> bool:
+    """Whether an item's draws take the block's steps."""
+    return (
+        sampler.count == 1 and sampler.coupling is None and sampler.impact_table is None
+        and sampler.likelihood_points is None and sampler.impact_points is None
+    )
+
+
+class ItemBlock:
+    """Up to ``ROWS`` blockable items with the same mitigation key in every set."""
+
+    def __init__(self, models: list[ItemModel], samplers: list[_ItemSampler],
+                 keys: list[frozenset[str]], entropy: int) -> None:
+        self.models = models
+        self.samplers = samplers
+        self.keys = sorted(set(keys), key=sorted)
+        self.set_keys = keys
+        self.streams = []
+        for sampler, model in zip(samplers, models, strict=True):
+            if sampler.stream is None:
+                sampler.stream = _stream(entropy, _ITEM, model.id, 0)
+            self.streams.append(sampler.stream)
+
+        def column(name: str) -> Floats:
+            return np.array([[getattr(s, name)[0]] for s in samplers], np.float32)
+
+        self.likelihood_mu, self.likelihood_sigma = column("likelihood_mu"), column(
+            "likelihood_sigma")
+        self.impact_mu, self.impact_sigma = column("impact_mu"), column("impact_sigma")
+        self.by_key: dict[frozenset[str], Keyed2] = {}
+        self.differences: dict[frozenset[str], Any] = {}
+
+    def _draw(self, size: int, count: int, arena: _Arena) -> tuple[Any, Any, Any, Any]:
+        """The happen/not uniforms, likelihoods and impacts, as draws._ItemSampler.draw
+        makes them, and a float32 work array."""
+        uniforms = arena.scratch("block uniforms", np.float64, (ROWS, size, 3))[:count]
+        for row, stream in enumerate(self.streams):
+            stream.random(out=uniforms[row])
+        happen = arena.take_rows(np.float32, count)
+        np.copyto(happen, uniforms[:, :, 0], casting="same_kind")
+        np.minimum(happen, _BELOW_ONE, out=happen)
+        # Box-Muller, as draws._box_muller
+        wide = arena.scratch("block wide", np.float64, (ROWS, size))[:count]
+        radius = arena.scratch("block radius", np.float32, (ROWS, size))[:count]
+        np.subtract(1.0, uniforms[:, :, 1], out=wide)
+        np.copyto(radius, wide, casting="same_kind")
+        np.log(radius, out=radius)
+        radius *= np.float32(-2)
+        np.sqrt(radius, out=radius)
+        likelihood, impact = arena.take_rows(np.float32, count), arena.take_rows(
+            np.float32, count)
+        np.multiply(uniforms[:, :, 2], 2 * np.pi, out=impact, casting="same_kind",
+                    dtype=np.float32)
+        np.cos(impact, out=likelihood)
+        np.sin(impact, out=impact)
+        likelihood *= radius
+        impact *= radius
+        # as draws._ItemSampler._quantity
+        likelihood *= self.likelihood_sigma
+        likelihood += self.likelihood_mu
+        _expit_inplace(likelihood)
+        impact *= self.impact_sigma
+        impact += self.impact_mu
+        with np.errstate(over="ignore"):
+            np.exp(impact, out=impact)
+        return happen, likelihood, impact, radius
+
+    def draw(self, size: int, factors: dict[str, tuple[Factor, Factor]],
+             arena: _Arena) -> list[_ItemDraws]:
+        """One chunk's draws of every item of the block (row views, one per item)."""
+        count = len(self.models)
+        happen, likelihood, impact, radius = self._draw(size, count, arena)
+        # as simulate._Plan._item
+        happened = np.less(happen, likelihood, out=arena.take_rows(np.bool_, count))
+        contribution = np.multiply(impact, happened, out=arena.take_rows(np.float32, count))
+        self.by_key = {frozenset(): (None, None, impact, happened, contribution)}
+        self.differences = {}
+        for key in self.keys:
+            if key in self.by_key:
+                continue
+            likelihood_factor = _product([factors[m][0] for m in sorted(key)])
+            impact_factor = _product([factors[m][1] for m in sorted(key)])
+            key_happened = happened
+            if likelihood_factor is not None:
+                scaled = np.multiply(likelihood, likelihood_factor, out=radius)
+                key_happened = np.less(happen, scaled, out=arena.take_rows(np.bool_, count))
+            key_impact: Any = impact
+            if impact_factor is not None:
+                key_impact = np.multiply(impact, impact_factor,
+                                         out=arena.take_rows(np.float32, count))
+            key_contribution = np.multiply(key_impact, key_happened,
+                                           out=arena.take_rows(np.float32, count))
+            self.by_key[key] = (likelihood_factor, impact_factor, key_impact, key_happened,
+                                key_contribution)
+            self.differences[key] = np.subtract(key_contribution, contribution,
+                                                out=arena.take_rows(np.float32, count))
+        items = []
+        for row in range(count):
+            draws = _ItemDraws(happen[row], likelihood[row], impact[row])
+            for key, (lf, if_, key_impact, key_happened, key_contribution) in (
+                    self.by_key.items()):
+                draws.by_key[key] = (lf, if_, key_impact[row], key_happened[row],
+                                     key_contribution[row])
+            for key, difference in self.differences.items():
+                draws.differences[key] = difference[row]
+            items.append(draws)
+        return items
+
+    def sums(self) -> dict[frozenset[str], tuple[npt.NDArray[np.int64], Any]]:
+        """Per key: each row's count of happenings and sum of contributions (float64)."""
+        return {
+            key: (np.count_nonzero(happened, axis=1),
+                  contribution.sum(axis=1, dtype=np.float64))
+            for key, (_, _, _, happened, contribution) in self.by_key.items()
+        }
+
+
+def item_blocks(models: list[ItemModel], samplers: dict[str, _ItemSampler],
+                item_keys: dict[str, list[frozenset[str]]], entropy: int) -> list[ItemBlock]:
+    """The blocks of the blockable items (in id order within each), up to ROWS each;
+    an item alone in its kind is not worth a block."""
+    groups: dict[tuple[frozenset[str], ...], list[ItemModel]] = {}
+    for model in sorted(models, key=lambda m: m.id):
+        if blockable(samplers[model.id]):
+            groups.setdefault(tuple(item_keys[model.id]), []).append(model)
+    blocks = []
+    for keys, members in groups.items():
+        if len(members) < 2:
+            continue
+        for start in range(0, len(members), ROWS):
+            part = members[start:start + ROWS]
+            blocks.append(ItemBlock(part, [samplers[m.id] for m in part], list(keys),
+                                    entropy))
+    return blocks
+
+
+def tally_bad(blocks: list[ItemBlock], tallies: dict[str, dict[frozenset[str], Any]],
+              tally_sets: list[int], bad_samples: dict[int, Any]) -> None:
+    """Add the blocks' items' happenings and contributions at each set's extremely bad
+    samples (``bad_samples[set]``) to their tallies: one gather per block and set."""
+    for block in blocks:
+        for set_index in tally_sets:
+            key = block.set_keys[set_index]
+            _, _, _, happened, contribution = block.by_key[key]
+            rows = bad_samples[set_index]
+            # np.take gathers columns far faster than fancy indexing
+            counts = np.count_nonzero(np.take(happened, rows, axis=1), axis=1).tolist()
+            totals = np.take(contribution, rows, axis=1).astype(np.float64).sum(axis=1).tolist()
+            for model, count, total in zip(block.models, counts, totals, strict=True):
+                tally = tallies[model.id][key]
+                tally.happened_bad[set_index] = tally.happened_bad.get(set_index, 0) + count
+                tally.contribution_bad[set_index] = tally.contribution_bad.get(
+                    set_index, 0.0) + total
