@@ -25,7 +25,7 @@ from .draws import (
     Factor,
     Floats,
     _Arena,
-    _expit_inplace,
+    _expit_of_negated,
     _ItemDraws,
     _ItemSampler,
     _product,
@@ -57,24 +57,31 @@ class ItemBlock:
         self.samplers = samplers
         self.keys = sorted(set(keys), key=sorted)
         self.set_keys = keys
-        self.streams = []
-        for sampler, model in zip(samplers, models, strict=True):
-            if sampler.stream is None:
-                sampler.stream = _stream(entropy, _ITEM, model.id, 0)
-            self.streams.append(sampler.stream)
+        self.sign = models[0].sign
+        self.entropy = entropy
+        self.streams: list[np.random.Generator] = []  # made on the first draw
 
         def column(name: str) -> Floats:
             return np.array([[getattr(s, name)[0]] for s in samplers], np.float32)
 
-        self.likelihood_mu, self.likelihood_sigma = column("likelihood_mu"), column(
-            "likelihood_sigma")
+        # negated: -(mu + sigma z) = -mu + (-sigma) z exactly, which saves expit a pass
+        self.likelihood_mu_negated = -column("likelihood_mu")
+        self.likelihood_sigma_negated = -column("likelihood_sigma")
         self.impact_mu, self.impact_sigma = column("impact_mu"), column("impact_sigma")
         self.by_key: dict[frozenset[str], Keyed2] = {}
         self.differences: dict[frozenset[str], Any] = {}
+        self.happen: Any = None
+        self.likelihood: Any = None
+        self._items: list[_ItemDraws] | None = None
 
     def _draw(self, size: int, count: int, arena: _Arena) -> tuple[Any, Any, Any, Any]:
         """The happen/not uniforms, likelihoods and impacts, as draws._ItemSampler.draw
         makes them, and a float32 work array."""
+        if not self.streams:
+            for sampler, model in zip(self.samplers, self.models, strict=True):
+                if sampler.stream is None:
+                    sampler.stream = _stream(self.entropy, _ITEM, model.id, 0)
+                self.streams.append(sampler.stream)
         uniforms = arena.scratch("block uniforms", np.float64, (ROWS, size, 3))[:count]
         for row, stream in enumerate(self.streams):
             stream.random(out=uniforms[row])
@@ -98,9 +105,9 @@ class ItemBlock:
         likelihood *= radius
         impact *= radius
         # as draws._ItemSampler._quantity
-        likelihood *= self.likelihood_sigma
-        likelihood += self.likelihood_mu
-        _expit_inplace(likelihood)
+        likelihood *= self.likelihood_sigma_negated
+        likelihood += self.likelihood_mu_negated
+        _expit_of_negated(likelihood)
         impact *= self.impact_sigma
         impact += self.impact_mu
         with np.errstate(over="ignore"):
@@ -108,10 +115,11 @@ class ItemBlock:
         return happen, likelihood, impact, radius
 
     def draw(self, size: int, factors: dict[str, tuple[Factor, Factor]],
-             arena: _Arena) -> list[_ItemDraws]:
-        """One chunk's draws of every item of the block (row views, one per item)."""
+             arena: _Arena) -> None:
+        """One chunk's draws of every item of the block (``items()``: per item)."""
         count = len(self.models)
         happen, likelihood, impact, radius = self._draw(size, count, arena)
+        self.likelihood = likelihood
         # as simulate._Plan._item
         happened = np.less(happen, likelihood, out=arena.take_rows(np.bool_, count))
         contribution = np.multiply(impact, happened, out=arena.take_rows(np.float32, count))
@@ -136,17 +144,25 @@ class ItemBlock:
                                 key_contribution)
             self.differences[key] = np.subtract(key_contribution, contribution,
                                                 out=arena.take_rows(np.float32, count))
-        items = []
-        for row in range(count):
-            draws = _ItemDraws(happen[row], likelihood[row], impact[row])
-            for key, (lf, if_, key_impact, key_happened, key_contribution) in (
-                    self.by_key.items()):
-                draws.by_key[key] = (lf, if_, key_impact[row], key_happened[row],
-                                     key_contribution[row])
-            for key, difference in self.differences.items():
-                draws.differences[key] = difference[row]
-            items.append(draws)
-        return items
+        self.happen = happen
+        self._items = None
+
+    def items(self) -> list[_ItemDraws]:
+        """The last chunk's draws of each item of the block, as row views."""
+        if self._items is None:
+            _, _, impact, _, _ = self.by_key[frozenset()]
+            likelihood = self.likelihood
+            self._items = []
+            for row in range(len(self.models)):
+                draws = _ItemDraws(self.happen[row], likelihood[row], impact[row])
+                for key, (lf, if_, key_impact, key_happened, key_contribution) in (
+                        self.by_key.items()):
+                    draws.by_key[key] = (lf, if_, key_impact[row], key_happened[row],
+                                         key_contribution[row])
+                for key, difference in self.differences.items():
+                    draws.differences[key] = difference[row]
+                self._items.append(draws)
+        return self._items
 
     def sums(self) -> dict[frozenset[str], tuple[npt.NDArray[np.int64], Any]]:
         """Per key: each row's count of happenings and sum of contributions (float64)."""
@@ -161,26 +177,33 @@ def item_blocks(models: list[ItemModel], samplers: dict[str, _ItemSampler],
                 item_keys: dict[str, list[frozenset[str]]], entropy: int) -> list[ItemBlock]:
     """The blocks of the blockable items (in id order within each), up to ROWS each;
     an item alone in its kind is not worth a block."""
-    groups: dict[tuple[frozenset[str], ...], list[ItemModel]] = {}
+    groups: dict[tuple[Any, ...], list[ItemModel]] = {}
     for model in sorted(models, key=lambda m: m.id):
         if blockable(samplers[model.id]):
-            groups.setdefault(tuple(item_keys[model.id]), []).append(model)
+            groups.setdefault((model.sign, *item_keys[model.id]), []).append(model)
     blocks = []
     for keys, members in groups.items():
         if len(members) < 2:
             continue
         for start in range(0, len(members), ROWS):
             part = members[start:start + ROWS]
-            blocks.append(ItemBlock(part, [samplers[m.id] for m in part], list(keys),
+            blocks.append(ItemBlock(part, [samplers[m.id] for m in part], list(keys[1:]),
                                     entropy))
     return blocks
 
 
-def tally_bad(blocks: list[ItemBlock], tallies: dict[str, dict[frozenset[str], Any]],
-              tally_sets: list[int], bad_samples: dict[int, Any]) -> None:
-    """Add the blocks' items' happenings and contributions at each set's extremely bad
-    samples (``bad_samples[set]``) to their tallies: one gather per block and set."""
+def tally_blocks(blocks: list[ItemBlock], tallies: dict[str, dict[frozenset[str], Any]],
+                 tally_sets: list[int], bad_samples: dict[int, Any]) -> None:
+    """Add the blocks' items' happenings and contributions to their tallies, overall and
+    at each set's extremely bad samples (``bad_samples[set]``): one pass per block."""
     for block in blocks:
+        for key, (counts, totals) in block.sums().items():
+            for model, count, total in zip(block.models, counts.tolist(), totals.tolist(),
+                                           strict=True):
+                tally = tallies[model.id].get(key)
+                if tally is not None:
+                    tally.happened += count
+                    tally.contribution += total
         for set_index in tally_sets:
             key = block.set_keys[set_index]
             _, _, _, happened, contribution = block.by_key[key]
@@ -193,3 +216,75 @@ def tally_bad(blocks: list[ItemBlock], tallies: dict[str, dict[frozenset[str], A
                 tally.happened_bad[set_index] = tally.happened_bad.get(set_index, 0) + count
                 tally.contribution_bad[set_index] = tally.contribution_bad.get(
                     set_index, 0.0) + total
+
+
+def _sum_rows(rows: Any, out: npt.NDArray[np.float64]) -> None:
+    """The rows' sum in float64, first row to last (numpy reduces along the first axis
+    in that order, so a block and the same rows one by one give the same sum)."""
+    if isinstance(rows, np.ndarray):
+        np.add.reduce(rows, axis=0, dtype=np.float64, out=out)
+        return
+    out[:] = 0
+    for row in rows:
+        out += row
+
+
+def _difference(draws: _ItemDraws, key: frozenset[str], arena: _Arena) -> Floats:
+    """An item's contribution under ``key`` minus the unmitigated one (item-local, so
+    a cached item keeps it: writing them afresh was a tenth of a recompute)."""
+    difference = draws.differences.get(key)
+    if difference is None:
+        difference = draws.differences[key] = np.subtract(
+            draws.by_key[key][4], draws.by_key[frozenset()][4], out=arena.take(np.float32))
+    return difference
+
+
+def accumulate(blocks: list[ItemBlock], singles: list[ItemModel],
+               by_id: dict[str, _ItemDraws], item_keys: dict[str, list[frozenset[str]]], *,
+               fresh: bool, base: npt.NDArray[np.float64], deltas: npt.NDArray[np.float64],
+               arena: _Arena) -> None:
+    """Sum the chunk's contributions into ``base`` (no mitigation) and each set's change
+    from it into ``deltas``, in float64: each block's rows first to last (``fresh``: as
+    the block drew them, else the items' own draws in ``by_id``), block after block,
+    then the other items in id order. Every run sums in this order, whatever the
+    items' listing, the chunk or the cache."""
+    partial = np.empty_like(base)
+
+    def add(into: npt.NDArray[np.float64], positive: bool) -> None:
+        if positive:
+            into += partial
+        else:
+            into -= partial
+
+    for block in blocks:
+        positive = block.sign > 0
+        if fresh:
+            rows: Any = block.by_key[frozenset()][4]
+        else:
+            rows = [by_id[model.id].by_key[frozenset()][4] for model in block.models]
+        _sum_rows(rows, partial)
+        add(base, positive)
+        for key in block.keys:
+            if not key:
+                continue
+            if fresh:
+                rows = block.differences[key]
+            else:
+                rows = [_difference(by_id[model.id], key, arena) for model in block.models]
+            _sum_rows(rows, partial)
+            for set_index, set_key in enumerate(block.set_keys):
+                if set_key == key:
+                    add(deltas[set_index], positive)
+    for model in singles:
+        draws = by_id[model.id]
+        positive = model.sign > 0
+        if positive:
+            base += draws.by_key[frozenset()][4]
+        else:
+            base -= draws.by_key[frozenset()][4]
+        for set_index, key in enumerate(item_keys[model.id]):
+            if key:
+                if positive:
+                    deltas[set_index] += _difference(draws, key, arena)
+                else:
+                    deltas[set_index] -= _difference(draws, key, arena)

@@ -88,8 +88,13 @@ class DrawCache:
 
 
 def _expit_inplace(values: Floats) -> Floats:
+    np.negative(values, out=values)
+    return _expit_of_negated(values)
+
+
+def _expit_of_negated(values: Floats) -> Floats:
+    """expit(x) in place, from -x (negation is exact, so either way gives one result)."""
     with np.errstate(over="ignore"):
-        np.negative(values, out=values)
         np.exp(values, out=values)
     values += np.float32(1)
     np.reciprocal(values, out=values)

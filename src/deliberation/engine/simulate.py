@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..review.template import Template
-from .blocks import item_blocks, tally_bad
+from .blocks import accumulate, item_blocks, tally_blocks
 from .copula import Coupling, DriverSampler, Wide, couplings
 from .draws import (
     _DRIVER,
@@ -269,9 +269,11 @@ class _Plan:
             )
             for model in models
         }
-        # items drawn a block at a time (engine.blocks); a cached run draws item by item
-        self.blocks = [] if cache is not None else item_blocks(
-            models, self.item_samplers, item_keys, entropy)
+        # items drawn a block at a time (engine.blocks; a cached run draws them item by
+        # item), and the others
+        self.blocks = item_blocks(self.models, self.item_samplers, item_keys, entropy)
+        in_blocks = {model.id for block in self.blocks for model in block.models}
+        self.singles = [model for model in self.models if model.id not in in_blocks]
 
     def _factors(self, size: int, arena: _Arena) -> dict[str, tuple[Factor, Factor]]:
         factors = {}
@@ -340,19 +342,17 @@ class _Plan:
         return draws
 
     def _draw_blocks(self, size: int, factors: dict[str, tuple[Factor, Factor]],
-                     arena: _Arena) -> dict[str, _ItemDraws]:
-        """The chunk's draws of the items drawn a block at a time (engine.blocks)."""
-        drawn: dict[str, _ItemDraws] = {}
+                     arena: _Arena) -> bool:
+        """Draw the chunk's blocks (engine.blocks): false when this run draws item by
+        item (a cached run)."""
+        if self.cache is not None:
+            return False
         for block in self.blocks:
-            for model, draws in zip(block.models, block.draw(size, factors, arena),
-                                    strict=True):
-                self.swing_plan.swing_item(model, draws, factors, arena)
-                drawn[model.id] = draws
-            for key, (counts, totals) in block.sums().items():
-                for model, count, total in zip(block.models, counts.tolist(),
-                                               totals.tolist(), strict=True):
-                    drawn[model.id].sums[key] = (count, total)
-        return drawn
+            block.draw(size, factors, arena)
+            if self.swing_plan.tallies:
+                for model, draws in zip(block.models, block.items(), strict=True):
+                    self.swing_plan.swing_item(model, draws, factors, arena)
+        return True
 
     def run_chunk(
         self,
@@ -379,42 +379,29 @@ class _Plan:
         factors = self._factors(size, arena)
         picked = self.participant_sampler.draw(size)
         self.driver_normals = {}
-        # float64 sums: the order of the terms changes no digit that float32 keeps.
+        fresh = self._draw_blocks(size, factors, arena)
+        by_id = {model.id: self._item(model, size, factors, arena, picked)
+                 for model in (self.singles if fresh else self.models)}
+        # float64 sums in an order fixed by the items' ids and keys (engine.blocks): the
+        # order of the terms changes no digit that float32 keeps
         base = np.zeros(size, np.float64)
         deltas = np.zeros((len(net), size), np.float64)
-        chunk_draws = []
-        drawn = self._draw_blocks(size, factors, arena)
-        for model in self.models:
-            draws = drawn[model.id] if model.id in drawn else self._item(
-                model, size, factors, arena, picked)
-            chunk_draws.append(draws)
-            contribution = draws.by_key[frozenset()][4]
-            positive = model.sign > 0
-            if positive:
-                base += contribution
-            else:
-                base -= contribution
-            # each key's contribution minus the unmitigated one: item-local, so a
-            # cached item keeps it (writing them afresh was a tenth of a recompute)
-            differences = draws.differences
-            for set_index, key in enumerate(self.item_keys[model.id]):
-                if not key:
-                    continue
-                if key not in differences:
-                    differences[key] = np.subtract(
-                        draws.by_key[key][4], contribution, out=arena.take(np.float32)
-                    )
-                if positive:
-                    deltas[set_index] += differences[key]
-                else:
-                    deltas[set_index] -= differences[key]
+        accumulate(self.blocks, self.singles, by_id, self.item_keys, fresh=fresh,
+                   base=base, deltas=deltas, arena=arena)
         np.add(base, deltas, out=deltas)
         np.copyto(net, deltas, casting="same_kind")
+        chunk_draws: list[_ItemDraws] = []
+        if self.catastrophe is not None or self.voi is not None or swings:
+            if fresh:
+                for block in self.blocks:
+                    by_id.update(zip([m.id for m in block.models], block.items(),
+                                     strict=True))
+            chunk_draws = [by_id[model.id] for model in self.models]
         if self.catastrophe is not None and self.harm_reached is not None:
             reach_catastrophe(self.catastrophe, self.models, self.item_keys, chunk_draws,
                               out=self.harm_reached)
 
-        self._tally_items(net, tallies, chunk_draws, drawn)
+        self._tally_items(net, tallies, by_id, fresh)
         if self.voi is not None:
             self.voi.add(size, self.models, chunk_draws, factors, picked=picked,
                          participants=len(self.participants))
@@ -426,16 +413,18 @@ class _Plan:
         self,
         net: Floats,
         tallies: dict[str, dict[frozenset[str], ItemTally]],
-        chunk_draws: list[_ItemDraws],
-        drawn: dict[str, _ItemDraws],
+        by_id: dict[str, _ItemDraws],
+        fresh: bool,
     ) -> None:
-        """Add the chunk's items to their tallies (``drawn``: the blocks' items)."""
+        """Add the chunk's items to their tallies (``fresh``: the blocks were drawn as
+        blocks, and are tallied as blocks)."""
         # Conditional on the bad tail: gather the (usually few) extremely bad samples
         # instead of masking every sample once per item and set.
         # Only the variants and the no-mitigation baseline are reported per item.
         tally_sets = sorted({0, *self.reported_sets})
         bad_samples = {i: np.flatnonzero(net[i] <= self.extreme_bad) for i in tally_sets}
-        for model, draws in zip(self.models, chunk_draws, strict=True):
+        for model in self.singles if fresh else self.models:
+            draws = by_id[model.id]
             item_tallies = tallies[model.id]
             for key, (_, _, _, happened, contribution) in draws.by_key.items():
                 tally = item_tallies.get(key)
@@ -449,8 +438,6 @@ class _Plan:
                 happened_count, contribution_sum = draws.sums[key]
                 tally.happened += happened_count
                 tally.contribution += contribution_sum
-            if model.id in drawn:
-                continue  # a block's item: tallied with its block below
             keys = self.item_keys[model.id]
             for set_index in tally_sets:
                 key = keys[set_index]
@@ -463,4 +450,5 @@ class _Plan:
                 tally.contribution_bad[set_index] = tally.contribution_bad.get(
                     set_index, 0.0
                 ) + float(contribution[rows].sum(dtype=np.float64))
-        tally_bad(self.blocks, tallies, tally_sets, bad_samples)
+        if fresh:
+            tally_blocks(self.blocks, tallies, tally_sets, bad_samples)
