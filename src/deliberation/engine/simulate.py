@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..review.template import Template
+from .block_swings import BlockSwings
 from .blocks import accumulate, item_blocks, tally_blocks
 from .copula import Coupling, DriverSampler, Wide, couplings
 from .draws import (
@@ -186,6 +187,11 @@ def simulate(
             min(samples, VOI_SAMPLES),
             sorted({m for index in reported_sets for m in sets[index]}),
         )
+    if plan.cache is None and swings:
+        scratch: dict[str, Any] = {}
+        swing_plan.blocks = [BlockSwings(block, swing_plan, scratch, chunk)
+                             for block in plan.blocks]
+        swing_plan.block_items = {m.id for block in plan.blocks for m in block.models}
     tallies = {model.id: {key: ItemTally() for key in item_keys[model.id]} for model in models}
     net = np.empty((len(sets), samples), np.float32)
     catastrophic = None if plan.catastrophe is None else np.empty(net.shape, np.bool_)
@@ -197,6 +203,8 @@ def simulate(
         done += size
         if progress is not None:
             progress(done, samples)
+    for block_swings in swing_plan.blocks:
+        block_swings.flush()
     if cache is not None:
         cache.items = plan.used_items
         cache.factors = plan.used_factors
