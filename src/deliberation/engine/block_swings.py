@@ -61,69 +61,83 @@ class BlockSwings:
 
     def add(self, chunk: _Chunk) -> None:
         """Add one chunk's swings of every item of the block."""
-        with np.errstate(over="ignore", invalid="ignore"):  # see swung.swung_lead
-            for position, (quantity, _) in enumerate(SWINGS):
-                self._add(chunk, position, likelihood=quantity == "likelihood")
-
-    def _add(self, chunk: _Chunk, position: int, *, likelihood: bool) -> None:
         block = self.block
         count, size = len(block.models), chunk.size
-        sets, keys = len(self.column), len(self.keys)
-        value = self.values[:, position:position + 1]
-        totals = np.zeros((count, keys))
-        gram = np.zeros((count, keys, keys))
-        moved_bad = np.zeros((count, keys, sets), np.int64)
-        moved_good = np.zeros((count, keys, sets), np.int64)
-        products = np.zeros((count, keys, sets))
-        changes = []
-        work = self._work("work", np.float32, count, size)
-        mask = self._work("mask", np.bool_, count, size)
-        for k, key in enumerate(self.keys):
-            likelihood_factor, impact_factor, key_impact, key_happened, key_contribution = (
-                block.by_key[key])
-            change = self._work(f"change{k}", np.float32, count, size)
-            # as swings.SwingPlan._swing_item
-            if likelihood:
-                swung: Any = value
-                if likelihood_factor is not None:
-                    swung = np.multiply(likelihood_factor, value, out=work)
-                np.less(block.happen, swung, out=mask)
-                np.multiply(key_impact, mask, out=change)
-            else:
-                swung = value
-                if impact_factor is not None:
-                    swung = np.multiply(impact_factor, value, out=work)
-                np.multiply(swung, key_happened, out=change)
-            change -= key_contribution
-            change *= self.sign
-            changes.append(change)
-            np.not_equal(change, 0, out=mask)
-            rows = _Rows(np.flatnonzero(mask), count, size)
-            # every entry list below has one more, zero-valued entry at the end (see _Rows)
-            values = np.zeros(rows.entries + 1, np.float32)
-            np.take(change.ravel(), rows.flat, out=values[:-1])
-            totals[:, k] = rows.sum(values, np.float64)
-            gram[:, k, k] = rows.sum(values * values, np.float64)
-            for j in range(k):
-                gram[:, k, j] = gram[:, j, k] = np.einsum(
-                    "ij,ij->i", change, changes[j], dtype=np.float64)
-            before = np.take(chunk.net, rows.columns, axis=1)
-            before[:, -1] = 0  # the padding entry (an infinite net value times 0 is nan)
-            for r in range(sets):
-                if self.column[r] == k:
-                    after = before[r] + values
-                    for moved, limit, below in ((moved_bad, chunk.bad, True),
-                                                (moved_good, chunk.good, False)):
-                        moved[:, k, r] = rows.sum(
-                            _moved(before[r], after, limit, below=below), np.int64)
-            if self.products_wanted:
-                before -= chunk.centre
-                before *= values
-                products[:, k, :] = np.add.reduceat(before, rows.starts, axis=1,
-                                                    dtype=np.float64).T
-                products[rows.empty, k, :] = 0
-        self._sum(chunk, position, totals, gram, moved=(moved_bad, moved_good),
-                  products=products)
+        sets, keys, swings = len(self.column), len(self.keys), len(SWINGS)
+        totals = np.zeros((swings, count, keys))
+        gram = np.zeros((swings, count, keys, keys))
+        moved_bad = np.zeros((swings, count, keys, sets), np.int64)
+        moved_good = np.zeros((swings, count, keys, sets), np.int64)
+        products = np.zeros((swings, count, keys, sets))
+        out = (totals, gram, moved_bad, moved_good, products)
+        changed: list[dict[int, tuple[_Rows, Any]]] = [{} for _ in SWINGS]
+        with np.errstate(over="ignore", invalid="ignore"):  # see swung.swung_lead
+            for k, key in enumerate(self.keys):
+                likelihood_factor, impact_factor, key_impact, key_happened, contribution = (
+                    block.by_key[key])
+                # an impact swing changes the contribution where the item happens
+                rows = _Rows(np.flatnonzero(key_happened), count, size)
+                before = _Before(chunk, rows)
+                paid = np.take(contribution, rows.positions)
+                factor = _at(impact_factor, rows.columns)
+                for position in (2, 3):
+                    value = self.values[rows.row_of, position]
+                    swung = value if factor is None else factor * value
+                    # as swings: swung impact x happened (1 here) - contribution, x sign
+                    np.subtract(swung, paid, out=swung)
+                    self._stats(chunk, rows, before, swung, k=k, position=position,
+                                out=out, changed=changed)
+                # a likelihood swing changes it where the item happens at one likelihood
+                # and not at the other: by + or - the impact (contribution = impact x
+                # happened exactly, so impact x swung happened - contribution is that)
+                work = self._work("work", np.float32, count, size)
+                mask = self._work("mask", np.bool_, count, size)
+                for position in (0, 1):
+                    value = self.values[:, position:position + 1]
+                    swung_l: Any = value if likelihood_factor is None else np.multiply(
+                        likelihood_factor, value, out=work)
+                    np.less(block.happen, swung_l, out=mask)
+                    np.not_equal(mask, key_happened, out=mask)
+                    rows = _Rows(np.flatnonzero(mask), count, size)
+                    change = np.take(key_impact, rows.positions)
+                    np.negative(change, out=change, where=np.take(key_happened, rows.positions))
+                    self._stats(chunk, rows, _Before(chunk, rows), change, k=k,
+                                position=position, out=out, changed=changed)
+        for position in range(swings):
+            self._sum(chunk, position, totals[position], gram[position],
+                      moved=(moved_bad[position], moved_good[position]),
+                      products=products[position])
+
+    def _stats(self, chunk: _Chunk, rows: _Rows, before: _Before, change: Any, *, k: int,
+               position: int, out: tuple[Any, ...], changed: list[dict[int, Any]]) -> None:
+        """One swing's change to one key's contributions (``change``: per entry of
+        ``rows``, before the sign): its sums per row into ``out``."""
+        totals, gram, moved_bad, moved_good, products = out
+        change *= self.sign
+        change[-1] = 0  # the padding entry
+        totals[position, :, k] = rows.sum(change, np.float64)
+        gram[position, :, k, k] = rows.sum(change * change, np.float64)
+        for j, (other_rows, other) in changed[position].items():
+            dense = self.scratch.get("dense")  # zeros, left as zeros
+            if dense is None:
+                dense = self.scratch["dense"] = np.zeros(ROWS * self.chunk, np.float32)
+            dense[other_rows.flat] = other[:-1]
+            product = np.take(dense, rows.positions) * change
+            dense[other_rows.flat] = 0
+            gram[position, :, k, j] = gram[position, :, j, k] = rows.sum(product, np.float64)
+        changed[position][k] = (rows, change)
+        net = before.net
+        for r, column in enumerate(self.column):
+            if column == k:
+                after = net[r] + change
+                for moved, limit, below in ((moved_bad, chunk.bad, True),
+                                            (moved_good, chunk.good, False)):
+                    moved[position, :, k, r] = rows.sum(
+                        _moved(net[r], after, limit, below=below), np.int64)
+        if self.products_wanted:
+            products[position, :, k, :] = np.add.reduceat(
+                before.centred() * change, rows.starts, axis=1, dtype=np.float64).T
+            products[position, rows.empty, k, :] = 0
 
     def _sum(self, chunk: _Chunk, position: int, totals: Wide, gram: Wide, *,
              moved: tuple[Any, Any], products: Wide) -> None:
@@ -163,17 +177,44 @@ class _Rows:
         self.flat = flat
         self.entries = len(flat)
         self.count = count
-        self.columns = np.zeros(self.entries + 1, np.intp)
-        np.remainder(flat, size, out=self.columns[:-1])
+        self.positions = np.zeros(self.entries + 1, np.intp)  # flat, and the padding
+        self.positions[:-1] = flat
         bounds = np.searchsorted(flat, np.arange(count + 1) * size)
         self.starts = bounds[:-1]
         self.empty = bounds[1:] == self.starts
+        self.row_of = np.zeros(self.entries + 1, np.intp)
+        self.row_of[:-1] = np.repeat(np.arange(count), np.diff(bounds))
+        self.columns = self.positions - self.row_of * size
+        self.columns[-1] = 0
 
     def sum(self, entries: Any, dtype: type[Any]) -> Any:
         """Each row's sum of ``entries`` (one per entry, and the zero at the end)."""
         sums = np.add.reduceat(entries, self.starts, dtype=dtype)
         sums[self.empty] = 0
         return sums
+
+
+class _Before:
+    """The reported sets' net values at the entries of ``rows`` (the padding's: 0)."""
+
+    def __init__(self, chunk: _Chunk, rows: _Rows) -> None:
+        self.size = chunk.size
+        self.chunk = chunk
+        self.net = np.take(chunk.net, rows.columns, axis=1)
+        self.net[:, -1] = 0  # (an infinite net value times the padding's 0 is nan)
+        self._centred: Any = None
+
+    def centred(self) -> Any:
+        if self._centred is None:
+            self._centred = self.net - self.chunk.centre
+        return self._centred
+
+
+def _at(factor: Any, columns: Any) -> Any:
+    """A factor (per sample, a constant, or None) at the entries' samples."""
+    if factor is None or np.ndim(factor) == 0:
+        return factor
+    return np.take(factor, columns)
 
 
 def _moved(before: Any, after: Any, limit: np.float32, *, below: bool) -> Any:
