@@ -49,6 +49,7 @@ from .draws import (
     _stream,
 )
 from .estimates import ItemModel, Pool, factor_parameters, item_models
+from .factor_swings import block_partials
 from .swings import SwingPlan, SwingTally
 from .thresholds import catastrophe_of, reach_catastrophe, thresholds_of
 from .voi import VOI_SAMPLES, VoiCapture
@@ -187,6 +188,7 @@ def simulate(
             min(samples, VOI_SAMPLES),
             sorted({m for index in reported_sets for m in sets[index]}),
         )
+    swing_plan.target_blocks = [[m.id for m in block.models] for block in plan.blocks]
     if plan.cache is None and swings:
         scratch: dict[str, Any] = {}
         swing_plan.blocks = [BlockSwings(block, swing_plan, scratch, chunk)
@@ -355,11 +357,10 @@ class _Plan:
         item (a cached run)."""
         if self.cache is not None:
             return False
-        for block in self.blocks:
+        for index, block in enumerate(self.blocks):
             block.draw(size, factors, arena)
             if self.swing_plan.tallies:
-                for model, draws in zip(block.models, block.items(), strict=True):
-                    self.swing_plan.swing_item(model, draws, factors, arena)
+                block_partials(self.swing_plan, index, block, factors)
         return True
 
     def run_chunk(

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from .draws import Factor, Floats, Indices, _Arena, _ItemDraws, _product
 from .estimates import ItemModel, factor_parameters, pooled_interval
+from .factor_swings import factor_total
 
 Quantity = Literal["likelihood", "impact", "likelihood_factor", "impact_factor"]
 End = Literal["low", "high"]
@@ -163,6 +164,10 @@ class SwingPlan:
         self.block_items: set[str] = set()
         self.blocks: list[Any] = []
         self.item_tally: dict[tuple[str, int], SwingTally] = {}
+        # engine.blocks' blocks (their items' ids): a factor swing's change is summed
+        # block by block (``partials``: a fresh block's sums, this chunk's)
+        self.target_blocks: list[list[str]] = []
+        self.partials: dict[tuple[int, str, int, frozenset[str]], Floats] = {}
         if not enabled:
             return
         rows = tuple(self.reported)
@@ -238,8 +243,8 @@ class SwingPlan:
         if values is None:
             return
         with np.errstate(over="ignore", invalid="ignore"):  # see swung_lead
-            if model.id in self.block_items:  # its item swings are its block's
-                self._swing_factors(model, draws, factors, self._keys_of(model), arena)
+            if model.id in self.block_items:  # its swings are its block's
+                return
             else:
                 self._swing_item(model, values, draws, factors, arena)
 
@@ -373,10 +378,8 @@ class SwingPlan:
             index.append(groups.setdefault(signature, len(groups)))
         changes = []
         for signature in groups:
-            total = np.zeros(chunk.size, np.float32)
-            for target, key in zip(targets, signature, strict=True):
-                swung = by_id[target].swung[(m_id, position)]
-                total += swung.changes[swung.keys.index(key)].values
+            total = factor_total(self, m_id, position, dict(zip(targets, signature,
+                                                                strict=True)), by_id)
             changes.append(Change(None, total, float(total.sum(dtype=np.float64)),
                                   float(np.dot(total, total))))
         gram = np.empty((len(changes), len(changes)))
