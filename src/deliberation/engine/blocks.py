@@ -164,14 +164,6 @@ class ItemBlock:
                 self._items.append(draws)
         return self._items
 
-    def sums(self) -> dict[frozenset[str], tuple[npt.NDArray[np.int64], Any]]:
-        """Per key: each row's count of happenings and sum of contributions (float64)."""
-        return {
-            key: (np.count_nonzero(happened, axis=1),
-                  contribution.sum(axis=1, dtype=np.float64))
-            for key, (_, _, _, happened, contribution) in self.by_key.items()
-        }
-
 
 def item_blocks(models: list[ItemModel], samplers: dict[str, _ItemSampler],
                 item_keys: dict[str, list[frozenset[str]]], entropy: int) -> list[ItemBlock]:
@@ -193,29 +185,39 @@ def item_blocks(models: list[ItemModel], samplers: dict[str, _ItemSampler],
 
 
 def tally_blocks(blocks: list[ItemBlock], tallies: dict[str, dict[frozenset[str], Any]],
-                 tally_sets: list[int], bad_samples: dict[int, Any]) -> None:
+                 tally_sets: list[int], bad: npt.NDArray[np.bool_]) -> None:
     """Add the blocks' items' happenings and contributions to their tallies, overall and
-    at each set's extremely bad samples (``bad_samples[set]``): one pass per block."""
+    at each set's extremely bad samples (``bad[j]``: those of ``tally_sets[j]``).
+
+    Both are products of a block's rows with 0/1 columns (all samples, each set's bad
+    ones): one matrix product per block and key, in float64 for the contributions and
+    in float32 for the counts (exact: whole numbers below 2**24).
+    """
+    if not blocks:
+        return
+    wide = np.ones((bad.shape[1], 1 + len(tally_sets)))
+    wide[:, 1:] = bad.T
+    narrow = wide.astype(np.float32)
     for block in blocks:
-        for key, (counts, totals) in block.sums().items():
-            for model, count, total in zip(block.models, counts.tolist(), totals.tolist(),
-                                           strict=True):
-                tally = tallies[model.id].get(key)
-                if tally is not None:
-                    tally.happened += count
-                    tally.contribution += total
-        for set_index in tally_sets:
-            key = block.set_keys[set_index]
+        for key in block.keys:
             _, _, _, happened, contribution = block.by_key[key]
-            rows = bad_samples[set_index]
-            # np.take gathers columns far faster than fancy indexing
-            counts = np.count_nonzero(np.take(happened, rows, axis=1), axis=1).tolist()
-            totals = np.take(contribution, rows, axis=1).astype(np.float64).sum(axis=1).tolist()
+            columns = [0] + [1 + j for j, s in enumerate(tally_sets)
+                             if block.set_keys[s] == key]
+            totals = (contribution.astype(np.float64) @ wide[:, columns]).tolist()
+            counts = np.rint(happened.astype(np.float32) @ narrow[:, columns]).astype(
+                np.int64).tolist()
             for model, count, total in zip(block.models, counts, totals, strict=True):
-                tally = tallies[model.id][key]
-                tally.happened_bad[set_index] = tally.happened_bad.get(set_index, 0) + count
-                tally.contribution_bad[set_index] = tally.contribution_bad.get(
-                    set_index, 0.0) + total
+                tally = tallies[model.id].get(key)
+                if tally is None:
+                    continue
+                tally.happened += count[0]
+                tally.contribution += total[0]
+                for position, column in enumerate(columns[1:], start=1):
+                    set_index = tally_sets[column - 1]
+                    tally.happened_bad[set_index] = tally.happened_bad.get(
+                        set_index, 0) + count[position]
+                    tally.contribution_bad[set_index] = tally.contribution_bad.get(
+                        set_index, 0.0) + total[position]
 
 
 def _sum_rows(rows: Any, out: npt.NDArray[np.float64]) -> None:

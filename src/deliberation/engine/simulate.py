@@ -431,7 +431,8 @@ class _Plan:
         # instead of masking every sample once per item and set.
         # Only the variants and the no-mitigation baseline are reported per item.
         tally_sets = sorted({0, *self.reported_sets})
-        bad_samples = {i: np.flatnonzero(net[i] <= self.extreme_bad) for i in tally_sets}
+        bad = net[tally_sets] <= self.extreme_bad
+        bad_samples = {i: np.flatnonzero(row) for i, row in zip(tally_sets, bad, strict=True)}
         for model in self.singles if fresh else self.models:
             draws = by_id[model.id]
             item_tallies = tallies[model.id]
@@ -460,4 +461,4 @@ class _Plan:
                     set_index, 0.0
                 ) + float(contribution[rows].sum(dtype=np.float64))
         if fresh:
-            tally_blocks(self.blocks, tallies, tally_sets, bad_samples)
+            tally_blocks(self.blocks, tallies, tally_sets, bad)
