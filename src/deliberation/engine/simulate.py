@@ -399,23 +399,26 @@ class _Plan:
                    base=base, deltas=deltas, arena=arena)
         np.add(base, deltas, out=deltas)
         np.copyto(net, deltas, casting="same_kind")
-        chunk_draws: list[_ItemDraws] = []
-        if self.catastrophe is not None or self.voi is not None or swings:
-            if fresh:
-                for block in self.blocks:
-                    by_id.update(zip([m.id for m in block.models], block.items(),
-                                     strict=True))
-            chunk_draws = [by_id[model.id] for model in self.models]
+        # every item's draws, when the catastrophe or the value of information still
+        # wants them; else a fresh block's items are tallied by their blocks
+        voi = self.voi if self.voi is not None and not self.voi.complete else None
+        listed = self.models
+        if fresh and (self.catastrophe is not None or voi is not None):
+            for block in self.blocks:
+                by_id.update(zip([m.id for m in block.models], block.items(), strict=True))
+        elif fresh:
+            listed = self.singles
+        chunk_draws = [by_id[model.id] for model in listed]
         if self.catastrophe is not None and self.harm_reached is not None:
             reach_catastrophe(self.catastrophe, self.models, self.item_keys, chunk_draws,
                               out=self.harm_reached)
 
         self._tally_items(net, tallies, by_id, fresh)
-        if self.voi is not None:
-            self.voi.add(size, self.models, chunk_draws, factors, picked=picked,
-                         participants=len(self.participants))
+        if voi is not None:
+            voi.add(size, self.models, chunk_draws, factors, picked=picked,
+                    participants=len(self.participants))
         if swings:
-            self.swing_plan.tally(net, self.models, chunk_draws, self.extreme_bad,
+            self.swing_plan.tally(net, listed, chunk_draws, self.extreme_bad,
                                   self.extreme_good)
 
     def _tally_items(
