@@ -15,7 +15,9 @@ reordering items, or editing one item, changes no other item's draws, and the ch
 size changes no number at all. Normals come from those uniforms by Box-Muller.
 
 Work proceeds in chunks of samples so memory stays bounded whatever the size of the
-review: only the per-variant net values (float32, one per sample) are kept whole. Each
+review: only the per-variant net values (float32, one per sample) are kept whole.
+Items that take the same steps are drawn a block at a time (``engine.blocks``), with
+the same numbers as item by item. Each
 sample's net value is accumulated in float64 and rounded to float32 once, so large
 terms that cancel leave no rounding that depends on the items' order or ids. So is each
 sample's harm total (benefits left out), kept only as whether it reached ``catastrophe``.
@@ -251,7 +253,8 @@ class _Plan:
         self.harm_reached: npt.NDArray[np.bool_] | None = None  # this chunk's rows to fill
         self.voi: VoiCapture | None = None
         self.samples = samples
-        # Summed in id order, so the order items were listed in changes no rounding.
+        # In id order (and blocks, engine.blocks, by their first id), so the order items
+        # were listed in changes no rounding.
         self.models = sorted(models, key=lambda model: model.id)
         self.item_keys = item_keys
         self.reported_sets = reported_sets
