@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from deliberation.engine.analysis import analyze
-from deliberation.engine.blocks import item_blocks
+from deliberation.engine.blocks import ROWS, item_blocks
 from deliberation.engine.draws import DrawCache, _ItemSampler
 from deliberation.engine.simulate import simulate
 from deliberation.review.model import Review
@@ -98,3 +98,28 @@ def _close(first: Any, second: Any) -> None:
         assert second == pytest.approx(first, rel=1e-6, abs=1e-6, nan_ok=True)
     else:
         assert first == second
+
+
+def test_a_kind_larger_than_a_block_is_split_and_gives_the_same_numbers(
+    template: Template,
+) -> None:
+    count = ROWS + 7
+    items = [(f"b{i:02d}", "benefit") for i in range(count)] + [("h", "harm")]
+    estimates: list[tuple[str, str, Any, Any]] = [
+        (item, "ana", [0.02 + 0.01 * k, 0.1 + 0.02 * k], [5 + k, 50 + 20 * k])
+        for k, (item, _) in enumerate(items)
+    ]
+    review = review_from(items, estimates, thresholds=(-200, 600))
+    simulation = simulate(review, template, samples=10, rng=np.random.default_rng(0))
+    samplers = {m.id: _ItemSampler(m, 0) for m in simulation.items}
+    blocks = item_blocks(simulation.items, samplers, simulation.item_keys, 0)
+    assert [len(block.models) for block in blocks] == [ROWS, 7]
+    by_item = simulate(review, template, samples=3_000, rng=np.random.default_rng(1),
+                       cache=DrawCache())
+    by_block = simulate(review, template, samples=3_000, rng=np.random.default_rng(1),
+                        chunk=1_000)
+    assert np.array_equal(by_item.net, by_block.net)
+    for first, second in zip(by_item.swings, by_block.swings, strict=True):
+        assert np.array_equal(first.bad, second.bad)
+        assert np.array_equal(first.good, second.good)
+        assert np.allclose(first.shift, second.shift, rtol=1e-6, atol=1e-3)
