@@ -34,7 +34,7 @@ from .draws import (
 from .estimates import ItemModel
 
 # items per block at most (at most the rows of one of the arena's blocks): 32 keeps a
-# block's arrays near the core (64 ran 10% slower at 500 items x 300k samples)
+# block's arrays near the core (64 ran 14% slower at 500 items x 300k samples)
 ROWS = 32
 
 # per key of a block: (likelihood factor, impact factor, impact, happened, contribution),
