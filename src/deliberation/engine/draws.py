@@ -88,8 +88,13 @@ class DrawCache:
 
 
 def _expit_inplace(values: Floats) -> Floats:
+    np.negative(values, out=values)
+    return _expit_of_negated(values)
+
+
+def _expit_of_negated(values: Floats) -> Floats:
+    """expit(x) in place, from -x (negation is exact, so either way gives one result)."""
     with np.errstate(over="ignore"):
-        np.negative(values, out=values)
         np.exp(values, out=values)
     values += np.float32(1)
     np.reciprocal(values, out=values)
@@ -122,6 +127,7 @@ class _Arena:
         self.wide32 = self._block(np.float32, (size,))
         self.mask = self._block(np.bool_, (size,))
         self.index = self._block(np.intp, (size,))
+        self.scratches: dict[str, npt.NDArray[Any]] = {}
 
     def _block(self, dtype: type[Any], shape: tuple[int, ...]) -> npt.NDArray[Any]:
         key = (np.dtype(dtype).str, shape)
@@ -144,6 +150,23 @@ class _Arena:
         row: npt.NDArray[Any] = block[used]
         return row
 
+    def take_rows(self, dtype: type[Any], count: int) -> npt.NDArray[Any]:
+        """``count`` (at most ROWS) consecutive rows of one block: a (count, size) array."""
+        kind = np.dtype(dtype)
+        block, used = self.blocks.get(kind, (None, self.ROWS))
+        if block is None or used + count > self.ROWS:
+            block, used = self._block(dtype, (self.ROWS, self.size)), 0
+        self.blocks[kind] = (block, used + count)
+        rows: npt.NDArray[Any] = block[used:used + count]
+        return rows
+
+    def scratch(self, name: str, dtype: type[Any], shape: tuple[int, ...]) -> npt.NDArray[Any]:
+        """A work array kept for the arena's life under ``name`` (its contents are not)."""
+        array = self.scratches.get(name)
+        if array is None:
+            array = self.scratches[name] = self._block(dtype, shape)
+        return array
+
     def release(self) -> None:
         """Give the blocks back to the pool: call only when no row is referred to."""
         with self._lock:
@@ -155,6 +178,7 @@ class _Arena:
                 _Arena._pooled_bytes += block.nbytes
         self.owned = []
         self.blocks = {}
+        self.scratches = {}
 
 
 class ParticipantSampler:

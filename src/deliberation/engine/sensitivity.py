@@ -33,7 +33,8 @@ from .results import (
     VariantSummary,
 )
 from .simulate import Simulation
-from .swings import SwingTally, swung_lead
+from .swings import SwingTally
+from .swung import swung_lead
 
 
 def _passes(kind: str, value: float | None, mean: float, p_bad: float, p_good: float) -> bool:

@@ -15,7 +15,9 @@ reordering items, or editing one item, changes no other item's draws, and the ch
 size changes no number at all. Normals come from those uniforms by Box-Muller.
 
 Work proceeds in chunks of samples so memory stays bounded whatever the size of the
-review: only the per-variant net values (float32, one per sample) are kept whole. Each
+review: only the per-variant net values (float32, one per sample) are kept whole.
+Items that take the same steps are drawn a block at a time (``engine.blocks``), with
+the same numbers as item by item. Each
 sample's net value is accumulated in float64 and rounded to float32 once, so large
 terms that cancel leave no rounding that depends on the items' order or ids. So is each
 sample's harm total (benefits left out), kept only as whether it reached ``catastrophe``.
@@ -31,6 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..review.template import Template
+from .block_swings import BlockSwings
+from .blocks import accumulate, item_blocks, tally_blocks
 from .copula import Coupling, DriverSampler, Wide, couplings
 from .draws import (
     _DRIVER,
@@ -47,6 +51,7 @@ from .draws import (
     _stream,
 )
 from .estimates import ItemModel, Pool, factor_parameters, item_models
+from .factor_swings import block_partials
 from .swings import SwingPlan, SwingTally
 from .thresholds import catastrophe_of, reach_catastrophe, thresholds_of
 from .voi import VOI_SAMPLES, VoiCapture
@@ -185,6 +190,12 @@ def simulate(
             min(samples, VOI_SAMPLES),
             sorted({m for index in reported_sets for m in sets[index]}),
         )
+    swing_plan.target_blocks = [[m.id for m in block.models] for block in plan.blocks]
+    if plan.cache is None and swings:
+        scratch: dict[str, Any] = {}
+        swing_plan.blocks = [BlockSwings(block, swing_plan, scratch, chunk)
+                             for block in plan.blocks]
+        swing_plan.block_items = {m.id for block in plan.blocks for m in block.models}
     tallies = {model.id: {key: ItemTally() for key in item_keys[model.id]} for model in models}
     net = np.empty((len(sets), samples), np.float32)
     catastrophic = None if plan.catastrophe is None else np.empty(net.shape, np.bool_)
@@ -196,6 +207,8 @@ def simulate(
         done += size
         if progress is not None:
             progress(done, samples)
+    for block_swings in swing_plan.blocks:
+        block_swings.flush()
     if cache is not None:
         cache.items = plan.used_items
         cache.factors = plan.used_factors
@@ -240,7 +253,8 @@ class _Plan:
         self.harm_reached: npt.NDArray[np.bool_] | None = None  # this chunk's rows to fill
         self.voi: VoiCapture | None = None
         self.samples = samples
-        # Summed in id order, so the order items were listed in changes no rounding.
+        # In id order (and blocks, engine.blocks, by their first id), so the order items
+        # were listed in changes no rounding.
         self.models = sorted(models, key=lambda model: model.id)
         self.item_keys = item_keys
         self.reported_sets = reported_sets
@@ -268,6 +282,11 @@ class _Plan:
             )
             for model in models
         }
+        # items drawn a block at a time (engine.blocks; a cached run draws them item by
+        # item), and the others
+        self.blocks = item_blocks(self.models, self.item_samplers, item_keys, entropy)
+        in_blocks = {model.id for block in self.blocks for model in block.models}
+        self.singles = [model for model in self.models if model.id not in in_blocks]
 
     def _factors(self, size: int, arena: _Arena) -> dict[str, tuple[Factor, Factor]]:
         factors = {}
@@ -335,6 +354,18 @@ class _Plan:
             self.used_items[cache_key] = draws
         return draws
 
+    def _draw_blocks(self, size: int, factors: dict[str, tuple[Factor, Factor]],
+                     arena: _Arena) -> bool:
+        """Draw the chunk's blocks (engine.blocks): false when this run draws item by
+        item (a cached run)."""
+        if self.cache is not None:
+            return False
+        for index, block in enumerate(self.blocks):
+            block.draw(size, factors, arena)
+            if self.swing_plan.tallies:
+                block_partials(self.swing_plan, index, block, factors)
+        return True
+
     def run_chunk(
         self,
         size: int,
@@ -360,45 +391,56 @@ class _Plan:
         factors = self._factors(size, arena)
         picked = self.participant_sampler.draw(size)
         self.driver_normals = {}
-        # float64 sums: the order of the terms changes no digit that float32 keeps.
+        fresh = self._draw_blocks(size, factors, arena)
+        by_id = {model.id: self._item(model, size, factors, arena, picked)
+                 for model in (self.singles if fresh else self.models)}
+        # float64 sums in an order fixed by the items' ids and keys (engine.blocks): the
+        # order of the terms changes no digit that float32 keeps
         base = np.zeros(size, np.float64)
         deltas = np.zeros((len(net), size), np.float64)
-        chunk_draws = []
-        for model in self.models:
-            draws = self._item(model, size, factors, arena, picked)
-            chunk_draws.append(draws)
-            contribution = draws.by_key[frozenset()][4]
-            positive = model.sign > 0
-            if positive:
-                base += contribution
-            else:
-                base -= contribution
-            # each key's contribution minus the unmitigated one: item-local, so a
-            # cached item keeps it (writing them afresh was a tenth of a recompute)
-            differences = draws.differences
-            for set_index, key in enumerate(self.item_keys[model.id]):
-                if not key:
-                    continue
-                if key not in differences:
-                    differences[key] = np.subtract(
-                        draws.by_key[key][4], contribution, out=arena.take(np.float32)
-                    )
-                if positive:
-                    deltas[set_index] += differences[key]
-                else:
-                    deltas[set_index] -= differences[key]
+        accumulate(self.blocks, self.singles, by_id, self.item_keys, fresh=fresh,
+                   base=base, deltas=deltas, arena=arena)
         np.add(base, deltas, out=deltas)
         np.copyto(net, deltas, casting="same_kind")
+        # every item's draws, when the catastrophe or the value of information still
+        # wants them; else a fresh block's items are tallied by their blocks
+        voi = self.voi if self.voi is not None and not self.voi.complete else None
+        listed = self.models
+        if fresh and (self.catastrophe is not None or voi is not None):
+            for block in self.blocks:
+                by_id.update(zip([m.id for m in block.models], block.items(), strict=True))
+        elif fresh:
+            listed = self.singles
+        chunk_draws = [by_id[model.id] for model in listed]
         if self.catastrophe is not None and self.harm_reached is not None:
             reach_catastrophe(self.catastrophe, self.models, self.item_keys, chunk_draws,
                               out=self.harm_reached)
 
+        self._tally_items(net, tallies, by_id, fresh)
+        if voi is not None:
+            voi.add(size, self.models, chunk_draws, factors, picked=picked,
+                    participants=len(self.participants))
+        if swings:
+            self.swing_plan.tally(net, listed, chunk_draws, self.extreme_bad,
+                                  self.extreme_good)
+
+    def _tally_items(
+        self,
+        net: Floats,
+        tallies: dict[str, dict[frozenset[str], ItemTally]],
+        by_id: dict[str, _ItemDraws],
+        fresh: bool,
+    ) -> None:
+        """Add the chunk's items to their tallies (``fresh``: the blocks were drawn as
+        blocks, and are tallied as blocks)."""
         # Conditional on the bad tail: gather the (usually few) extremely bad samples
         # instead of masking every sample once per item and set.
         # Only the variants and the no-mitigation baseline are reported per item.
         tally_sets = sorted({0, *self.reported_sets})
-        bad_samples = {i: np.flatnonzero(net[i] <= self.extreme_bad) for i in tally_sets}
-        for model, draws in zip(self.models, chunk_draws, strict=True):
+        bad = net[tally_sets] <= self.extreme_bad
+        bad_samples = {i: np.flatnonzero(row) for i, row in zip(tally_sets, bad, strict=True)}
+        for model in self.singles if fresh else self.models:
+            draws = by_id[model.id]
             item_tallies = tallies[model.id]
             for key, (_, _, _, happened, contribution) in draws.by_key.items():
                 tally = item_tallies.get(key)
@@ -424,9 +466,5 @@ class _Plan:
                 tally.contribution_bad[set_index] = tally.contribution_bad.get(
                     set_index, 0.0
                 ) + float(contribution[rows].sum(dtype=np.float64))
-        if self.voi is not None:
-            self.voi.add(size, self.models, chunk_draws, factors, picked=picked,
-                         participants=len(self.participants))
-        if swings:
-            self.swing_plan.tally(net, self.models, chunk_draws, self.extreme_bad,
-                                  self.extreme_good)
+        if fresh:
+            tally_blocks(self.blocks, tallies, tally_sets, bad)

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from .draws import Factor, Floats, Indices, _Arena, _ItemDraws, _product
 from .estimates import ItemModel, factor_parameters, pooled_interval
+from .factor_swings import factor_total
 
 Quantity = Literal["likelihood", "impact", "likelihood_factor", "impact_factor"]
 End = Literal["low", "high"]
@@ -159,6 +160,14 @@ class SwingPlan:
         self.sets = sets
         self.key_index: dict[str, list[int]] = {}  # per item: its change for each set
         self.targets: dict[str, list[str]] = {}
+        # the items whose item swings engine.block_swings tallies (BlockSwings, by block)
+        self.block_items: set[str] = set()
+        self.blocks: list[Any] = []
+        self.item_tally: dict[tuple[str, int], SwingTally] = {}
+        # engine.blocks' blocks (their items' ids): a factor swing's change is summed
+        # block by block (``partials``: a fresh block's sums, this chunk's)
+        self.target_blocks: list[list[str]] = []
+        self.partials: dict[tuple[int, str, int, frozenset[str]], Floats] = {}
         if not enabled:
             return
         rows = tuple(self.reported)
@@ -175,10 +184,11 @@ class SwingPlan:
         for model in models:
             ends = {q: pooled_interval(model, q) for q in ("likelihood", "impact")}
             values = []
-            for quantity, end in SWINGS:
+            for position, (quantity, end) in enumerate(SWINGS):
                 value = ends[quantity][0 if end == "low" else 1]
                 values.append(value)
                 tally(model.id, quantity, end, value, "item")
+                self.item_tally[model.id, position] = self.tallies[-1]
             self.item_values[model.id] = values
             keys = self._keys_of(model)  # the order swing_item keeps changes in
             self.key_index[model.id] = [keys.index(item_keys[model.id][s]) for s in self.reported]
@@ -233,7 +243,10 @@ class SwingPlan:
         if values is None:
             return
         with np.errstate(over="ignore", invalid="ignore"):  # see swung_lead
-            self._swing_item(model, values, draws, factors, arena)
+            if model.id in self.block_items:  # its swings are its block's
+                return
+            else:
+                self._swing_item(model, values, draws, factors, arena)
 
     def _swing_item(
         self,
@@ -275,6 +288,11 @@ class SwingPlan:
                 for j in range(k):
                     gram[k, j] = gram[j, k] = _dot(first, changes[j], scratch)
             draws.swung[swing] = Swung(keys, changes, gram)
+        self._swing_factors(model, draws, factors, keys, arena)
+
+    def _swing_factors(self, model: ItemModel, draws: _ItemDraws,
+                       factors: dict[str, tuple[Factor, Factor]],
+                       keys: list[frozenset[str]], arena: _Arena) -> None:
         for m_id, swings in self.factor_values.items():
             if model.id in self.targets[m_id]:
                 self._swing_factor(model, m_id, swings, draws, factors=factors, keys=keys,
@@ -333,7 +351,11 @@ class SwingPlan:
         chunk = _Chunk(net[self.reported], bad, good, mean_errors=self.mean_errors)
         by_id = {model.id: draws for model, draws in zip(models, chunk_draws, strict=True)}
         scratch = self._zeros(net.shape[1])
+        for block in self.blocks:
+            block.add(chunk)
         for tally in self.tallies:
+            if tally.subject == "item" and tally.item in self.block_items:
+                continue
             if tally.subject == "mitigation":
                 position = _FACTOR_POSITION[tally.quantity, tally.end]
                 self._tally_factor(tally, position, by_id, chunk, scratch)
@@ -356,10 +378,8 @@ class SwingPlan:
             index.append(groups.setdefault(signature, len(groups)))
         changes = []
         for signature in groups:
-            total = np.zeros(chunk.size, np.float32)
-            for target, key in zip(targets, signature, strict=True):
-                swung = by_id[target].swung[(m_id, position)]
-                total += swung.changes[swung.keys.index(key)].values
+            total = factor_total(self, m_id, position, dict(zip(targets, signature,
+                                                                strict=True)), by_id)
             changes.append(Change(None, total, float(total.sum(dtype=np.float64)),
                                   float(np.dot(total, total))))
         gram = np.empty((len(changes), len(changes)))
@@ -461,40 +481,3 @@ class _Chunk:
         tally.shift += np.array([totals[k] for k in column])
         tally.bad += bad
         tally.good += good
-
-
-CANCELLED = 1e-5  # the share of float32 sums' size below which a variance is rounding
-
-
-def swung_lead(tally: SwingTally, first: int, second: int, *, means: dict[int, float],
-               variance: float, samples: int) -> tuple[float, float]:
-    """Mean of (first - second) under the swing, and its standard error.
-
-    ``first``/``second`` are set indices, ``means`` the unswung mean net value of each
-    set, ``variance`` the (population) variance of the unswung per-sample difference
-    net_first - net_second (``second`` = -1: compare with 0, a swung mean on its own).
-    """
-    r = tally.sets.index(first)
-    q = tally.sets.index(second) if second >= 0 else -1
-    n = samples
-    products, cross, shifts = tally.products, tally.cross, tally.shift  # .item: plain floats
-    shift = shifts.item(r) - (shifts.item(q) if q >= 0 else 0.0)
-    base = means[first] - (means[second] if q >= 0 else 0.0)
-    squares = products.item(r, r)
-    net_change = cross.item(r, r)
-    size = abs(squares) + abs(net_change)  # how large the float32 sums cancelling are
-    if q >= 0:
-        squares += products.item(q, q) - 2 * products.item(r, q)
-        net_change += cross.item(q, q) - cross.item(r, q) - cross.item(q, r)
-        size += abs(products.item(q, q)) + 2 * abs(products.item(r, q)) + abs(
-            cross.item(q, q)) + abs(cross.item(r, q)) + abs(cross.item(q, r))
-    change_mean = shift / n
-    covariance = net_change / n - base * change_mean
-    change_variance = squares / n - change_mean * change_mean
-    swung_variance = variance + 2 * covariance + change_variance
-    if not math.isfinite(swung_variance):  # float32 sums overflow near validation's limit
-        return base + change_mean, math.nan
-    # float32 sums keep about 5 of 7 digits over 20,000 products: a variance cancelled
-    # below that is rounding, kept that large (a certain lead still "flips")
-    swung_variance = max(swung_variance, CANCELLED * size / n, 0.0)
-    return base + change_mean, math.sqrt(swung_variance / (n - 1)) if n > 1 else 0.0

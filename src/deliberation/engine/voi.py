@@ -90,6 +90,11 @@ class VoiCapture:
     started: bool = False
     participants: int = 0  # the participant quantity's bins (0: none)
 
+    @property
+    def complete(self) -> bool:
+        """Whether every sample the value of information uses is in."""
+        return self.started and self.filled >= self.samples
+
     def add(
         self,
         size: int,
