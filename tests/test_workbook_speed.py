@@ -19,6 +19,7 @@ from ipywidgets.widgets import widget as widget_module
 
 from deliberation.workbook.cards import reachable
 from deliberation.workbook.connection import heartbeat
+from deliberation.workbook.shared import is_shared
 from deliberation.workbook.workbook import Workbook
 
 from .test_workbook import REVIEW, find, find_all, on_disk, walk
@@ -94,7 +95,9 @@ def test_widget_models_stay_bounded_over_30_adds_and_removes(review_path: Path) 
         find(card_titled(harms, "harm", f"Churn harm {n}"), "dl-remove-harm").click()
     assert [i["id"] for i in on_disk(review_path)["items"]] == ["education", "deepfakes"]
 
-    made = {key: w for key, w in alive().items() if key not in before}
+    # The layouts and styles the steps share (workbook.shared) live as long as the
+    # kernel, one per set of properties: counted apart, and they must not grow.
+    made = {key: w for key, w in alive().items() if key not in before and not is_shared(w)}
     shown = reachable(roots)
     # Every model the steps made and still hold is one they show: nothing replaced is
     # left open (before the fix, each add left the whole old bodies alive: thousands).
@@ -105,9 +108,21 @@ def test_widget_models_stay_bounded_over_30_adds_and_removes(review_path: Path) 
     fresh = Workbook.open(review_path, debounce=0)
     fresh_roots = [fresh.setup(), fresh.items(), fresh.harms(), fresh.estimates(),
                    fresh.mitigations()]
-    fresh_made = len(set(alive()) - fresh_before)
+    fresh_made = len([w for key, w in alive().items()
+                      if key not in fresh_before and not is_shared(w)])
     shared = set(reachable([heartbeat()]))  # made once per kernel, before either
-    assert len(made) == fresh_made == len(set(reachable(fresh_roots)) - shared)
+    assert len(made) == fresh_made == len(
+        {key for key, w in reachable(fresh_roots).items() if not is_shared(w)} - shared)
+    # More adds and removes make no new shared layout or style (on the fresh workbook:
+    # opening it retired the first).
+    sharing = {key for key, w in alive().items() if is_shared(w)}
+    for n in range(5):
+        add(fresh_roots[2], "harm", f"Second churn {n}")
+    for n in range(5):
+        find(card_titled(fresh_roots[2], "harm", f"Second churn {n}"),
+             "dl-remove-harm").click()
+    assert {key for key, w in alive().items() if is_shared(w)} == sharing
+    assert 0 < len(sharing) < 100
     assert len(shown) > shown_at_start  # the Restore rows are there
 
 

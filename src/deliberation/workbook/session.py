@@ -325,8 +325,11 @@ class ReviewSession:
             self.listeners.append(listener)
 
     def _notify(self) -> None:
-        for listener in list(self.listeners):
-            listener(self)
+        from .shared import shared_defaults  # what the listeners build shares defaults
+
+        with shared_defaults():
+            for listener in list(self.listeners):
+                listener(self)
 
 
 def user_message(error: Exception) -> str:

@@ -19,6 +19,7 @@ from ..fields import (
     submit_with,
     text,
 )
+from ..shared import layout
 
 
 class SetupStep(Step):
@@ -75,7 +76,7 @@ class SetupStep(Step):
                       read=at("horizon"), write=put("horizon"), css="dl-horizon"),
             self.bind(widgets.Dropdown(description="Template", options=self._templates(),
                                        style={"description_width": "110px"},
-                                       layout=widgets.Layout(width="640px")),
+                                       layout=layout(width="640px")),
                       read=lambda data: data["template"]["id"], write=self._switch_template,
                       css="dl-template"),
         ]
@@ -84,7 +85,7 @@ class SetupStep(Step):
             paragraphs = "".join(f"<p>{escape(part)}</p>" for part in guidance.split("\n\n"))
             fields.append(widgets.HTML(
                 value=f'<details class="dl-questions"><summary>How this template asks you to '
-                f"work</summary>{paragraphs}</details>", layout=widgets.Layout(width="640px")))
+                f"work</summary>{paragraphs}</details>", layout=layout(width="640px")))
         return widgets.VBox(fields)
 
     def _templates(self) -> list[tuple[str, str]]:
@@ -121,7 +122,7 @@ class SetupStep(Step):
             self.bind(text("Name", width="320px"), read=read("name"),
                       write=write("name", "The name"), css="dl-participant-name"),
             self.bind(widgets.Text(description="Role", style={"description_width": "40px"},
-                                   layout=widgets.Layout(width="260px")),
+                                   layout=layout(width="260px")),
                       read=read("role"), write=write("role"), css="dl-participant-role"),
             self.button("Remove", "dl-remove-participant", lambda: self._remove(person_id),
                         icon="trash", error=errors),
