@@ -304,3 +304,40 @@ def test_the_apps_tabs_are_built_when_first_opened(wb: Workbook, review_path: Pa
     app.selected_index = 0
     app.selected_index = titles.index("Mitigations")
     assert find(app, "dl-step-mitigations") is step  # built once
+
+
+# --------------------------------------------------------------------------- Voila's pool
+
+
+def test_a_held_session_follows_nothing_until_released(review_path: Path) -> None:
+    """A kernel Voila pre-heats follows no edit until a page takes it, then catches up."""
+    from deliberation.workbook.session import ReviewSession
+
+    other = ReviewSession(review_path, journal="create")  # the store, as a workbook makes it
+    seen: list[str] = []
+
+    async def main() -> None:
+        held = threading.Event()
+        session = ReviewSession(review_path)  # on that store
+        assert session.journal is not None
+        session.subscribe(lambda s: seen.append(s.review.horizon))
+        session.follow(interval=0.02, hold=held)
+        other.edit(lambda data: data.update(horizon="while nobody looked"))
+        await asyncio.sleep(0.3)  # fifteen ticks
+        assert seen == []
+        assert session.review.horizon != "while nobody looked"
+        held.set()
+        await asyncio.sleep(0.1)
+        assert seen == ["while nobody looked"]
+        session.close()
+
+    in_loop(main)
+
+
+def test_only_a_preheated_voila_kernel_is_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deliberation.workbook.live import voila_claim
+
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    assert voila_claim() is None
+    monkeypatch.setenv("VOILA_PREHEAT", "False")  # Voila's own kernels, started per page
+    assert voila_claim() is None

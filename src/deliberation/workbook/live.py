@@ -128,6 +128,36 @@ def in_voila() -> bool:
         name.startswith("VOILA_") for name in os.environ)
 
 
+_CLAIMED: list[threading.Event] = []  # this kernel's, once asked for
+
+
+def voila_claim() -> threading.Event | None:
+    """In a kernel Voila pre-heats (``--preheat_kernel``: it runs the notebook before
+    any page asks for it), an event set once a page takes this kernel; None in any
+    other kernel. Until then the workbook follows nobody's edits: a pooled kernel would
+    otherwise rebuild its steps and rerun the analysis on every edit of the meeting, for
+    a page nobody sees. Voila tells the kernel through its request-info socket
+    (``voila.utils.wait_for_request``); if that fails the event is set at once (the
+    workbook then follows as in any kernel)."""
+    if os.environ.get("VOILA_PREHEAT") != "True":
+        return None
+    if not _CLAIMED:
+        claimed = threading.Event()
+
+        def wait() -> None:
+            try:
+                from voila.utils import wait_for_request
+                wait_for_request()
+            except Exception:  # noqa: S110 - follow rather than never
+                pass
+            finally:
+                claimed.set()
+
+        threading.Thread(target=wait, name="deliberation-voila-claim", daemon=True).start()
+        _CLAIMED.append(claimed)
+    return _CLAIMED[0]
+
+
 class ChartPainter:
     """Draws chart HTML into widgets off the event loop, the newest request per widget winning.
 
