@@ -341,3 +341,75 @@ def test_only_a_preheated_voila_kernel_is_held(monkeypatch: pytest.MonkeyPatch) 
     assert voila_claim() is None
     monkeypatch.setenv("VOILA_PREHEAT", "False")  # Voila's own kernels, started per page
     assert voila_claim() is None
+
+
+# --------------------------------------------------------------------------- comm traffic
+
+
+def test_a_step_opens_each_widget_once_with_its_whole_state(
+        review_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: building a step sent 1,435 update messages (classes, values, children
+    set just after each widget was made); each widget now opens once with all of it."""
+    import comm as comm_module
+    from ipywidgets.widgets.widget import Widget
+
+    opened: dict[str, dict[str, Any]] = {}
+    updates: list[Any] = []
+    create = comm_module.create_comm
+
+    def recording_create(**args: Any) -> Any:
+        made = create(**args)
+        opened[made.comm_id] = args["data"]["state"]
+        return made
+
+    send = Widget._send
+
+    def recording_send(self: Any, msg: Any, buffers: Any = None) -> None:
+        updates.append((type(self).__name__, sorted(msg.get("state", {}))))
+        send(self, msg, buffers)
+
+    monkeypatch.setattr(comm_module, "create_comm", recording_create)
+    monkeypatch.setattr(Widget, "_send", recording_send)
+    wb = Workbook.open(review_path, debounce=0)
+    harms = wb.harms()
+    assert updates == []
+    shown = list(walk(harms))
+    assert len(shown) > 50
+    for widget in shown:
+        assert widget.comm is not None
+        if widget.model_id in opened:  # made by this step (shared ones may be older)
+            assert list(opened[widget.model_id]["_dom_classes"]) == list(widget._dom_classes)
+    card = find(harms, "dl-harm-card")
+    assert list(opened[card.model_id]["children"]) == [f"IPY_MODEL_{c.model_id}"
+                                                 for c in card.children]
+    # an add sends the new card whole too: the body's children, no class or value updates
+    add(harms, "harm", "Sent whole")
+    assert all(name in {"VBox", "HBox", "HTML", "Dropdown", "Button", "Text"}
+               for name, _ in updates)
+    assert not any("_dom_classes" in keys for _, keys in updates)
+
+
+def test_deferred_widgets_open_in_order_and_a_closed_one_never() -> None:
+    import ipywidgets as widgets
+
+    from deliberation.workbook.shared import shared_defaults
+
+    with shared_defaults():
+        box = widgets.VBox()
+        with shared_defaults():  # nested: opens only when the outermost ends
+            child = widgets.HTML(value="x")
+            dropped = widgets.HTML(value="never shown")
+        assert box.comm is None
+        assert child.comm is None
+        dropped.close()
+        box.children = (child,)
+        child.add_class("late")
+    assert box.comm is not None
+    assert child.comm is not None
+    assert dropped.comm is None
+    assert child._dom_classes == ("late",)
+    assert box.layout.comm is not None  # its shared default layout, opened before it
+    # outside the context ipywidgets behaves as always: a widget opens as it is made
+    plain = widgets.HTML()
+    assert plain.comm is not None
+    assert plain.layout is not child.layout

@@ -9,7 +9,12 @@ any number of widgets (each view still styles its own element), so:
 - while :func:`shared_defaults` is active, a widget made without ``layout=`` or
   ``style=`` gets the one default instance of that class, and a ``style={...}`` given
   as a dict the one instance made from that dict;
-- :func:`layout` gives one ``Layout`` per set of properties.
+- :func:`layout` gives one ``Layout`` per set of properties;
+- while it is active, a widget made is opened (its comm, the ``comm_open`` message with
+  its whole state) only when the outermost context ends, or when a widget already open
+  first refers to it, so the classes, values and children set just after making it
+  travel in that one message instead of one update message each (1,435 updates in a
+  Run All of the example, 1,200 of them ``add_class`` on a widget just made).
 
 Only the workbook's own building runs inside the context, and only the workbook's
 widgets take :func:`layout`. None of them changes a shared layout or style in place:
@@ -26,17 +31,62 @@ from typing import Any
 
 import ipywidgets as widgets
 from ipywidgets.widgets.trait_types import InstanceDict
+from ipywidgets.widgets.widget import Widget
 
 _DEFAULT = InstanceDict.make_dynamic_default
 _VALIDATE = InstanceDict.validate
 _SHARED: dict[Hashable, Any] = {}  # the shared instances, by class and properties
 _IDS: set[int] = set()
 _DEPTH = [0]  # how deep shared_defaults() is nested
+_OPEN = Widget.open
+_SEND_STATE = Widget.send_state
+_CLOSE = Widget.close
+_PENDING: dict[int, Any] = {}  # widgets made in the context, not opened yet, in order
+
+
+def _open_pending(widget: Any) -> None:
+    """Open ``widget`` if it waits, after every waiting widget its state refers to."""
+    if _PENDING.pop(id(widget), None) is None:
+        return
+    _open_referred(widget, None)
+    _OPEN(widget)
+
+
+def _open_referred(widget: Any, key: Any) -> None:
+    names = widget.keys if key is None else [key] if isinstance(key, str) else list(key)
+    for name in names:
+        value = getattr(widget, name, None)
+        if isinstance(value, Widget):
+            _open_pending(value)
+        elif isinstance(value, (list, tuple)):
+            for element in value:
+                if isinstance(element, Widget):
+                    _open_pending(element)
+
+
+def _deferred_open(self: Any) -> None:
+    if self.comm is None:
+        _PENDING[id(self)] = self
+
+
+def _deferred_send_state(self: Any, key: Any = None) -> None:
+    if id(self) in _PENDING:
+        return  # its comm_open will carry it
+    if _PENDING:
+        _open_referred(self, key)  # an open widget's state names only open widgets
+    _SEND_STATE(self, key)
+
+
+def _deferred_close(self: Any) -> None:
+    if _PENDING.pop(id(self), None) is not None:
+        return  # never opened: nothing to close
+    _CLOSE(self)
 
 
 def _interned(key: Hashable, make: Any) -> Any:
     instance = _SHARED.get(key)
-    if instance is None or getattr(instance, "comm", None) is None:  # closed meanwhile
+    if instance is None or (getattr(instance, "comm", None) is None
+                            and id(instance) not in _PENDING):  # closed meanwhile
         if instance is not None:
             _IDS.discard(id(instance))
         instance = _SHARED[key] = make()
@@ -64,18 +114,31 @@ def _shared_validate(trait: InstanceDict, obj: Any, value: Any) -> Any:
 @contextmanager
 def shared_defaults() -> Iterator[None]:
     """Inside: widgets made without their own layout or style, or with a style given
-    as a dict, share one instance per class and properties."""
+    as a dict, share one instance per class and properties, and the widgets made are
+    opened as the outermost context ends (see above)."""
     if _DEPTH[0] == 0:
         InstanceDict.make_dynamic_default = _shared_default  # type: ignore[method-assign]
         InstanceDict.validate = _shared_validate  # type: ignore[method-assign]
+        Widget.open = _deferred_open  # type: ignore[method-assign]
+        Widget.send_state = _deferred_send_state  # type: ignore[method-assign]
+        Widget.close = _deferred_close  # type: ignore[method-assign]
     _DEPTH[0] += 1
     try:
         yield
     finally:
         _DEPTH[0] -= 1
         if _DEPTH[0] == 0:
-            InstanceDict.make_dynamic_default = _DEFAULT  # type: ignore[method-assign]
-            InstanceDict.validate = _VALIDATE  # type: ignore[method-assign]
+            try:
+                # in the order they were made, each after what it names (a default
+                # layout made now, on first reading, is the shared one and opens first)
+                while _PENDING:
+                    _open_pending(next(iter(_PENDING.values())))
+            finally:
+                InstanceDict.make_dynamic_default = _DEFAULT  # type: ignore[method-assign]
+                InstanceDict.validate = _VALIDATE  # type: ignore[method-assign]
+                Widget.open = _OPEN  # type: ignore[method-assign]
+                Widget.send_state = _SEND_STATE  # type: ignore[method-assign]
+                Widget.close = _CLOSE  # type: ignore[method-assign]
 
 
 def layout(**properties: Any) -> Any:

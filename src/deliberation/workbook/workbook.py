@@ -157,11 +157,12 @@ class Workbook:
         from .connection import heartbeat
         from .shared import shared_defaults
 
-        with shared_defaults():  # one default layout and style model per class (.shared)
+        # shared layouts and styles, and each widget sent once, whole (see .shared)
+        with shared_defaults():
             arguments = [self.session, self.live()] if spec.live else [self.session]
             root = spec.widget_class()(*arguments, **{**spec.options, **options}).root
-        # veils the step whenever the page loses its kernel (see .connection)
-        root.children = (*root.children, heartbeat())
+            # veils the step whenever the page loses its kernel (see .connection)
+            root.children = (*root.children, heartbeat())
         return root
 
     def retire(self) -> None:
