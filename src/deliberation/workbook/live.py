@@ -128,6 +128,40 @@ def in_voila() -> bool:
         name.startswith("VOILA_") for name in os.environ)
 
 
+_WARMED: list[threading.Thread] = []  # the chart engine's warm-up, once per kernel
+
+# The smallest chart vl-convert draws: its first drawing starts its JavaScript engine
+# (measured: 400 ms of CPU, the next drawings 20 ms plus the chart's own work).
+_TINY_CHART = {"data": {"values": [{"x": 0}]}, "mark": "point",
+               "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+
+
+def warm_chart_engine() -> None:
+    """Start vl-convert's engine in a thread of its own, once per kernel, while the
+    notebook's first cells build: the first tradeoff chart of a Run All otherwise waited
+    for it after every cell had run (issue 12). vl-convert releases the GIL while it
+    starts (measured: Python beside it ran at full speed). Nothing outside a running
+    event loop (plain Python, the tests' workbooks without one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if _WARMED:
+        return
+
+    def warm() -> None:
+        try:
+            import vl_convert
+
+            vl_convert.vegalite_to_svg(_TINY_CHART, allowed_base_urls=[])
+        except Exception:  # noqa: S110 - the first real chart then starts it, as before
+            pass
+
+    thread = threading.Thread(target=warm, name="deliberation-chart-warm-up", daemon=True)
+    _WARMED.append(thread)
+    thread.start()
+
+
 _CLAIMED: list[threading.Event] = []  # this kernel's, once asked for
 
 

@@ -85,7 +85,8 @@ class Workbook:
             previous = _OPENED.pop(session.path.resolve(), None) if replace else None
             if previous is not None:
                 previous.retire()
-            from .live import voila_claim
+            from .live import voila_claim, warm_chart_engine
+            warm_chart_engine()
             session.follow(hold=voila_claim())  # a pre-heated Voila kernel: once a page has it
             workbook = cls(session, samples=DEFAULT_SAMPLES if samples is None else samples,
                            seed=DEFAULT_SEED if seed is None else seed, debounce=debounce)
