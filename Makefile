@@ -56,8 +56,8 @@ lab: $(STAMP) $(LAB_DIR)/review.json
 # One kernel kept ready (Voila's pre-heating): it runs the notebook before the page is
 # asked for, so a page opened once it is ready shows the workbook without waiting for
 # its cells; it follows nobody's edits until a page takes it (workbook/live.py), and
-# Voila readies the next one a second after.
-VOILA_OPTIONS := --template=deliberation --preheat_kernel=True --pool_size=1
+# Voila readies the next one ten seconds after (fill_delay: not while the first page loads).
+VOILA_OPTIONS := --template=deliberation --preheat_kernel=True --pool_size=1 --VoilaKernelManager.fill_delay=10
 
 present: $(STAMP) $(LAB_DIR)/review.json
 	cp -n workbooks/release_review.ipynb $(LAB_DIR)/ 2>/dev/null || true
