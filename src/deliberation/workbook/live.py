@@ -180,7 +180,7 @@ def voila_claim() -> threading.Event | None:
 
         def wait() -> None:
             try:
-                from voila.utils import wait_for_request
+                from voila.utils import wait_for_request  # type: ignore[import-untyped]
                 wait_for_request()
             except Exception:  # noqa: S110 - follow rather than never
                 pass

@@ -117,11 +117,11 @@ def shared_defaults() -> Iterator[None]:
     as a dict, share one instance per class and properties, and the widgets made are
     opened as the outermost context ends (see above)."""
     if _DEPTH[0] == 0:
-        InstanceDict.make_dynamic_default = _shared_default  # type: ignore[method-assign]
-        InstanceDict.validate = _shared_validate  # type: ignore[method-assign]
-        Widget.open = _deferred_open  # type: ignore[method-assign]
-        Widget.send_state = _deferred_send_state  # type: ignore[method-assign]
-        Widget.close = _deferred_close  # type: ignore[method-assign]
+        InstanceDict.make_dynamic_default = _shared_default
+        InstanceDict.validate = _shared_validate
+        Widget.open = _deferred_open
+        Widget.send_state = _deferred_send_state
+        Widget.close = _deferred_close
     _DEPTH[0] += 1
     try:
         yield
@@ -134,11 +134,11 @@ def shared_defaults() -> Iterator[None]:
                 while _PENDING:
                     _open_pending(next(iter(_PENDING.values())))
             finally:
-                InstanceDict.make_dynamic_default = _DEFAULT  # type: ignore[method-assign]
-                InstanceDict.validate = _VALIDATE  # type: ignore[method-assign]
-                Widget.open = _OPEN  # type: ignore[method-assign]
-                Widget.send_state = _SEND_STATE  # type: ignore[method-assign]
-                Widget.close = _CLOSE  # type: ignore[method-assign]
+                InstanceDict.make_dynamic_default = _DEFAULT
+                InstanceDict.validate = _VALIDATE
+                Widget.open = _OPEN
+                Widget.send_state = _SEND_STATE
+                Widget.close = _CLOSE
 
 
 def layout(**properties: Any) -> Any:
