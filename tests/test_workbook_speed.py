@@ -413,3 +413,18 @@ def test_deferred_widgets_open_in_order_and_a_closed_one_never() -> None:
     plain = widgets.HTML()
     assert plain.comm is not None
     assert plain.layout is not child.layout
+
+
+def test_a_widget_displayed_while_deferred_opens_first() -> None:
+    """A listener that displays a widget it just made (its own code, inside the
+    workbook's building) shows it: the widget opens before its view is described."""
+    import ipywidgets as widgets
+
+    from deliberation.workbook.shared import shared_defaults
+
+    with shared_defaults():
+        shown = widgets.HTML(value="made and displayed at once")
+        bundle = shown._repr_mimebundle_()
+        assert shown.comm is not None
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == shown.model_id

@@ -16,8 +16,10 @@ any number of widgets (each view still styles its own element), so:
   travel in that one message instead of one update message each (1,435 updates in a
   Run All of the example, 1,200 of them ``add_class`` on a widget just made).
 
-Only the workbook's own building runs inside the context, and only the workbook's
-widgets take :func:`layout`. None of them changes a shared layout or style in place:
+The workbook's own building runs inside the context (a step's build, the review's
+listeners, a step button's action; a listener you subscribe to ``wb.session`` too: give a
+widget made there its own ``layout=`` before changing its layout in place), and only the
+workbook's widgets take :func:`layout`. None of them changes a shared layout or style in place:
 a widget whose layout changes (a button shown and hidden, a confirm row) is made with a
 ``widgets.Layout`` of its own. :mod:`.cards` never closes a shared one when it retires a
 card. Outside the context, ipywidgets behaves as always.
@@ -41,6 +43,7 @@ _DEPTH = [0]  # how deep shared_defaults() is nested
 _OPEN = Widget.open
 _SEND_STATE = Widget.send_state
 _CLOSE = Widget.close
+_REPR = Widget._repr_mimebundle_
 _PENDING: dict[int, Any] = {}  # widgets made in the context, not opened yet, in order
 
 
@@ -75,6 +78,11 @@ def _deferred_send_state(self: Any, key: Any = None) -> None:
     if _PENDING:
         _open_referred(self, key)  # an open widget's state names only open widgets
     _SEND_STATE(self, key)
+
+
+def _deferred_repr(self: Any, **kwargs: Any) -> Any:
+    _open_pending(self)  # displayed (by a listener of yours, say): open now
+    return _REPR(self, **kwargs)
 
 
 def _deferred_close(self: Any) -> None:
@@ -122,6 +130,7 @@ def shared_defaults() -> Iterator[None]:
         Widget.open = _deferred_open
         Widget.send_state = _deferred_send_state
         Widget.close = _deferred_close
+        Widget._repr_mimebundle_ = _deferred_repr
     _DEPTH[0] += 1
     try:
         yield
@@ -139,6 +148,7 @@ def shared_defaults() -> Iterator[None]:
                 Widget.open = _OPEN
                 Widget.send_state = _SEND_STATE
                 Widget.close = _CLOSE
+                Widget._repr_mimebundle_ = _REPR
 
 
 def layout(**properties: Any) -> Any:
