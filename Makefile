@@ -53,9 +53,15 @@ lab: $(STAMP) $(LAB_DIR)/review.json
 	install -D -m 644 $(LAB_OVERRIDES) $(VENV)/share/jupyter/lab/settings/overrides.json
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_DIR)/release_review.ipynb
 
+# One kernel kept ready (Voila's pre-heating): it runs the notebook before the page is
+# asked for, so a page opened once it is ready shows the workbook without waiting for
+# its cells; it follows nobody's edits until a page takes it (workbook/live.py), and
+# Voila readies the next one ten seconds after (fill_delay: not while the first page loads).
+VOILA_OPTIONS := --template=deliberation --preheat_kernel=True --pool_size=1 --VoilaKernelManager.fill_delay=10
+
 present: $(STAMP) $(LAB_DIR)/review.json
 	cp -n workbooks/release_review.ipynb $(LAB_DIR)/ 2>/dev/null || true
-	JUPYTER_PATH=$(VOILA_PATH) $(BIN)/voila --template=deliberation $(LAB_DIR)/release_review.ipynb
+	JUPYTER_PATH=$(VOILA_PATH) $(BIN)/voila $(VOILA_OPTIONS) $(LAB_DIR)/release_review.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -15,9 +15,15 @@ the page (``performance.now()``) from the action to the DOM showing its result:
   Cells calls) until every step has been rendered anew and the tradeoff chart is drawn;
   once on a fresh kernel (just started and idle, nothing imported yet) and three times
   on the warm kernel;
-- **Voila's first page**: served as ``make present`` does (``--template=deliberation``,
-  ``JUPYTER_PATH`` on the workbook's Voila template), from navigation start until every
-  step and the tradeoff chart are in the page; three loads, each with its own kernel.
+- **Voila's first page**: served as ``make present`` does (the Makefile's
+  ``VOILA_OPTIONS``: ``--template=deliberation``, one pre-heated kernel; ``JUPYTER_PATH``
+  on the workbook's Voila template), from navigation start until every step and the
+  tradeoff chart are in the page. Voila runs the notebook in a kernel it keeps ready
+  before any page asks, so two cases are timed apart: the page opened the moment the
+  server answers (as the browser ``make present`` opens itself does: the pre-heating
+  has only just started), once; and three loads each made once the server has logged
+  its pool filled (a page opened a few seconds after the start, a reload, another
+  screen), each taking the ready kernel, which Voila replaces a second later.
 
 Each interaction is timed 20 times after two warm-ups; the median and the worst are
 reported against the 300 ms budget. Nothing is loosened: a miss prints as MISS.
@@ -47,8 +53,11 @@ from tests.browser.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     VOILA_PATH,
+    Server,
     _isolated_env,
     free_port,
+    present_options,
+    voila_kernel_ready,
 )
 from tests.browser.meeting import STEPS  # noqa: E402
 
@@ -204,8 +213,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def _server(kind: str, folder: Path) -> Iterator[str]:
-    """JupyterLab or Voila on the example copied into ``folder``; yields the page URL."""
+def _server(kind: str, folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """JupyterLab or Voila on the example copied into ``folder``; yields the page URL
+    and the server's process."""
     root = folder / "review"
     root.mkdir()
     shutil.copyfile(ROOT / "workbooks" / "release_review.ipynb", root / "release_review.ipynb")
@@ -221,8 +231,9 @@ def _server(kind: str, folder: Path) -> Iterator[str]:
         cwd, page = root, f"/lab/tree/release_review.ipynb?token={token}"
     else:
         command = [str(bin_dir / "voila"), str(root / "release_review.ipynb"), "--no-browser",
-                   "--template=deliberation", f"--port={port}", "--Voila.ip=127.0.0.1",
+                   f"--port={port}", "--Voila.ip=127.0.0.1",
                    f"--token={token}", "--Voila.port_retries=0"]
+        command[3:3] = present_options()
         cwd, page = folder, f"/?token={token}"
         env["JUPYTER_PATH"] = str(VOILA_PATH)
     with (folder / f"{kind}.log").open("wb") as log:
@@ -233,7 +244,7 @@ def _server(kind: str, folder: Path) -> Iterator[str]:
             _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", process)
         else:
             _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}{page}"
+        yield f"http://127.0.0.1:{port}{page}", process
     finally:
         _stop(process)
 
@@ -283,7 +294,7 @@ def _repeat_add(page: Any, target: tuple[str, str, str, str], name: str) -> list
 def measure_lab(folder: Path, browser: Any) -> dict[str, list[float]]:
     """Milliseconds per interaction and per Run All, in JupyterLab."""
     item, _ = _first_estimated_item(EXAMPLE)
-    with _server("lab", folder) as url:
+    with _server("lab", folder) as (url, _):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url, timeout=LONG)
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=LONG)
@@ -313,20 +324,36 @@ def measure_lab(folder: Path, browser: Any) -> dict[str, list[float]]:
     return results
 
 
-def measure_voila(folder: Path, browser: Any, loads: int = 3) -> list[float]:
-    """Milliseconds from navigation start to a usable Voila page, one kernel per load."""
-    timings = []
-    with _server("voila", folder) as url:
+def _voila_load(browser: Any, url: str) -> float:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url, wait_until="commit", timeout=LONG)
+    ready = page.wait_for_function(VOILA_READY_JS, arg=list(STEPS), timeout=LONG)
+    took = float(ready.json_value())
+    page.close()
+    return took
+
+
+def measure_voila(folder: Path, browser: Any, loads: int = 3) -> dict[str, list[float]]:
+    """Milliseconds from navigation start to a usable Voila page: opened at once when the
+    server answers, then ``loads`` times once the pre-heated kernel is ready."""
+    results: dict[str, list[float]] = {}
+    with _server("voila", folder) as (url, process):
+        results["at start"] = [_voila_load(browser, url)]
+        _progress(results["at start"])
+        ready = []
+        server = Server(url, "", folder, process, folder / "voila.log")
         for _ in range(loads):
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(url, wait_until="commit", timeout=LONG)
-            ready = page.wait_for_function(VOILA_READY_JS, arg=list(STEPS), timeout=LONG)
-            timings.append(float(ready.json_value()))
-            page.close()
-    return timings
+            voila_kernel_ready(server)
+            ready.append(_voila_load(browser, url))
+        _progress(ready)
+        results["pool ready"] = ready
+        said = (folder / "voila.log").read_text(errors="replace")
+        print(f"  Voila used a pre-heated kernel for {said.count('Using pre-heated kernel')}"
+              f" of {loads + 1} pages", flush=True)
+    return results
 
 
-def measure() -> tuple[dict[str, list[float]], list[float]]:
+def measure() -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="bench-interaction-") as temp, \
@@ -363,12 +390,16 @@ def main() -> list[Any]:
                        RUN_ALL_BUDGET_S, "s", note="kernel started and idle before"),
                 Budget("workbook: Run All to a usable page, warm kernel (median of 3)",
                        statistics.median(warm), RUN_ALL_BUDGET_S, "s")]
-    seconds = [t / 1000 for t in voila]
-    print(f"Voila first page to every step rendered: {', '.join(f'{t:.2f}' for t in seconds)}"
-          f" s ({len(seconds)} loads, one kernel each)")
-    results += [Budget(f"Voila first page, usable (median of {len(seconds)} loads)",
+    at_start = voila["at start"][0] / 1000
+    seconds = [t / 1000 for t in voila["pool ready"]]
+    print(f"Voila first page to every step rendered: {at_start:.2f} s opened as the server "
+          f"answers; {', '.join(f'{t:.2f}' for t in seconds)} s opened with a pre-heated "
+          f"kernel ready ({len(seconds)} loads)")
+    results += [Budget("Voila first page, opened as the server answers", at_start,
+                       VOILA_BUDGET_S, "s", note="the pre-heating had just started"),
+                Budget(f"Voila first page, kernel ready (median of {len(seconds)} loads)",
                        statistics.median(seconds), VOILA_BUDGET_S, "s"),
-                Budget(f"Voila first page, usable (worst of {len(seconds)} loads)",
+                Budget(f"Voila first page, kernel ready (worst of {len(seconds)} loads)",
                        max(seconds), VOILA_BUDGET_S, "s")]
     return results
 

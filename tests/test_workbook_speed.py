@@ -19,6 +19,7 @@ from ipywidgets.widgets import widget as widget_module
 
 from deliberation.workbook.cards import reachable
 from deliberation.workbook.connection import heartbeat
+from deliberation.workbook.shared import is_shared
 from deliberation.workbook.workbook import Workbook
 
 from .test_workbook import REVIEW, find, find_all, on_disk, walk
@@ -94,7 +95,9 @@ def test_widget_models_stay_bounded_over_30_adds_and_removes(review_path: Path) 
         find(card_titled(harms, "harm", f"Churn harm {n}"), "dl-remove-harm").click()
     assert [i["id"] for i in on_disk(review_path)["items"]] == ["education", "deepfakes"]
 
-    made = {key: w for key, w in alive().items() if key not in before}
+    # The layouts and styles the steps share (workbook.shared) live as long as the
+    # kernel, one per set of properties: counted apart, and they must not grow.
+    made = {key: w for key, w in alive().items() if key not in before and not is_shared(w)}
     shown = reachable(roots)
     # Every model the steps made and still hold is one they show: nothing replaced is
     # left open (before the fix, each add left the whole old bodies alive: thousands).
@@ -105,9 +108,21 @@ def test_widget_models_stay_bounded_over_30_adds_and_removes(review_path: Path) 
     fresh = Workbook.open(review_path, debounce=0)
     fresh_roots = [fresh.setup(), fresh.items(), fresh.harms(), fresh.estimates(),
                    fresh.mitigations()]
-    fresh_made = len(set(alive()) - fresh_before)
+    fresh_made = len([w for key, w in alive().items()
+                      if key not in fresh_before and not is_shared(w)])
     shared = set(reachable([heartbeat()]))  # made once per kernel, before either
-    assert len(made) == fresh_made == len(set(reachable(fresh_roots)) - shared)
+    assert len(made) == fresh_made == len(
+        {key for key, w in reachable(fresh_roots).items() if not is_shared(w)} - shared)
+    # More adds and removes make no new shared layout or style (on the fresh workbook:
+    # opening it retired the first).
+    sharing = {key for key, w in alive().items() if is_shared(w)}
+    for n in range(5):
+        add(fresh_roots[2], "harm", f"Second churn {n}")
+    for n in range(5):
+        find(card_titled(fresh_roots[2], "harm", f"Second churn {n}"),
+             "dl-remove-harm").click()
+    assert {key for key, w in alive().items() if is_shared(w)} == sharing
+    assert 0 < len(sharing) < 100
     assert len(shown) > shown_at_start  # the Restore rows are there
 
 
@@ -289,3 +304,127 @@ def test_the_apps_tabs_are_built_when_first_opened(wb: Workbook, review_path: Pa
     app.selected_index = 0
     app.selected_index = titles.index("Mitigations")
     assert find(app, "dl-step-mitigations") is step  # built once
+
+
+# --------------------------------------------------------------------------- Voila's pool
+
+
+def test_a_held_session_follows_nothing_until_released(review_path: Path) -> None:
+    """A kernel Voila pre-heats follows no edit until a page takes it, then catches up."""
+    from deliberation.workbook.session import ReviewSession
+
+    other = ReviewSession(review_path, journal="create")  # the store, as a workbook makes it
+    seen: list[str] = []
+
+    async def main() -> None:
+        held = threading.Event()
+        session = ReviewSession(review_path)  # on that store
+        assert session.journal is not None
+        session.subscribe(lambda s: seen.append(s.review.horizon))
+        session.follow(interval=0.02, hold=held)
+        other.edit(lambda data: data.update(horizon="while nobody looked"))
+        await asyncio.sleep(0.3)  # fifteen ticks
+        assert seen == []
+        assert session.review.horizon != "while nobody looked"
+        held.set()
+        await asyncio.sleep(0.1)
+        assert seen == ["while nobody looked"]
+        session.close()
+
+    in_loop(main)
+
+
+def test_only_a_preheated_voila_kernel_is_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deliberation.workbook.live import voila_claim
+
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    assert voila_claim() is None
+    monkeypatch.setenv("VOILA_PREHEAT", "False")  # Voila's own kernels, started per page
+    assert voila_claim() is None
+
+
+# --------------------------------------------------------------------------- comm traffic
+
+
+def test_a_step_opens_each_widget_once_with_its_whole_state(
+        review_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: building a step sent 1,435 update messages (classes, values, children
+    set just after each widget was made); each widget now opens once with all of it."""
+    import comm as comm_module
+    from ipywidgets.widgets.widget import Widget
+
+    opened: dict[str, dict[str, Any]] = {}
+    updates: list[Any] = []
+    create = comm_module.create_comm
+
+    def recording_create(**args: Any) -> Any:
+        made = create(**args)
+        opened[made.comm_id] = args["data"]["state"]
+        return made
+
+    send = Widget._send
+
+    def recording_send(self: Any, msg: Any, buffers: Any = None) -> None:
+        updates.append((type(self).__name__, sorted(msg.get("state", {}))))
+        send(self, msg, buffers)
+
+    monkeypatch.setattr(comm_module, "create_comm", recording_create)
+    monkeypatch.setattr(Widget, "_send", recording_send)
+    wb = Workbook.open(review_path, debounce=0)
+    harms = wb.harms()
+    assert updates == []
+    shown = list(walk(harms))
+    assert len(shown) > 50
+    for widget in shown:
+        assert widget.comm is not None
+        if widget.model_id in opened:  # made by this step (shared ones may be older)
+            assert list(opened[widget.model_id]["_dom_classes"]) == list(widget._dom_classes)
+    card = find(harms, "dl-harm-card")
+    assert list(opened[card.model_id]["children"]) == [f"IPY_MODEL_{c.model_id}"
+                                                 for c in card.children]
+    # an add sends the new card whole too: the body's children, no class or value updates
+    add(harms, "harm", "Sent whole")
+    assert all(name in {"VBox", "HBox", "HTML", "Dropdown", "Button", "Text"}
+               for name, _ in updates)
+    assert not any("_dom_classes" in keys for _, keys in updates)
+
+
+def test_deferred_widgets_open_in_order_and_a_closed_one_never() -> None:
+    import ipywidgets as widgets
+
+    from deliberation.workbook.shared import shared_defaults
+
+    with shared_defaults():
+        box = widgets.VBox()
+        with shared_defaults():  # nested: opens only when the outermost ends
+            child = widgets.HTML(value="x")
+            dropped = widgets.HTML(value="never shown")
+        assert box.comm is None
+        assert child.comm is None
+        dropped.close()
+        box.children = (child,)
+        child.add_class("late")
+    assert box.comm is not None
+    assert child.comm is not None
+    assert dropped.comm is None
+    assert child._dom_classes == ("late",)
+    assert box.layout.comm is not None  # its shared default layout, opened before it
+    # outside the context ipywidgets behaves as always: a widget opens as it is made
+    plain = widgets.HTML()
+    assert plain.comm is not None
+    assert plain.layout is not child.layout
+
+
+def test_a_widget_displayed_while_deferred_opens_first() -> None:
+    """A listener that displays a widget it just made (its own code, inside the
+    workbook's building) shows it: the widget opens before its view is described."""
+    import ipywidgets as widgets
+
+    from deliberation.workbook.shared import shared_defaults
+
+    with shared_defaults():
+        shown = widgets.HTML(value="made and displayed at once")
+        bundle = shown._repr_mimebundle_()
+        assert shown.comm is not None
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == shown.model_id

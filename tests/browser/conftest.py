@@ -217,6 +217,13 @@ def lab(review_dir: Path, tmp_path: Path) -> Iterator[Server]:
 VOILA_PATH = Path(__file__).parents[2] / "src" / "deliberation" / "workbook" / "voila"
 
 
+def present_options() -> list[str]:
+    """The Voila options of `make present` (the Makefile's VOILA_OPTIONS)."""
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
+    line = next(line for line in makefile.splitlines() if line.startswith("VOILA_OPTIONS"))
+    return line.split(":=", 1)[1].split()
+
+
 @pytest.fixture
 def voila(review_dir: Path, tmp_path: Path) -> Iterator[Server]:
     """Voila serving the workbook as a code-free page, as ``make present`` does."""
@@ -225,7 +232,7 @@ def voila(review_dir: Path, tmp_path: Path) -> Iterator[Server]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(BIN / "voila"), str(review_dir / "release_review.ipynb"), "--no-browser",
-             "--template=deliberation",
+             *present_options(),
              f"--port={port}", "--Voila.ip=127.0.0.1", f"--token={token}",
              "--Voila.port_retries=0", "--show_tracebacks=True"],
             # Started elsewhere, as `make present` does from the repository: the kernel
@@ -239,3 +246,40 @@ def voila(review_dir: Path, tmp_path: Path) -> Iterator[Server]:
         yield Server(url, token, review_dir, process, log)
     finally:
         _stop(process)
+
+
+def kernels_cpu(server: Server) -> float:
+    """Seconds of CPU the server's kernels (its child processes) have used so far."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process(server.process.pid).children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue  # ended meanwhile
+        total += times.user + times.system
+    return total
+
+
+def voila_kernel_ready(server: Server, timeout: float = 180) -> None:
+    """Wait until Voila has a pre-heated kernel in its pool (its log says the pool was
+    filled more often than pages took a kernel from it) and that kernel has run the
+    notebook: the server's kernels used under 50 ms of CPU in the last second."""
+    deadline = time.monotonic() + timeout
+    while True:
+        said = server.log.read_text(errors="replace")
+        if said.count("is filled with") > said.count("Using pre-heated kernel"):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Voila's kernel pool was not filled again in {timeout} s")
+        time.sleep(0.1)
+    before = kernels_cpu(server)
+    while True:
+        time.sleep(1.0)
+        now = kernels_cpu(server)
+        if now - before < 0.05:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Voila's kernels were still busy after {timeout} s")
+        before = now

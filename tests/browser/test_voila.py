@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import time
 from pathlib import Path
 from typing import Any
 
-from .conftest import Server
+from deliberation.workbook.session import ReviewSession
+
+from .conftest import Server, kernels_cpu, voila_kernel_ready
 from .meeting import (
     add_harm,
     chart_of,
@@ -77,3 +81,32 @@ def test_a_meeting_in_voila(page: Any, voila: Server, screenshots: Path) -> None
     # the reopened page writes stored values the one way fields write them
     assert field(page, f"dl-impact-{item_id}").input_value() == "2,000 to 40,000"
     assert field(page, "dl-likelihood-education").input_value() == "50% to 90%"
+
+
+def test_a_page_on_the_preheated_kernel_shows_the_review_as_it_is_now(
+        page: Any, voila: Server) -> None:
+    """`make present` keeps a kernel that has run the notebook ready for the next page
+    (Voila's pre-heating). Until a page takes it, it follows nobody's edits (it would
+    rebuild its steps and rerun the analysis on each, for nobody); the page that takes
+    it shows every edit made meanwhile."""
+    voila_kernel_ready(voila)
+    idle = kernels_cpu(voila)
+    title = "Added while the kernel waited"
+    session = ReviewSession(voila.review)  # through the store, as another page writes
+
+    def add(data: dict[str, Any]) -> None:
+        item = copy.deepcopy(next(i for i in data["items"] if i["kind"] == "harm"))
+        item.update(id="added-while-the-kernel-waited", title=title)
+        data["items"].append(item)
+
+    session.edit(add)
+    time.sleep(2.0)
+    # Following the edit costs a kernel hundreds of ms (a rebuild, the analysis, a chart);
+    # the waiting kernel spent no more than its heartbeat's few ms.
+    assert kernels_cpu(voila) - idle < 0.15
+    open_page(page, voila)
+    assert "Using pre-heated kernel" in voila.log.read_text(errors="replace")
+    # the new item's row in the estimates step (a card's title is in an input's value)
+    page.locator(".dl-likelihood-added-while-the-kernel-waited").first.wait_for(
+        timeout=30_000)
+    assert field(page, "dl-likelihood-added-while-the-kernel-waited").input_value() == ""

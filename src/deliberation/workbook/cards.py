@@ -7,7 +7,8 @@ step asks :class:`Cards` for each piece of its body by a key naming everything t
 was built from (an item card: the template and the item's id and kind); a piece whose
 key is unchanged is reused with its bound fields, and only new keys are built. Whatever
 the old body held that the new one no longer shows (boxes, their children, layouts and
-styles) is closed by :func:`retire`, so the number of live widget models stays bounded
+styles; never the shared default layouts and styles of :mod:`.shared`) is closed by
+:func:`retire`, so the number of live widget models stays bounded
 however many adds and removes a meeting makes.
 """
 
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
+
+from .shared import is_shared
 
 # The traits through which a widget holds other widgets in this package's layouts.
 _HOLDS = ("children", "layout", "style")
@@ -57,7 +60,7 @@ def retire(old: Iterable[Any], new: Iterable[Any], kept: Iterable[Any] = ()) -> 
     still = reachable(new, stop)
     closed = 0
     for key, widget in reachable(old, stop).items():
-        if key not in still and key not in stop:
+        if key not in still and key not in stop and not is_shared(widget):
             widget.close()
             closed += 1
     return closed

@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .fields import Step, error_line, escape
+from .shared import layout
 
 
 def confirm(step: Step, description: str, css: str, question: str,
@@ -30,7 +31,7 @@ def confirm(step: Step, description: str, css: str, question: str,
         action()
 
     trigger = widgets.Button(description=description, icon=icon,
-                             layout=widgets.Layout(width="auto"))
+                             layout=layout(width="auto"))
     trigger.add_class(css)
     trigger.on_click(lambda _: setattr(row.layout, "display", None))
     row.children = [ask, step.button(yes, f"{css}-confirm", go, style="warning", error=errors),

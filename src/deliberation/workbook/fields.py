@@ -23,6 +23,7 @@ from ..review.entry import Reading
 from ..review.template import Template
 from .cards import Cards, retire
 from .session import ReviewSession, user_message
+from .shared import layout, shared_defaults
 from .style import STYLE
 
 QuantityKind = Literal["likelihood", "impact", "factor"]
@@ -153,7 +154,7 @@ class BoundField:
         self.error.add_class("dl-field-error")
         self.error.add_class(f"{css}-error")
         widget.add_class(css)
-        self.box = widgets.VBox([widget, self.error], layout=widgets.Layout(margin="0 0 2px 0"))
+        self.box = widgets.VBox([widget, self.error], layout=layout(margin="0 0 2px 0"))
         self.box.add_class("dl-field")
         self.invalid = False
         self._syncing = False
@@ -242,7 +243,7 @@ class StatusBar:
         self.reload_button.on_click(lambda _: self._reload())
         self.copy_button.on_click(lambda _: self._copy())
         self.box = widgets.HBox([self.text, self.reload_button, self.copy_button],
-                                layout=widgets.Layout(align_items="center"))
+                                layout=layout(align_items="center"))
         self.box.add_class("dl-statusbar")
         self.refresh()
 
@@ -286,7 +287,7 @@ def text(description: str, *, placeholder: str = "", width: str = "420px",
         placeholder=placeholder,
         continuous_update=continuous,
         style={"description_width": "110px"},
-        layout=widgets.Layout(width=width, height="64px" if area else None),
+        layout=layout(width=width, height="64px" if area else None),
     )
 
 
@@ -326,8 +327,8 @@ class Step:
         self.undo_button = self.button("Undo", "dl-undo", self.undo, icon="undo",
                                        error=self.undo_error)
         self.undo_button.tooltip = "Revert this step's last change (it is saved)"
-        if not self.undoable:
-            self.undo_button.layout.display = "none"
+        if not self.undoable:  # its own layout: the buttons share theirs (see .shared)
+            self.undo_button.layout = widgets.Layout(width="auto", display="none")
         self.status.box.children = (*self.status.box.children, self.undo_button,
                                     self.undo_error)
         self.root = widgets.VBox([style(), heading(self.title, self.lead), self.body,
@@ -402,13 +403,14 @@ class Step:
                icon: str = "", style: str = "", error: Any = None) -> Any:
         """A button whose action edits the review; problems show in ``error`` (an HTML)."""
         button = widgets.Button(description=description, icon=icon, button_style=style,
-                                layout=widgets.Layout(width="auto"))
+                                layout=layout(width="auto"))
         button.add_class(css)
 
         def clicked(_: Any) -> None:
             self._pending = None
             try:
-                action()
+                with shared_defaults():
+                    action()
             except ConcurrentEdit as problem:
                 self.status.show_conflict(problem)
             except (DeliberationError, ValueError) as problem:

@@ -128,6 +128,70 @@ def in_voila() -> bool:
         name.startswith("VOILA_") for name in os.environ)
 
 
+_WARMED: list[threading.Thread] = []  # the chart engine's warm-up, once per kernel
+
+# The smallest chart vl-convert draws: its first drawing starts its JavaScript engine
+# (measured: 400 ms of CPU, the next drawings 20 ms plus the chart's own work).
+_TINY_CHART = {"data": {"values": [{"x": 0}]}, "mark": "point",
+               "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+
+
+def warm_chart_engine() -> None:
+    """Start vl-convert's engine in a thread of its own, once per kernel, while the
+    notebook's first cells build: the first tradeoff chart of a Run All otherwise waited
+    for it after every cell had run (issue 12). vl-convert releases the GIL while it
+    starts (measured: Python beside it ran at full speed). Nothing outside a running
+    event loop (plain Python, the tests' workbooks without one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if _WARMED:
+        return
+
+    def warm() -> None:
+        try:
+            import vl_convert
+
+            vl_convert.vegalite_to_svg(_TINY_CHART, allowed_base_urls=[])
+        except Exception:  # noqa: S110 - the first real chart then starts it, as before
+            pass
+
+    thread = threading.Thread(target=warm, name="deliberation-chart-warm-up", daemon=True)
+    _WARMED.append(thread)
+    thread.start()
+
+
+_CLAIMED: list[threading.Event] = []  # this kernel's, once asked for
+
+
+def voila_claim() -> threading.Event | None:
+    """In a kernel Voila pre-heats (``--preheat_kernel``: it runs the notebook before
+    any page asks for it), an event set once a page takes this kernel; None in any
+    other kernel. Until then the workbook follows nobody's edits: a pooled kernel would
+    otherwise rebuild its steps and rerun the analysis on every edit of the meeting, for
+    a page nobody sees. Voila tells the kernel through its request-info socket
+    (``voila.utils.wait_for_request``); if that fails the event is set at once (the
+    workbook then follows as in any kernel)."""
+    if os.environ.get("VOILA_PREHEAT") != "True":
+        return None
+    if not _CLAIMED:
+        claimed = threading.Event()
+
+        def wait() -> None:
+            try:
+                from voila.utils import wait_for_request  # type: ignore[import-untyped]
+                wait_for_request()
+            except Exception:  # noqa: S110 - follow rather than never
+                pass
+            finally:
+                claimed.set()
+
+        threading.Thread(target=wait, name="deliberation-voila-claim", daemon=True).start()
+        _CLAIMED.append(claimed)
+    return _CLAIMED[0]
+
+
 class ChartPainter:
     """Draws chart HTML into widgets off the event loop, the newest request per widget winning.
 

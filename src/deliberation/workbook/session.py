@@ -157,8 +157,10 @@ class ReviewSession:
         self._notify()
         return True
 
-    def follow(self, interval: float = 0.25) -> None:
-        """Refresh every ``interval`` seconds on the running event loop (a kernel's)."""
+    def follow(self, interval: float = 0.25, *, hold: Any = None) -> None:
+        """Refresh every ``interval`` seconds on the running event loop (a kernel's).
+        With ``hold`` (a ``threading.Event``), only once it is set: a kernel Voila
+        pre-heats for a page nobody opened yet follows nothing until a page takes it."""
         import asyncio
 
         if self.journal is None or getattr(self, "_following", False) or self.closed:
@@ -173,7 +175,8 @@ class ReviewSession:
             if self.closed:
                 return
             try:
-                self.refresh()
+                if hold is None or hold.is_set():
+                    self.refresh()
             except DeliberationError:
                 pass  # shown on the next edit; following must not stop
             finally:
@@ -325,8 +328,11 @@ class ReviewSession:
             self.listeners.append(listener)
 
     def _notify(self) -> None:
-        for listener in list(self.listeners):
-            listener(self)
+        from .shared import shared_defaults  # what the listeners build shares defaults
+
+        with shared_defaults():
+            for listener in list(self.listeners):
+                listener(self)
 
 
 def user_message(error: Exception) -> str:

@@ -85,7 +85,9 @@ class Workbook:
             previous = _OPENED.pop(session.path.resolve(), None) if replace else None
             if previous is not None:
                 previous.retire()
-            session.follow()
+            from .live import voila_claim, warm_chart_engine
+            warm_chart_engine()
+            session.follow(hold=voila_claim())  # a pre-heated Voila kernel: once a page has it
             workbook = cls(session, samples=DEFAULT_SAMPLES if samples is None else samples,
                            seed=DEFAULT_SEED if seed is None else seed, debounce=debounce)
             if replace:
@@ -154,11 +156,14 @@ class Workbook:
         if self.record:
             return self._render(spec.fragment)
         from .connection import heartbeat
+        from .shared import shared_defaults
 
-        arguments = [self.session, self.live()] if spec.live else [self.session]
-        root = spec.widget_class()(*arguments, **{**spec.options, **options}).root
-        # veils the step whenever the page loses its kernel (see .connection)
-        root.children = (*root.children, heartbeat())
+        # shared layouts and styles, and each widget sent once, whole (see .shared)
+        with shared_defaults():
+            arguments = [self.session, self.live()] if spec.live else [self.session]
+            root = spec.widget_class()(*arguments, **{**spec.options, **options}).root
+            # veils the step whenever the page loses its kernel (see .connection)
+            root.children = (*root.children, heartbeat())
         return root
 
     def retire(self) -> None:
@@ -217,11 +222,13 @@ class Workbook:
             return self._render("export")
         import ipywidgets as widgets
 
+        from .shared import layout
+
         # The first tab is built at once; the others when first opened (issue 12: the
         # eight steps cost Run All a quarter of its build, shown or not).
         shown = [spec for spec in STEPS if spec.in_app]
         tabs = widgets.Tab(children=[self.step(shown[0].name)] + [
-            widgets.VBox(layout=widgets.Layout(min_height="40px")) for _ in shown[1:]])
+            widgets.VBox(layout=layout(min_height="40px")) for _ in shown[1:]])
         tabs.titles = tuple(spec.title for spec in shown)
         tabs.add_class("dl-app")
         built = {0}

@@ -25,6 +25,7 @@ from ..fields import (
 )
 from ..live import LiveAnalysis
 from ..session import ReviewSession
+from ..shared import layout
 
 OUTCOMES = [("— not decided yet —", None), ("Approve", "approve"),
             ("Approve with conditions", "approve-with-conditions"), ("Defer", "defer"),
@@ -83,7 +84,7 @@ class DecisionStep(Step):
         if not data.get("variants"):
             variants.append(("baseline (no variants)", "baseline"))
         dropdown = {"style": {"description_width": "110px"},
-                    "layout": widgets.Layout(width="520px")}
+                    "layout": layout(width="520px")}
         form = [
             self.bind(widgets.Dropdown(description="Outcome", options=OUTCOMES, **dropdown),
                       read=read("outcome"), write=write("outcome"), css="dl-outcome"),
@@ -136,7 +137,7 @@ class DecisionStep(Step):
             decision["signoffs"] = signoffs
 
         box = widgets.Checkbox(description=f"{person['name']}{role} signs off", indent=False,
-                               layout=widgets.Layout(width="520px"))
+                               layout=layout(width="520px"))
         return self.bind(box, read=read, write=write, css="dl-signoff")
 
     # ------------------------------------------------------------------ overrides
@@ -196,7 +197,7 @@ class DecisionStep(Step):
         failing = {g.id for g in failing_gates(getattr(self.live, "gates", []))}
         rules = [rule.id for rule in self.session.template.policy]
         rules.sort(key=lambda rule: rule not in failing)  # failing gates first
-        wide = {"style": {"description_width": "110px"}, "layout": widgets.Layout(width="520px")}
+        wide = {"style": {"description_width": "110px"}, "layout": layout(width="520px")}
         self.override_gate = widgets.Dropdown(
             description="Gate", options=[(f"{r} (fails)" if r in failing else r, r)
                                          for r in rules], value=None, **wide)

@@ -23,11 +23,12 @@ from ..fields import (
     same_quantity,
 )
 from ..session import ReviewSession, user_message
+from ..shared import layout
 
 
 def label_layout() -> Any:
     """An item's title in its row: 260 px, shrinking to 140 px on a narrow page."""
-    return widgets.Layout(flex="0 1 260px", min_width="140px")
+    return layout(flex="0 1 260px", min_width="140px")
 
 
 class EstimateRow:
@@ -45,13 +46,13 @@ class EstimateRow:
         self.likelihood = widgets.Combobox(
             options=labels_of(template, "likelihood"), ensure_option=False,
             placeholder="0.05 to 0.2, or a label", continuous_update=False,
-            layout=widgets.Layout(width="200px"))
+            layout=layout(width="200px"))
         self.impact = widgets.Combobox(
             options=labels_of(template, "impact"), ensure_option=False,
             placeholder="50 to 2000, or a label", continuous_update=False,
-            layout=widgets.Layout(width="200px"))
+            layout=layout(width="200px"))
         self.rationale = widgets.Text(placeholder="why you think so", continuous_update=True,
-                                      layout=widgets.Layout(flex="1 1 300px"))
+                                      layout=layout(flex="1 1 300px"))
         for widget, css in ((self.likelihood, "dl-likelihood"), (self.impact, "dl-impact"),
                             (self.rationale, "dl-rationale")):
             widget.add_class(css)
@@ -68,9 +69,9 @@ class EstimateRow:
         self.label.add_class("dl-estimate-title")
         fields = widgets.HBox([self.label,
                                widgets.VBox([self.likelihood, self.likelihood_error],
-                                            layout=widgets.Layout(width="204px")),
+                                            layout=layout(width="204px")),
                                widgets.VBox([self.impact, self.impact_error],
-                                            layout=widgets.Layout(width="204px"))])
+                                            layout=layout(width="204px"))])
         fields.add_class("dl-estimate-fields")  # one line; the rationale may wrap below
         self.box = widgets.VBox([widgets.HBox([fields, self.rationale]), self.hint])
         self.box.add_class("dl-estimate-row")
@@ -245,13 +246,13 @@ class EstimatesStep(Step):
             f"Start round {state.round + 1}? Estimates of round {state.round} stay in the "
             "record.", self._next_round, yes="Start", icon="forward")
         controls = widgets.HBox([round_label, reveal, hide, next_round],
-                                layout=widgets.Layout(align_items="center"))
+                                layout=layout(align_items="center"))
         # the same boxes as a row's, so the column names stay above their fields when
         # a narrow page shrinks the item's title
         header = widgets.HBox([
             widgets.HTML(value="", layout=label_layout()),
             *[widgets.HTML(value=f'<span class="dl-hint">{name}</span>',
-                           layout=widgets.Layout(width=width))
+                           layout=layout(width=width))
               for name, width in (("likelihood", "204px"), ("impact", "204px"))]])
         header.add_class("dl-estimate-fields")
         return widgets.VBox([controls, header])

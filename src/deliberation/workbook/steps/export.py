@@ -16,6 +16,7 @@ from ..fields import (
     escape,
 )
 from ..session import ReviewSession, user_message
+from ..shared import layout
 
 
 class ExportStep(Step):
@@ -37,15 +38,15 @@ class ExportStep(Step):
     def build(self, data: dict[str, Any]) -> list[Any]:
         folder = widgets.Text(value=str(self.archive), description="Archive",
                               style={"description_width": "110px"},
-                              layout=widgets.Layout(width="640px"))
+                              layout=layout(width="640px"))
         folder.add_class("dl-archive")
         artifact = widgets.Text(value=str(self.artifact or ""), description="Model artifact",
                                 placeholder="the model file or folder to bind the record to",
                                 style={"description_width": "110px"},
-                                layout=widgets.Layout(width="640px"))
+                                layout=layout(width="640px"))
         artifact.add_class("dl-artifact")
         button = widgets.Button(description="Export the record", icon="archive",
-                                button_style="primary", layout=widgets.Layout(width="auto"))
+                                button_style="primary", layout=layout(width="auto"))
         button.add_class("dl-export")
 
         def clicked(_: Any) -> None:

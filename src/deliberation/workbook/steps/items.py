@@ -21,6 +21,7 @@ from ..fields import (
     text,
 )
 from ..session import ReviewSession
+from ..shared import layout
 
 KIND_WORDS = {"benefit": ("Benefits", "benefit"), "harm": ("Harms", "harm")}
 
@@ -134,7 +135,7 @@ class ItemsStep(Step):
                 value=f'<span class="dl-muted">{escape(item["title"])}: {count} '
                 f"estimate{'' if count == 1 else 's'} kept, removed "
                 f"{escape(str(entry['at'])[:16].replace('T', ' '))} UTC</span>",
-                layout=widgets.Layout(width="560px"))
+                layout=layout(width="560px"))
             errors = error_line(f"dl-restore-{kind}-error")
             button = self.button("Restore", f"dl-restore-{kind}",
                                  partial(self._restore, item["id"]), icon="undo", error=errors)
@@ -158,15 +159,15 @@ class ItemsStep(Step):
                 label = widgets.HTML(
                     value=f'<span class="dl-muted">{escape(category.title)}: not applicable, '
                     f"because {escape(set_aside[category.id])}</span>",
-                    layout=widgets.Layout(width="640px"))
+                    layout=layout(width="640px"))
                 undo = self.button("Consider again", "dl-undo-not-applicable",
                                    partial(self._set_aside, category.id, None), icon="undo")
                 rows.append(widgets.HBox([label, undo]))
                 continue
             label = widgets.HTML(value=escape(category.title),
-                                 layout=widgets.Layout(width="380px"))
+                                 layout=layout(width="380px"))
             reason = widgets.Text(placeholder="not applicable because…",
-                                  layout=widgets.Layout(width="300px"))
+                                  layout=layout(width="300px"))
             reason.add_class(f"dl-not-applicable-reason-{category.id}")
             errors = error_line(f"dl-not-applicable-error-{category.id}")
             button = self.button("Not applicable", f"dl-not-applicable-{category.id}",
@@ -215,7 +216,7 @@ class ItemsStep(Step):
         category = self.bind(
             widgets.Dropdown(description="Category", options=_category_options(self.session, kind),
                              style={"description_width": "110px"},
-                             layout=widgets.Layout(width="520px")),
+                             layout=layout(width="520px")),
             read=lambda data: find(data["items"], item_id).get("category"),
             write=writer("category"), css=f"dl-{kind}-category")
         description = self.bind(text("Description", area=True, width="520px"),
@@ -240,7 +241,7 @@ class ItemsStep(Step):
 
     def _questions(self, category_id: str | None) -> Any:
         body = _questions_html(self.session.template, category_id)
-        panel = widgets.HTML(value=body, layout=widgets.Layout(width="420px", margin="0 0 0 12px"))
+        panel = widgets.HTML(value=body, layout=layout(width="420px", margin="0 0 0 12px"))
         panel.add_class("dl-questions")
         return panel
 
@@ -253,7 +254,7 @@ class ItemsStep(Step):
         title = text("", placeholder=f"a new {singular}, e.g. its one-line title", width="420px")
         title.add_class(f"dl-new-{kind}-title")
         category = widgets.Dropdown(options=_category_options(self.session, kind),
-                                    layout=widgets.Layout(width="240px"))
+                                    layout=layout(width="240px"))
         category.add_class(f"dl-new-{kind}-category")
         errors = error_line(f"dl-add-{kind}-error")
 

@@ -22,6 +22,7 @@ from ..fields import (
     submit_with,
     text,
 )
+from ..shared import layout
 
 STATUSES = ["proposed", "planned", "in-progress", "done", "rejected"]
 
@@ -155,7 +156,7 @@ class MitigationsStep(Step):
         for entry in gone:
             errors = error_line(f"dl-restore-{kind}-error")
             label = widgets.HTML(value=f'<span class="dl-muted">{escape(entry["title"])}</span>',
-                                 layout=widgets.Layout(width="560px"))
+                                 layout=layout(width="560px"))
             button = self.button("Restore", f"dl-restore-{kind}",
                                  partial(self._restore, kind, entry["id"]), icon="undo",
                                  error=errors)
@@ -200,12 +201,12 @@ class MitigationsStep(Step):
                       same=same_quantity("factor")),
             self.bind(widgets.Dropdown(description="Owner", options=people,
                                        style={"description_width": "110px"},
-                                       layout=widgets.Layout(width="300px")),
+                                       layout=layout(width="300px")),
                       read=lambda d: entry(d).get("owner"), write=write("owner"),
                       css=f"{css}-owner"),
             self.bind(widgets.Dropdown(description="Status", options=STATUSES,
                                        style={"description_width": "110px"},
-                                       layout=widgets.Layout(width="300px")),
+                                       layout=layout(width="300px")),
                       read=lambda d: entry(d).get("status", "proposed"), write=write("status"),
                       css=f"{css}-status"),
         ])
@@ -213,7 +214,7 @@ class MitigationsStep(Step):
             widgets.SelectMultiple(description="Targets", options=items,
                                    rows=min(8, max(2, len(items))),
                                    style={"description_width": "70px"},
-                                   layout=widgets.Layout(width="560px")),
+                                   layout=layout(width="560px")),
             read=lambda d: tuple(t for t in entry(d)["targets"]),
             write=write("targets", self._targets), css=f"{css}-targets")
         errors = error_line(f"{css}-remove-error")
@@ -246,11 +247,11 @@ class MitigationsStep(Step):
         title.add_class("dl-new-mitigation-title")
         items = [(i["title"], i["id"]) for i in data.get("items", [])]
         targets = widgets.SelectMultiple(options=items, rows=min(5, max(2, len(items))),
-                                         layout=widgets.Layout(width="480px"))
+                                         layout=layout(width="480px"))
         targets.add_class("dl-new-mitigation-targets")
         suggested = widgets.Dropdown(
             options=[("— or start from the template's suggestions —", None)]
-            + [(s.title, s.id) for s in suggestions], layout=widgets.Layout(width="380px"))
+            + [(s.title, s.id) for s in suggestions], layout=layout(width="380px"))
         suggested.add_class("dl-suggested-mitigation")
 
         def fill(change: dict[str, Any]) -> None:
@@ -307,7 +308,7 @@ class MitigationsStep(Step):
             self.bind(widgets.SelectMultiple(description="With", options=mitigations,
                                              rows=min(6, max(2, len(mitigations))),
                                              style={"description_width": "40px"},
-                                             layout=widgets.Layout(width="480px")),
+                                             layout=layout(width="480px")),
                       read=lambda d: tuple(entry(d).get("mitigations", [])),
                       write=write("mitigations", list), css="dl-variant-mitigations"),
             widgets.VBox([self.button("Remove", "dl-remove-variant",

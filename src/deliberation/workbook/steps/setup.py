@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ...review.removal import named, removed_of
-from ...review.templates import list_templates
+from ...review.templates import list_templates, search_levels
 from ..fields import (
     Step,
     error_line,
@@ -19,6 +19,7 @@ from ..fields import (
     submit_with,
     text,
 )
+from ..shared import layout
 
 
 class SetupStep(Step):
@@ -75,7 +76,7 @@ class SetupStep(Step):
                       read=at("horizon"), write=put("horizon"), css="dl-horizon"),
             self.bind(widgets.Dropdown(description="Template", options=self._templates(),
                                        style={"description_width": "110px"},
-                                       layout=widgets.Layout(width="640px")),
+                                       layout=layout(width="640px")),
                       read=lambda data: data["template"]["id"], write=self._switch_template,
                       css="dl-template"),
         ]
@@ -84,11 +85,11 @@ class SetupStep(Step):
             paragraphs = "".join(f"<p>{escape(part)}</p>" for part in guidance.split("\n\n"))
             fields.append(widgets.HTML(
                 value=f'<details class="dl-questions"><summary>How this template asks you to '
-                f"work</summary>{paragraphs}</details>", layout=widgets.Layout(width="640px")))
+                f"work</summary>{paragraphs}</details>", layout=layout(width="640px")))
         return widgets.VBox(fields)
 
     def _templates(self) -> list[tuple[str, str]]:
-        found = list_templates(self.session.template_search)
+        found = templates_on(self.session.template_search)
         options = [(f"{t.title} ({tid})", tid) for tid, _, t in found if not isinstance(t, str)]
         if self.session.template.id not in {tid for _, tid in options}:
             options.append((self.session.template.title, self.session.template.id))
@@ -121,7 +122,7 @@ class SetupStep(Step):
             self.bind(text("Name", width="320px"), read=read("name"),
                       write=write("name", "The name"), css="dl-participant-name"),
             self.bind(widgets.Text(description="Role", style={"description_width": "40px"},
-                                   layout=widgets.Layout(width="260px")),
+                                   layout=layout(width="260px")),
                       read=read("role"), write=write("role"), css="dl-participant-role"),
             self.button("Remove", "dl-remove-participant", lambda: self._remove(person_id),
                         icon="trash", error=errors),
@@ -189,3 +190,24 @@ def _unique_name(data: dict[str, Any], name: str, person_id: str | None = None) 
                 " ".join(name.split()).casefold():
             raise ValueError(f"a participant named {person['name']!r} is here already: "
                              "add a surname or an initial to tell them apart")
+
+
+_LISTINGS: dict[Any, list[Any]] = {}  # the last listing, under what it was read from
+
+
+def templates_on(search: tuple[Any, ...]) -> list[Any]:
+    """``list_templates(search)``, read again only when a template file on the search path
+    changed (its name, size or time): every set-up step of a Run All lists them, and
+    parsing every template's YAML was a quarter of building the notebook (issue 12)."""
+    files = []
+    for level in search_levels(search):
+        for folder in level.folders:
+            if folder.is_dir():
+                for file in sorted(folder.glob("*.y*ml")):
+                    stat = file.stat()
+                    files.append((str(file), stat.st_size, stat.st_mtime_ns))
+    key = (tuple(str(p) for p in search), tuple(files))
+    if key not in _LISTINGS:
+        _LISTINGS.clear()
+        _LISTINGS[key] = list_templates(search)
+    return _LISTINGS[key]

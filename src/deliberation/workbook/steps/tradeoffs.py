@@ -11,6 +11,7 @@ import ipywidgets as widgets
 from ..fields import Step, escape
 from ..live import ChartPainter, LiveAnalysis, in_voila
 from ..session import ReviewSession
+from ..shared import layout
 
 
 def _fragments() -> Any:
@@ -70,9 +71,9 @@ class TradeoffsStep(Step):
         self._json: dict[str, Any] | None = None  # the shown analysis, as a record stores it
         self._refresh: asyncio.TimerHandle | None = None
         self.notes = _html("dl-tradeoff-notes")
-        self.base = widgets.Dropdown(description="From", layout=widgets.Layout(width="300px"),
+        self.base = widgets.Dropdown(description="From", layout=layout(width="300px"),
                                      style={"description_width": "50px"})
-        self.other = widgets.Dropdown(description="to", layout=widgets.Layout(width="300px"),
+        self.other = widgets.Dropdown(description="to", layout=layout(width="300px"),
                                       style={"description_width": "30px"})
         self.base.add_class("dl-compare-from")
         self.other.add_class("dl-compare-to")
