@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from deliberation.review.template import Template
 from deliberation.review.templates import load_template_file
+
+# Property tests: `make test` (and CI) try the same examples on every run ("gate":
+# derandomized, no example database), so a run's outcome is the code's, not the draw's;
+# HYPOTHESIS_PROFILE=explore draws fresh examples to find new counterexamples (each one
+# found is then kept as an @example of its test).
+settings.register_profile("gate", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
