@@ -84,7 +84,7 @@ class BlockSwings:
                 paid = np.take(contribution, rows.positions)
                 factor = _at(impact_factor, rows.columns)
                 for position in (2, 3):
-                    value = self.values[rows.row_of, position]
+                    value = rows.per_entry(self.values[:, position])
                     swung = value if factor is None else factor * value
                     # as swings: swung impact x happened (1 here) - contribution, x sign
                     np.subtract(swung, paid, out=swung)
@@ -177,15 +177,24 @@ class _Rows:
         self.flat = flat
         self.entries = len(flat)
         self.count = count
-        self.positions = np.zeros(self.entries + 1, np.intp)  # flat, and the padding
+        self.positions = np.empty(self.entries + 1, np.intp)  # flat, and the padding
         self.positions[:-1] = flat
+        self.positions[-1] = 0
         bounds = np.searchsorted(flat, np.arange(count + 1) * size)
         self.starts = bounds[:-1]
-        self.empty = bounds[1:] == self.starts
-        self.row_of = np.zeros(self.entries + 1, np.intp)
-        self.row_of[:-1] = np.repeat(np.arange(count), np.diff(bounds))
-        self.columns = self.positions - self.row_of * size
+        counts = np.diff(bounds)
+        self.empty = counts == 0
+        # the padding counted in the last row (its values are never used)
+        self.padded = counts.copy()
+        self.padded[-1] += 1
+        self.columns = np.empty(self.entries + 1, np.intp)
+        np.subtract(flat, np.repeat(np.arange(0, count * size, size), counts),
+                    out=self.columns[:-1])
         self.columns[-1] = 0
+
+    def per_entry(self, values: Any) -> Any:
+        """One value per row, repeated for each of the row's entries (and the padding)."""
+        return np.repeat(values, self.padded)
 
     def sum(self, entries: Any, dtype: type[Any]) -> Any:
         """Each row's sum of ``entries`` (one per entry, and the zero at the end)."""
