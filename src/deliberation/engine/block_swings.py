@@ -134,13 +134,16 @@ class BlockSwings:
             gram[position, :, k, j] = gram[position, :, j, k] = rows.sum(product, np.float64)
         changed[position][k] = (rows, change)
         net = before.net
+        # a row's count of samples moved is at most its samples in magnitude: summed in
+        # int16 (numpy's vector loop, several times faster than int64) when that fits
+        counted = np.int16 if chunk.size <= np.iinfo(np.int16).max else np.int64
         for r, column in enumerate(self.column):
             if column == k:
                 after = net[r] + change
                 for moved, limit, below in ((moved_bad, chunk.bad, True),
                                             (moved_good, chunk.good, False)):
                     moved[position, :, k, r] = rows.sum(
-                        _moved(net[r], after, limit, below=below), np.int64)
+                        _moved(net[r], after, limit, below=below), counted)
         if self.products_wanted:
             products[position, :, k, :] = np.add.reduceat(
                 before.centred() * change, rows.starts, axis=1, dtype=np.float64).T
