@@ -15,11 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from .blocks import ROWS, ItemBlock
 from .swings import SWINGS, SwingPlan, _Chunk
-
 
 
 class BlockSwings:
