@@ -49,13 +49,16 @@ def test_the_review_has_blocks(template: Template) -> None:
     assert members == [3, 4, 5]  # h4-h6 under n, h0-h3 under m, the benefits b0-b4
 
 
-@pytest.mark.parametrize("chunk", [None, 333])
-def test_blocks_give_the_item_by_item_numbers(template: Template, chunk: int | None) -> None:
+# 40,000 samples in one chunk: the blocks count the samples a swing moves in int64,
+# in int16 up to 32,767 (engine.block_swings)
+@pytest.mark.parametrize(("samples", "chunk"), [(4_000, None), (4_000, 333), (40_000, None)])
+def test_blocks_give_the_item_by_item_numbers(template: Template, samples: int,
+                                              chunk: int | None) -> None:
     review = _review()
     # a cached single-chunk run draws item by item; an uncached one by blocks
-    by_item = simulate(review, template, samples=4_000, rng=np.random.default_rng(5),
+    by_item = simulate(review, template, samples=samples, rng=np.random.default_rng(5),
                        cache=DrawCache())
-    by_block = simulate(review, template, samples=4_000, rng=np.random.default_rng(5),
+    by_block = simulate(review, template, samples=samples, rng=np.random.default_rng(5),
                         chunk=chunk)
     assert np.array_equal(by_item.net, by_block.net)
     for item, per_key in by_item.tallies.items():

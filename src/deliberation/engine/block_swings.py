@@ -15,12 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from .blocks import ROWS, ItemBlock
 from .swings import SWINGS, SwingPlan, _Chunk
-
-Wide = npt.NDArray[np.float64]
 
 
 class BlockSwings:
@@ -45,12 +42,16 @@ class BlockSwings:
         self.sign = np.float32(block.sign)
         self.tallies = [[plan.item_tally[m.id, position] for position in range(len(SWINGS))]
                         for m in models]
-        swings = len(SWINGS)
-        self.shift = np.zeros((count, swings, sets))
-        self.bad = np.zeros((count, swings, sets), np.int64)
-        self.good = np.zeros((count, swings, sets), np.int64)
-        self.products = np.zeros((count, swings, sets, sets))
-        self.cross = np.zeros((count, swings, sets, sets))
+        swings, width = len(SWINGS), len(keys)
+        # the run's sums per key (a set's are its key's, taken out in flush): the same
+        # additions, in the same order, as per set, once per chunk
+        self.totals = np.zeros((swings, count, width))
+        self.gram = np.zeros((swings, count, width, width))
+        self.moved_bad = np.zeros((swings, count, width, sets), np.int64)
+        self.moved_good = np.zeros((swings, count, width, sets), np.int64)
+        self.bad_counts = np.zeros(sets, np.int64)
+        self.good_counts = np.zeros(sets, np.int64)
+        self.cross = np.zeros((swings, count, sets, width))  # net value of r x change of k
 
     def _work(self, name: str, dtype: type[Any], count: int, size: int) -> Any:
         """A (count, size) work array (contiguous), shared by the run's blocks."""
@@ -81,7 +82,7 @@ class BlockSwings:
                 paid = np.take(contribution, rows.positions)
                 factor = _at(impact_factor, rows.columns)
                 for position in (2, 3):
-                    value = self.values[rows.row_of, position]
+                    value = rows.per_entry(self.values[:, position])
                     swung = value if factor is None else factor * value
                     # as swings: swung impact x happened (1 here) - contribution, x sign
                     np.subtract(swung, paid, out=swung)
@@ -103,10 +104,14 @@ class BlockSwings:
                     np.negative(change, out=change, where=np.take(key_happened, rows.positions))
                     self._stats(chunk, rows, _Before(chunk, rows), change, k=k,
                                 position=position, out=out, changed=changed)
-        for position in range(swings):
-            self._sum(chunk, position, totals[position], gram[position],
-                      moved=(moved_bad[position], moved_good[position]),
-                      products=products[position])
+        self.totals += totals
+        self.gram += gram
+        self.moved_bad += moved_bad
+        self.moved_good += moved_good
+        self.bad_counts += chunk.bad_counts
+        self.good_counts += chunk.good_counts
+        self.cross += (np.transpose(products, (0, 1, 3, 2))
+                       + chunk.means[None, None, :, None] * totals[:, :, None, :])
 
     def _stats(self, chunk: _Chunk, rows: _Rows, before: _Before, change: Any, *, k: int,
                position: int, out: tuple[Any, ...], changed: list[dict[int, Any]]) -> None:
@@ -127,41 +132,37 @@ class BlockSwings:
             gram[position, :, k, j] = gram[position, :, j, k] = rows.sum(product, np.float64)
         changed[position][k] = (rows, change)
         net = before.net
+        # a row's count of samples moved is at most its samples in magnitude: summed in
+        # int16 (numpy's vector loop, several times faster than int64) when that fits
+        counted = np.int16 if chunk.size <= np.iinfo(np.int16).max else np.int64
         for r, column in enumerate(self.column):
             if column == k:
                 after = net[r] + change
                 for moved, limit, below in ((moved_bad, chunk.bad, True),
                                             (moved_good, chunk.good, False)):
                     moved[position, :, k, r] = rows.sum(
-                        _moved(net[r], after, limit, below=below), np.int64)
+                        _moved(net[r], after, limit, below=below), counted)
         if self.products_wanted:
             products[position, :, k, :] = np.add.reduceat(
                 before.centred() * change, rows.starts, axis=1, dtype=np.float64).T
             products[position, rows.empty, k, :] = 0
 
-    def _sum(self, chunk: _Chunk, position: int, totals: Wide, gram: Wide, *,
-             moved: tuple[Any, Any], products: Wide) -> None:
-        moved_bad, moved_good = moved
+    def flush(self) -> None:
+        """Add the run's sums to the items' tallies (each reported set's: its key's)."""
         column = self.column
         sets = np.arange(len(column))
-        self.shift[:, position] += totals[:, column]
-        self.bad[:, position] += chunk.bad_counts + moved_bad[:, column, sets]
-        self.good[:, position] += chunk.good_counts + moved_good[:, column, sets]
-        self.products[:, position] += gram[:, column][:, :, column]
-        # cross[r, q]: net value of set r times the change of set q
-        chunk_totals = totals[:, column]  # (items, q)
-        self.cross[:, position] += (np.transpose(products[:, column, :], (0, 2, 1))
-                                    + chunk.means[None, :, None] * chunk_totals[:, None, :])
-
-    def flush(self) -> None:
-        """Add the run's sums to the items' tallies."""
+        shift = self.totals[:, :, column]  # (swing, item, set)
+        bad = self.bad_counts + self.moved_bad[:, :, column, sets]
+        good = self.good_counts + self.moved_good[:, :, column, sets]
+        products = self.gram[:, :, column][:, :, :, column]
+        cross = self.cross[:, :, :, column]  # [r, q]: net value of set r x the change of q
         for row, tallies in enumerate(self.tallies):
             for position, tally in enumerate(tallies):
-                tally.shift += self.shift[row, position]
-                tally.bad += self.bad[row, position]
-                tally.good += self.good[row, position]
-                tally.products += self.products[row, position]
-                tally.cross += self.cross[row, position]
+                tally.shift += shift[position, row]
+                tally.bad += bad[position, row]
+                tally.good += good[position, row]
+                tally.products += products[position, row]
+                tally.cross += cross[position, row]
 
 
 class _Rows:
@@ -177,15 +178,24 @@ class _Rows:
         self.flat = flat
         self.entries = len(flat)
         self.count = count
-        self.positions = np.zeros(self.entries + 1, np.intp)  # flat, and the padding
+        self.positions = np.empty(self.entries + 1, np.intp)  # flat, and the padding
         self.positions[:-1] = flat
+        self.positions[-1] = 0
         bounds = np.searchsorted(flat, np.arange(count + 1) * size)
         self.starts = bounds[:-1]
-        self.empty = bounds[1:] == self.starts
-        self.row_of = np.zeros(self.entries + 1, np.intp)
-        self.row_of[:-1] = np.repeat(np.arange(count), np.diff(bounds))
-        self.columns = self.positions - self.row_of * size
+        counts = np.diff(bounds)
+        self.empty = counts == 0
+        # the padding counted in the last row (its values are never used)
+        self.padded = counts.copy()
+        self.padded[-1] += 1
+        self.columns = np.empty(self.entries + 1, np.intp)
+        np.subtract(flat, np.repeat(np.arange(0, count * size, size), counts),
+                    out=self.columns[:-1])
         self.columns[-1] = 0
+
+    def per_entry(self, values: Any) -> Any:
+        """One value per row, repeated for each of the row's entries (and the padding)."""
+        return np.repeat(values, self.padded)
 
     def sum(self, entries: Any, dtype: type[Any]) -> Any:
         """Each row's sum of ``entries`` (one per entry, and the zero at the end)."""

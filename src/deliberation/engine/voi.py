@@ -89,6 +89,7 @@ class VoiCapture:
     filled: int = 0
     started: bool = False
     participants: int = 0  # the participant quantity's bins (0: none)
+    _folds: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, np.uint8))
 
     @property
     def complete(self) -> bool:
@@ -136,6 +137,13 @@ class VoiCapture:
                 continue
             if quantity.quantity == "participant":
                 self._code(position, start, part)
+            elif whole and self.raw is not None:
+                # one chunk holds every sample: the edges from the first ones, then
+                # every sample binned at once
+                width = self.raw.shape[1]
+                self.raw[position] = part[:width]
+                self._fix(position, code=False)
+                self._code(position, 0, part)
             elif self.raw is not None:
                 kept = min(count, self.raw.shape[1] - start)
                 self.raw[position, start:start + kept] = part[:kept]
@@ -143,8 +151,6 @@ class VoiCapture:
                 if len(rest):  # the raw samples are all in: fix the edges, bin the rest
                     self._fix(position)
                     self._code(position, start + kept, rest)
-                elif whole:
-                    self._fix(position)
             else:
                 self._code(position, start, part)
             if whole and holder is not None:
@@ -162,7 +168,7 @@ class VoiCapture:
             self._fix(position)
         self.raw = None
 
-    def _fix(self, position: int) -> None:
+    def _fix(self, position: int, *, code: bool = True) -> None:
         quantity = self.quantities[position]
         if quantity.quantity == "participant" or quantity.edges is not None or self.raw is None:
             return
@@ -170,7 +176,8 @@ class VoiCapture:
         quantity.constant = bool(kept.min() == kept.max())
         ranks = (np.arange(1, self.bins) * (len(kept) - 1)) // self.bins
         quantity.edges = np.unique(np.sort(kept)[ranks])
-        self._code(position, 0, kept)
+        if code:
+            self._code(position, 0, kept)
 
     def _code(self, position: int, start: int, part: npt.NDArray[Any]) -> None:
         """Store each sample's bin times 2 plus its fold (its sample number's parity)."""
@@ -179,14 +186,19 @@ class VoiCapture:
         if edges is None:  # a participant: its index is its bin
             np.copyto(out, part, casting="unsafe")
         else:
-            # as many comparisons as edges: cheaper than a binary search per sample
-            out[:] = 0
-            mask = np.empty(len(part), np.bool_)
-            for edge in edges:
-                np.greater_equal(part, edge, out=mask)
-                out += mask.view(np.uint8)
+            # a sample's bin is how many edges it reaches: one (edges x samples)
+            # comparison summed down, cheaper than a comparison pass per edge or a
+            # binary search per sample
+            np.sum(np.greater_equal(part[None, :], edges[:, None]), axis=0, dtype=np.uint8,
+                   out=out)
         out *= 2
-        out += _parity(start, len(part))
+        out += self._parity(start, len(part))
+
+    def _parity(self, start: int, count: int) -> npt.NDArray[np.uint8]:
+        """Each sample's fold: its sample number's parity (kept for the whole run)."""
+        if len(self._folds) < self.samples:
+            self._folds = _parity(0, self.samples)
+        return self._folds[start:start + count]
 
     def _values(
         self,
