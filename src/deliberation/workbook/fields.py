@@ -444,10 +444,13 @@ class Line:
     """An HTML line under a widget, made only when it first has something to say (an
     error, how an entry was read): most never do, and each is a model the kernel opens
     and the page builds (232 of a Run All's 1,150, all empty). Once made it stays, empty
-    when the entry is corrected, as every line did before."""
+    when the entry is corrected, as every line did before. Until then the box (class
+    ``dl-lined``) keeps the room the empty line took, its margins (the style), so the
+    page looks as it did."""
 
     def __init__(self, box: Any, *classes: str) -> None:
         self.box = box
+        box.add_class("dl-lined")
         self.classes = classes
         self.html: Any = None
 
