@@ -428,3 +428,72 @@ def test_a_widget_displayed_while_deferred_opens_first() -> None:
         assert shown.comm is not None
     view = bundle["application/vnd.jupyter.widget-view+json"]
     assert view["model_id"] == shown.model_id
+
+
+def test_an_error_line_is_made_when_its_field_first_has_something_to_say(
+        wb: Workbook, review_path: Path) -> None:
+    """Issue 12: each bound field and estimate had an empty HTML line under it, 180 of a
+    Run All's 1,150 models; the line now appears, under its own field, when needed."""
+    setup, estimates = wb.setup(), wb.estimates()
+    fields = find_all(setup, "dl-field") + find_all(estimates, "dl-field")
+    assert len(fields) > 5
+    assert all(len(box.children) == 1 for box in fields)
+    assert find_all(estimates, "dl-estimate-row")
+    assert find_all(estimates, "dl-likelihood-error") == find_all(estimates, "dl-impact-error") \
+        == []
+    title = find(setup, "dl-title")
+    title.value = ""
+    box = next(w for w in walk(setup) if title in getattr(w, "children", ()))
+    error = find(box, "dl-title-error")  # under the field it is about
+    assert "dl-field-error" in error._dom_classes
+    assert error.comm is not None
+    assert "cannot be empty" in error.value
+    title.value = "Fixed"
+    assert find(setup, "dl-title-error") is error
+    assert error.value == ""
+    assert find_all(setup, "dl-title-error") == [error]
+    assert on_disk(review_path)["title"] == "Fixed"
+    field = find(estimates, "dl-likelihood-deepfakes")
+    field.value = "0.2 to 1.4"
+    box = next(w for w in walk(estimates) if field in getattr(w, "children", ()))
+    assert "between 0 and 1" in find(box, "dl-likelihood-error").value
+    assert find_all(box, "dl-impact-error") == []  # only the field with something to say
+
+
+def test_a_workbook_parses_its_template_once_and_a_changed_one_anew(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: opening a workbook and building its steps parsed the template's YAML up
+    to seven times (30 ms each); a parse is kept while the file's text is the same."""
+    from deliberation.review import templates
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    source = Path(templates.builtin_templates_dir()) / "release-review.yaml"
+    text = source.read_text(encoding="utf-8").replace("title: ", "title: Copied ", 1)
+    copy = folder / "release-review-copy.yaml"
+    copy.write_text(text.replace("id: release-review", "id: release-review-copy", 1),
+                    encoding="utf-8")
+    parsed: list[str] = []
+    parse = templates.parse_yaml
+
+    def counting(text: str, path: Any) -> Any:
+        parsed.append(Path(path).name)
+        return parse(text, path)
+
+    monkeypatch.setattr(templates, "parse_yaml", counting)
+    first = templates.load_template_file(copy)
+    again = templates.load_template_file(copy)
+    assert parsed.count(copy.name) == 1
+    assert again == first
+    copy.write_text(copy.read_text(encoding="utf-8").replace("Copied", "Changed", 1),
+                    encoding="utf-8")
+    changed = templates.load_template_file(copy)
+    assert parsed.count(copy.name) == 2
+    assert changed.title.startswith("Changed")
+    assert first.title.startswith("Copied")
+    parsed.clear()
+    review = tmp_path / "review.json"
+    shutil.copyfile(REVIEW, review)
+    wb = Workbook.open(review, debounce=0)
+    wb.setup()
+    assert len(parsed) == len(set(parsed))  # each template file parsed at most once

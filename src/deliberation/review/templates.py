@@ -11,6 +11,7 @@ with ids merge by id (a local entry replaces the base's), other lists replace.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -106,13 +107,26 @@ def _describe(error: ValidationError, lines: dict[tuple[Any, ...], int]) -> str:
     return f"{where}{field_text}: {message}" if field_text else f"{where}{message}"
 
 
+_PARSED: dict[tuple[str, str], Any] = {}  # (path, text) -> its YAML, for _read
+_PARSED_MAX = 32
+
+
 def _read(path: Path) -> tuple[str, Any]:
     raw = read_regular(path, limit=MAX_TEMPLATE_BYTES, error=TemplateInvalid)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise TemplateInvalid(f"expected UTF-8 text ({error.reason})", path=path) from None
-    data = parse_yaml(text, path)
+    # The file is read each time; its parse (30 ms for a built-in template, and opening
+    # a workbook read the same one up to seven times) is kept while the text is the same.
+    key = (str(path), text)
+    data = _PARSED.get(key)
+    if data is None:
+        data = parse_yaml(text, path)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = data
+    data = copy.deepcopy(data)  # each caller its own: nobody changes the one kept
     if not isinstance(data, dict):
         raise TemplateInvalid(
             f"expected a mapping of template fields at the top level, got {type(data).__name__}",

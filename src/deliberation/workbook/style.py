@@ -27,6 +27,8 @@ STYLE = """
 .dl-step .dl-lead { color: #555; margin: 0 0 8px 0; }
 .dl-field-error { color: #b3261e; font-size: 12.5px; line-height: 1.3; min-height: 0; }
 .dl-field-error:empty { display: none; }
+/* a field whose error line is not made yet: the room the empty line took (its margins) */
+.dl-lined:not(:has(> .dl-field-error)) { padding-bottom: calc(2 * var(--jp-widgets-margin)); }
 .dl-field-error .dl-read { color: #555; }
 .dl-invalid input, .dl-invalid textarea, .dl-invalid select,
 input.dl-invalid, textarea.dl-invalid {

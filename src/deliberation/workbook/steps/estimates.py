@@ -12,6 +12,7 @@ from ...errors import ConcurrentEdit, DeliberationError
 from ...review.elicitation import Elicitation
 from ..confirm import confirm
 from ..fields import (
+    Line,
     QuantityKind,
     Step,
     error_line,
@@ -57,8 +58,6 @@ class EstimateRow:
                             (self.rationale, "dl-rationale")):
             widget.add_class(css)
             widget.add_class(f"{css}-{self.item_id}")
-        self.likelihood_error = error_line("dl-likelihood-error")
-        self.impact_error = error_line("dl-impact-error")
         self.hint = widgets.HTML(value="")
         self.hint.add_class("dl-hint")
         badge = f'<span class="dl-badge dl-badge-{kind}">{kind}</span>'
@@ -67,11 +66,11 @@ class EstimateRow:
         self.label = widgets.HTML(value=f"{badge} {escape(item['title'])}",
                                   layout=label_layout())
         self.label.add_class("dl-estimate-title")
-        fields = widgets.HBox([self.label,
-                               widgets.VBox([self.likelihood, self.likelihood_error],
-                                            layout=layout(width="204px")),
-                               widgets.VBox([self.impact, self.impact_error],
-                                            layout=layout(width="204px"))])
+        likelihood_box = widgets.VBox([self.likelihood], layout=layout(width="204px"))
+        impact_box = widgets.VBox([self.impact], layout=layout(width="204px"))
+        self.likelihood_error = Line(likelihood_box, "dl-field-error", "dl-likelihood-error")
+        self.impact_error = Line(impact_box, "dl-field-error", "dl-impact-error")
+        fields = widgets.HBox([self.label, likelihood_box, impact_box])
         fields.add_class("dl-estimate-fields")  # one line; the rationale may wrap below
         self.box = widgets.VBox([widgets.HBox([fields, self.rationale]), self.hint])
         self.box.add_class("dl-estimate-row")
