@@ -2,9 +2,10 @@
 
 In a real JupyterLab: cards of one step are one width whatever their titles say; a panel
 a facilitator opened in the tradeoffs step stays open while the numbers under it are
-recomputed after an edit. (Where the page stands after Run All is JupyterLab's: its Run
-All makes the last cell active and scrolls to it, no setting turns that off, and the
-workbook, a kernel, can not scroll the page.)
+recomputed after an edit; and a Run All lands on a usable view. (JupyterLab's Run All
+makes the last cell active and scrolls to it, no setting turns that off, and the
+workbook, a kernel, can not scroll the page: so the last cell is every step as tabs,
+opened on set-up, and that is what the facilitator sees after a Run All.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .conftest import Server
-from .meeting import add_harm, commit, text_of
+from .meeting import add_harm, commit, run_all_cells, text_of
 from .test_workbook import open_workbook
 
 CARD_WIDTHS_JS = """
@@ -52,3 +53,30 @@ def test_cards_keep_one_width_and_an_open_panel_stays_open(page: Any, lab: Serve
     classes = more.locator(PANELS).evaluate_all("ps => ps.map(p => p.className)")
     assert OPEN in classes[1], f"the open panel folded shut after an edit: {classes}"
     assert sum(OPEN in c for c in classes) == 1, classes
+
+
+LANDING_JS = """
+() => {
+  const tabs = document.querySelector('.dl-app');
+  const bar = tabs.querySelector('.lm-TabBar').getBoundingClientRect();
+  const view = document.querySelector('.jp-WindowedPanel-outer').getBoundingClientRect();
+  const current = tabs.querySelector('.lm-TabBar-tab.lm-mod-current');
+  return {top: bar.top, bottom: bar.bottom, viewTop: view.top, viewBottom: view.bottom,
+          current: current ? current.innerText.trim() : null};
+}
+"""
+
+
+def test_run_all_lands_on_the_steps_as_tabs_at_set_up(page: Any, lab: Server) -> None:
+    """JupyterLab's Run All scrolls to the last cell it makes active; the workbook's last
+    cell is every step as tabs, opened on set-up, so that is where a Run All lands."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_workbook(page, lab)  # a Run All on a fresh kernel
+    for run in ("fresh", "warm"):
+        if run == "warm":
+            run_all_cells(page)
+        page.wait_for_timeout(1_500)
+        landing = page.evaluate(LANDING_JS)
+        assert landing["viewTop"] <= landing["top"], (run, landing)
+        assert landing["bottom"] <= landing["viewBottom"], (run, landing)
+        assert landing["current"] == "Set-up", (run, landing)
