@@ -119,18 +119,29 @@ def _shared_validate(trait: InstanceDict, obj: Any, value: Any) -> Any:
     return _VALIDATE(trait, obj, value)
 
 
+# (class, attribute, ipywidgets' own, the context's): swapped in and back as one table
+_PATCHES = (
+    (InstanceDict, "make_dynamic_default", _DEFAULT, _shared_default),
+    (InstanceDict, "validate", _VALIDATE, _shared_validate),
+    (Widget, "open", _OPEN, _deferred_open),
+    (Widget, "send_state", _SEND_STATE, _deferred_send_state),
+    (Widget, "close", _CLOSE, _deferred_close),
+    (Widget, "_repr_mimebundle_", _REPR, _deferred_repr),
+)
+
+
+def _patch(*, use_shared: bool) -> None:
+    for owner, name, original, shared in _PATCHES:
+        setattr(owner, name, shared if use_shared else original)
+
+
 @contextmanager
 def shared_defaults() -> Iterator[None]:
     """Inside: widgets made without their own layout or style, or with a style given
     as a dict, share one instance per class and properties, and the widgets made are
     opened as the outermost context ends (see above)."""
     if _DEPTH[0] == 0:
-        InstanceDict.make_dynamic_default = _shared_default
-        InstanceDict.validate = _shared_validate
-        Widget.open = _deferred_open
-        Widget.send_state = _deferred_send_state
-        Widget.close = _deferred_close
-        Widget._repr_mimebundle_ = _deferred_repr
+        _patch(use_shared=True)
     _DEPTH[0] += 1
     try:
         yield
@@ -143,12 +154,7 @@ def shared_defaults() -> Iterator[None]:
                 while _PENDING:
                     _open_pending(next(iter(_PENDING.values())))
             finally:
-                InstanceDict.make_dynamic_default = _DEFAULT
-                InstanceDict.validate = _VALIDATE
-                Widget.open = _OPEN
-                Widget.send_state = _SEND_STATE
-                Widget.close = _CLOSE
-                Widget._repr_mimebundle_ = _REPR
+                _patch(use_shared=False)
 
 
 def layout(**properties: Any) -> Any:
