@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ...review.removal import named, removed_of
-from ...review.templates import list_templates, search_levels
+from ...review.templates import list_templates
 from ..fields import (
     Step,
     error_line,
@@ -89,7 +89,7 @@ class SetupStep(Step):
         return widgets.VBox(fields)
 
     def _templates(self) -> list[tuple[str, str]]:
-        found = templates_on(self.session.template_search)
+        found = list_templates(self.session.template_search)
         options = [(f"{t.title} ({tid})", tid) for tid, _, t in found if not isinstance(t, str)]
         if self.session.template.id not in {tid for _, tid in options}:
             options.append((self.session.template.title, self.session.template.id))
@@ -190,24 +190,3 @@ def _unique_name(data: dict[str, Any], name: str, person_id: str | None = None) 
                 " ".join(name.split()).casefold():
             raise ValueError(f"a participant named {person['name']!r} is here already: "
                              "add a surname or an initial to tell them apart")
-
-
-_LISTINGS: dict[Any, list[Any]] = {}  # the last listing, under what it was read from
-
-
-def templates_on(search: tuple[Any, ...]) -> list[Any]:
-    """``list_templates(search)``, read again only when a template file on the search path
-    changed (its name, size or time): every set-up step of a Run All lists them, and
-    parsing every template's YAML was a quarter of building the notebook (issue 12)."""
-    files = []
-    for level in search_levels(search):
-        for folder in level.folders:
-            if folder.is_dir():
-                for file in sorted(folder.glob("*.y*ml")):
-                    stat = file.stat()
-                    files.append((str(file), stat.st_size, stat.st_mtime_ns))
-    key = (tuple(str(p) for p in search), tuple(files))
-    if key not in _LISTINGS:
-        _LISTINGS.clear()
-        _LISTINGS[key] = list_templates(search)
-    return _LISTINGS[key]
